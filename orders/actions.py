@@ -1,0 +1,440 @@
+"""The only code that changes an order's state.
+
+Each action locks the rows it changes, checks the move against transitions.TRANSITIONS,
+writes one history row per order and keeps the per-shop status counters exact in the
+same transaction. Bulk actions are set-based: a fixed number of queries for any number
+of orders, and each order is either fully applied or refused with a reason.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Value, When
+from django.utils import timezone
+
+from shops.models import SKU
+
+from . import transitions
+from .models import Order, OrderEvent, OrderMessage, OrderStatusCount
+from .transitions import RESERVING, InvalidTransition
+
+S = Order.Status
+SELLER_CANCEL_REASONS = [
+    Order.CancelReason.OUT_OF_STOCK,
+    Order.CancelReason.DAMAGED_OR_EXPIRED,
+    Order.CancelReason.BUYER_REQUESTED,
+    Order.CancelReason.PRICING_ERROR,
+    Order.CancelReason.OTHER,
+]
+SHIP_WITHIN = timedelta(hours=72)  # P2 default; the policies make it configurable
+
+
+class ActionRefused(Exception):
+    """An action that cannot be applied for a reason other than the order's status."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: a kind from OrderEvent.ActorKind, the user if any, and a label."""
+
+    kind: str
+    user: object = None
+    label: str = ""
+
+    @classmethod
+    def seller(cls, user):
+        return cls(OrderEvent.ActorKind.SELLER, user, user.get_username())
+
+    @classmethod
+    def staff(cls, user):
+        return cls(OrderEvent.ActorKind.STAFF, user, user.get_username())
+
+    @classmethod
+    def buyer(cls, label="buyer"):
+        return cls(OrderEvent.ActorKind.BUYER, None, label)
+
+    @classmethod
+    def carrier(cls, name):
+        return cls(OrderEvent.ActorKind.CARRIER, None, name)
+
+    @classmethod
+    def storefront(cls):
+        return cls(OrderEvent.ActorKind.STOREFRONT, None, "storefront")
+
+    @classmethod
+    def policy(cls, rule):
+        return cls(OrderEvent.ActorKind.POLICY, None, rule)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did, per order: applied, or refused with the reason."""
+
+    done: list = field(default_factory=list)  # Orders
+    refused: dict = field(default_factory=dict)  # number -> InvalidTransition or ActionRefused
+
+    def summary(self, verb):
+        parts = [f"{len(self.done)} {verb}"]
+        if self.refused:
+            reasons = "; ".join(str(v) for v in list(self.refused.values())[:5])
+            more = f" and {len(self.refused) - 5} more" if len(self.refused) > 5 else ""
+            parts.append(f"{len(self.refused)} refused: {reasons}{more}")
+        return "; ".join(parts)
+
+
+# --- building blocks ---------------------------------------------------------------
+
+
+def _event(order, action, actor, *, from_status, to_status, at, note="", data=None):
+    return OrderEvent(
+        order=order,
+        at=at,
+        actor_kind=actor.kind,
+        actor=actor.user,
+        actor_label=actor.label,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data or {},
+    )
+
+
+def bump_status_counts(deltas):
+    """Apply {(shop_id, status): delta} to the counters, in a fixed key order so that
+    concurrent transactions lock counter rows in the same order (no deadlock)."""
+    for (shop_id, status), delta in sorted(deltas.items()):
+        if not delta:
+            continue
+        updated = OrderStatusCount.objects.filter(shop_id=shop_id, status=status).update(count=F("count") + delta)
+        if not updated:
+            OrderStatusCount.objects.bulk_create(
+                [OrderStatusCount(shop_id=shop_id, status=status, count=0)], ignore_conflicts=True
+            )
+            OrderStatusCount.objects.filter(shop_id=shop_id, status=status).update(count=F("count") + delta)
+
+
+def _lock(order):
+    """Re-read the order under a row lock; the caller's copy may be stale."""
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _move(order, action, actor, *, note="", data=None, at=None, **fields):
+    """Move one locked order by `action`, write its history row and counters."""
+    to_status = transitions.check(action, order.status, order.number)
+    at = at or timezone.now()
+    from_status = order.status
+    order.status = to_status
+    order.status_changed_at = at
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save(update_fields=["status", "status_changed_at", "updated_at", *fields])
+    event = _event(order, action, actor, from_status=from_status, to_status=to_status, at=at, note=note, data=data)
+    event.save()
+    bump_status_counts({(order.shop_id, from_status): -1, (order.shop_id, to_status): 1})
+    return event
+
+
+def _sku_update(changes, field_name):
+    """One UPDATE adding changes[sku_id] to `field_name` of each SKU."""
+    if not changes:
+        return
+    SKU.objects.filter(pk__in=list(changes)).update(
+        **{
+            field_name: F(field_name)
+            + Case(
+                *[When(pk=pk, then=Value(delta)) for pk, delta in changes.items()],
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        }
+    )
+
+
+def _lines_by_order(order_ids):
+    per_order = defaultdict(Counter)
+    from .models import OrderLine
+
+    for order_id, sku_id, qty in OrderLine.objects.filter(order_id__in=order_ids).values_list(
+        "order_id", "sku_id", "quantity"
+    ):
+        per_order[order_id][sku_id] += qty
+    return per_order
+
+
+# --- storefront ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model, buyer, lines, digest=""):
+    """Create an order pushed by the storefront. `lines` are (sku, quantity, unit_price)."""
+    from .models import OrderLine
+
+    now = timezone.now()
+    address = buyer["address"]
+    order = Order.objects.create(
+        number=number,
+        shop=shop,
+        status=S.UNPAID,
+        shipping_model=shipping_model,
+        placed_at=placed_at,
+        status_changed_at=now,
+        ship_by=placed_at + SHIP_WITHIN,
+        buyer_name=buyer["name"],
+        buyer_email=buyer.get("email", ""),
+        buyer_phone=buyer.get("phone", ""),
+        address_line1=address["line1"],
+        address_line2=address.get("line2", ""),
+        city=address["city"],
+        region=address.get("region", ""),
+        postal_code=address.get("postal_code", ""),
+        country=address["country"],
+        currency=currency,
+        total=sum((price * qty for _, qty, price in lines), start=0),
+        source_digest=digest,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, sku=sku, sku_code=sku.code, name=sku.name, quantity=qty, unit_price=price)
+        for sku, qty, price in lines
+    )
+    actor = Actor.storefront()
+    _event(order, "place", actor, from_status="", to_status=S.UNPAID, at=now, data={"placed_at": placed_at.isoformat()}).save()
+    bump_status_counts({(shop.pk, S.UNPAID): 1})
+    if paid_at is not None:
+        _move(order, "pay", actor, at=now, paid_at=paid_at, data={"paid_at": paid_at.isoformat()})
+    return order
+
+
+@transaction.atomic
+def pay_order(*, order, actor, paid_at=None):
+    order = _lock(order)
+    paid_at = paid_at or timezone.now()
+    _move(order, "pay", actor, paid_at=paid_at, data={"paid_at": paid_at.isoformat()})
+    return order
+
+
+# --- confirm -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def confirm_orders(*, shop, order_ids, actor, note=""):
+    """Confirm many orders of one shop: reserve every line's stock or refuse the order.
+
+    Orders are served oldest first, so when stock runs short the earliest buyers get it.
+    """
+    result = BulkResult()
+    orders = list(
+        Order.objects.for_shop(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("placed_at", "pk")
+    )
+    _refuse_missing(result, order_ids, orders)
+    eligible = []
+    for order in orders:
+        if transitions.allowed("confirm", order.status):
+            eligible.append(order)
+        else:
+            result.refused[order.number] = InvalidTransition("confirm", order.status, order.number)
+    if not eligible:
+        return result
+
+    wanted = _lines_by_order([o.pk for o in eligible])
+    sku_ids = sorted({sku_id for need in wanted.values() for sku_id in need})
+    skus = {s.pk: s for s in SKU.objects.filter(pk__in=sku_ids).select_for_update().order_by("pk")}
+    available = {pk: s.available for pk, s in skus.items()}
+    reserve = Counter()
+    for order in eligible:
+        need = wanted.get(order.pk, Counter())
+        short = [skus[pk].code for pk, qty in need.items() if available[pk] < qty]
+        if short:
+            result.refused[order.number] = ActionRefused(
+                f"Order {order.number} cannot be confirmed: SKU {', '.join(sorted(short))} is out of stock."
+            )
+            continue
+        for pk, qty in need.items():
+            available[pk] -= qty
+            reserve[pk] += qty
+        result.done.append(order)
+    if not result.done:
+        return result
+
+    now = timezone.now()
+    _sku_update(reserve, "reserved")
+    done_ids = [o.pk for o in result.done]
+    Order.objects.filter(pk__in=done_ids).update(
+        status=S.AWAITING_SHIPMENT, status_changed_at=now, confirmed_at=now, updated_at=now
+    )
+    events = []
+    for order in result.done:
+        events.append(
+            _event(order, "confirm", actor, from_status=order.status, to_status=S.AWAITING_SHIPMENT, at=now, note=note)
+        )
+        order.status, order.status_changed_at, order.confirmed_at = S.AWAITING_SHIPMENT, now, now
+    OrderEvent.objects.bulk_create(events)
+    n = len(result.done)
+    bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): -n, (shop.pk, S.AWAITING_SHIPMENT): n})
+    return result
+
+
+def confirm_order(*, order, actor, note=""):
+    """Confirm one order; raises InvalidTransition or ActionRefused (naming the short SKU)."""
+    result = confirm_orders(shop=order.shop, order_ids=[order.pk], actor=actor, note=note)
+    _raise_refusal(result, order)
+    return result.done[0]
+
+
+# --- cancel --------------------------------------------------------------------------
+
+
+def _clean_cancel_reason(actor, reason, note):
+    if reason not in Order.CancelReason.values:
+        raise ActionRefused("Choose a cancellation reason from the list.")
+    if actor.kind == OrderEvent.ActorKind.SELLER and reason not in SELLER_CANCEL_REASONS:
+        raise ActionRefused("Choose a cancellation reason from the list.")
+    if reason == Order.CancelReason.OTHER and not note.strip():
+        raise ActionRefused("Say why when the reason is “Other”.")
+
+
+@transaction.atomic
+def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel"):
+    """Cancel many orders of one shop with one reason; reserved stock is released and
+    the buyer is told on the order's messages."""
+    _clean_cancel_reason(actor, reason, note)
+    result = BulkResult()
+    orders = list(Order.objects.for_shop(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("pk"))
+    _refuse_missing(result, order_ids, orders)
+    for order in orders:
+        if transitions.allowed(action, order.status):
+            result.done.append(order)
+        else:
+            result.refused[order.number] = InvalidTransition(action, order.status, order.number)
+    if not result.done:
+        return result
+
+    now = timezone.now()
+    release = Counter()
+    reserved_ids = [o.pk for o in result.done if o.status in RESERVING]
+    for need in _lines_by_order(reserved_ids).values():
+        for sku_id, qty in need.items():
+            release[sku_id] -= qty
+    if release:
+        # Lock in id order, as confirm does, so the two never deadlock.
+        list(SKU.objects.filter(pk__in=sorted(release)).select_for_update().order_by("pk").values_list("pk"))
+        _sku_update(release, "reserved")
+
+    Order.objects.filter(pk__in=[o.pk for o in result.done]).update(
+        status=S.CANCELLED, status_changed_at=now, cancelled_at=now, cancel_reason=reason, cancel_note=note, updated_at=now
+    )
+    label = Order.CancelReason(reason).label
+    events, messages, deltas = [], [], Counter()
+    for order in result.done:
+        events.append(
+            _event(order, action, actor, from_status=order.status, to_status=S.CANCELLED, at=now, note=note,
+                   data={"reason": reason})
+        )
+        messages.append(
+            OrderMessage(
+                order=order,
+                sender=OrderMessage.Sender.PLATFORM,
+                created_at=now,
+                body=f"Your order {order.number} was cancelled. Reason: {label}." + (f" {note}" if note else ""),
+            )
+        )
+        deltas[(shop.pk, order.status)] -= 1
+        deltas[(shop.pk, S.CANCELLED)] += 1
+        order.status, order.cancel_reason, order.cancel_note, order.cancelled_at = S.CANCELLED, reason, note, now
+    OrderEvent.objects.bulk_create(events)
+    OrderMessage.objects.bulk_create(messages)
+    bump_status_counts(deltas)
+    return result
+
+
+def cancel_order(*, order, actor, reason, note=""):
+    result = cancel_orders(shop=order.shop, order_ids=[order.pk], actor=actor, reason=reason, note=note)
+    _raise_refusal(result, order)
+    return result.done[0]
+
+
+def cancel_in_transit(*, order, actor, reason=Order.CancelReason.DELIVERY_FAILED, note=""):
+    """Lost or abnormal delivery: the platform cancels an order already with the carrier."""
+    result = cancel_orders(
+        shop=order.shop, order_ids=[order.pk], actor=actor, reason=reason, note=note, action="cancel_in_transit"
+    )
+    _raise_refusal(result, order)
+    return result.done[0]
+
+
+# --- shipment side (called by shipping) ----------------------------------------------
+
+
+@transaction.atomic
+def arrange_shipment(*, order, actor, note="", data=None):
+    order = _lock(order)
+    _move(order, "arrange_shipment", actor, note=note, data=data)
+    return order
+
+
+@transaction.atomic
+def mark_in_transit(*, order, actor, note="", data=None, at=None):
+    """Every package is with the carrier: the reserved stock leaves the warehouse."""
+    order = _lock(order)
+    transitions.check("mark_in_transit", order.status, order.number)
+    consumed = Counter()
+    for need in _lines_by_order([order.pk]).values():
+        for sku_id, qty in need.items():
+            consumed[sku_id] -= qty
+    list(SKU.objects.filter(pk__in=sorted(consumed)).select_for_update().order_by("pk").values_list("pk"))
+    # reserved first, so reserved <= stock_on_hand holds after each statement.
+    _sku_update(consumed, "reserved")
+    _sku_update(consumed, "stock_on_hand")
+    at = at or timezone.now()
+    _move(order, "mark_in_transit", actor, note=note, data=data, at=at, shipped_at=at)
+    return order
+
+
+@transaction.atomic
+def mark_delivered(*, order, actor, note="", data=None, at=None):
+    order = _lock(order)
+    at = at or timezone.now()
+    _move(order, "mark_delivered", actor, note=note, data=data, at=at, delivered_at=at)
+    return order
+
+
+@transaction.atomic
+def complete_order(*, order, actor, note="", at=None):
+    order = _lock(order)
+    at = at or timezone.now()
+    _move(order, "complete", actor, note=note, at=at, completed_at=at)
+    return order
+
+
+# --- notes and messages ---------------------------------------------------------------
+
+
+@transaction.atomic
+def add_note(*, order, actor, text):
+    """A seller's or staff member's note: a history row that changes no status."""
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused("Write the note first.")
+    if len(text) > 2000:
+        raise ActionRefused("A note is at most 2000 characters.")
+    event = _event(order, "note", actor, from_status=order.status, to_status=order.status, at=timezone.now(), note=text)
+    event.save()
+    return event
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def _refuse_missing(result, order_ids, orders):
+    found = {o.pk for o in orders}
+    missing = [i for i in order_ids if i not in found]
+    if missing:
+        # Another shop's orders are reported as not found, never named.
+        result.refused["(not found)"] = ActionRefused(f"{len(missing)} order(s) not found in this shop")
+
+
+def _raise_refusal(result, order):
+    if not result.done:
+        raise next(iter(result.refused.values()), ActionRefused("Refused."))

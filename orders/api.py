@@ -1,0 +1,247 @@
+"""The storefront's signed endpoints: orders come in, payments come in.
+
+Answers: 201 created, 200 for an identical repeat, 409 for a repeat that differs,
+400 with field errors, 401 for a missing or wrong signature. Nothing is stored on a 4xx.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from seller_center.signing import verify
+from shops.models import SKU, Shop
+
+from . import actions
+from .models import Order
+from .transitions import InvalidTransition
+
+MAX_LINES = 200
+MAX_QUANTITY = 10_000
+
+
+class PayloadError(Exception):
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__(errors)
+
+
+def _signed(view):
+    def wrapper(request, *args, **kwargs):
+        if not verify(request.body, request.headers.get("X-Signature"), settings.STOREFRONT_SECRET):
+            return JsonResponse({"error": "missing or wrong X-Signature"}, status=401)
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    return csrf_exempt(require_POST(wrapper))
+
+
+def _json(body):
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError({"body": [f"malformed JSON: {exc}"]}) from None
+    if not isinstance(data, dict):
+        raise PayloadError({"body": ["expected a JSON object"]})
+    return data
+
+
+def _text(data, key, errors, path, *, required=True, max_length=200):
+    value = data.get(key) if isinstance(data, dict) else None
+    if value is None or value == "":
+        if required:
+            errors[path] = ["required"]
+        return ""
+    if not isinstance(value, str):
+        errors[path] = ["must be a string"]
+        return ""
+    value = value.strip()
+    if len(value) > max_length:
+        errors[path] = [f"at most {max_length} characters"]
+    return value
+
+
+def _time(data, key, errors, *, required=True):
+    value = data.get(key)
+    if value is None:
+        if required:
+            errors[key] = ["required"]
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        errors[key] = ["an ISO-8601 time with a UTC offset, e.g. 2026-11-21T10:00:00Z"]
+        return None
+    return parsed
+
+
+def parse_order(data):
+    """Validate a storefront order; return the keyword arguments of actions.receive_order."""
+    errors = {}
+    number = _text(data, "number", errors, "number", max_length=40)
+    shop_slug = _text(data, "shop", errors, "shop", max_length=60)
+    shop = Shop.objects.filter(slug=shop_slug).first() if shop_slug else None
+    if shop_slug and shop is None:
+        errors["shop"] = [f"unknown shop {shop_slug!r}"]
+    placed_at = _time(data, "placed_at", errors)
+    paid_at = _time(data, "paid_at", errors, required=False)
+    currency = _text(data, "currency", errors, "currency", max_length=3).upper()
+    if currency and (len(currency) != 3 or not currency.isalpha()):
+        errors["currency"] = ["a three-letter ISO 4217 code"]
+    elif shop and currency and currency != shop.currency:
+        errors["currency"] = [f"the shop sells in {shop.currency}"]
+    shipping_model = data.get("shipping_model")
+    if shipping_model not in Order.ShippingModel.values:
+        errors["shipping_model"] = ["one of SELLER, PLATFORM"]
+
+    buyer = data.get("buyer")
+    if not isinstance(buyer, dict):
+        errors["buyer"] = ["required object"]
+        buyer = {}
+    address = buyer.get("address")
+    if not isinstance(address, dict):
+        errors["buyer.address"] = ["required object"]
+        address = {}
+    clean_buyer = {
+        "name": _text(buyer, "name", errors, "buyer.name"),
+        "email": _text(buyer, "email", errors, "buyer.email", required=False, max_length=254),
+        "phone": _text(buyer, "phone", errors, "buyer.phone", required=False, max_length=40),
+        "address": {
+            "line1": _text(address, "line1", errors, "buyer.address.line1"),
+            "line2": _text(address, "line2", errors, "buyer.address.line2", required=False),
+            "city": _text(address, "city", errors, "buyer.address.city", max_length=100),
+            "region": _text(address, "region", errors, "buyer.address.region", required=False, max_length=100),
+            "postal_code": _text(address, "postal_code", errors, "buyer.address.postal_code", required=False, max_length=20),
+            "country": _text(address, "country", errors, "buyer.address.country", max_length=2).upper(),
+        },
+    }
+    if clean_buyer["email"]:
+        try:
+            validate_email(clean_buyer["email"])
+        except ValidationError:
+            errors["buyer.email"] = ["not an email address"]
+    if not clean_buyer["email"] and not clean_buyer["phone"]:
+        errors.setdefault("buyer.email", []).append("an email or a phone is required")
+    country = clean_buyer["address"]["country"]
+    if country and (len(country) != 2 or not country.isalpha()):
+        errors["buyer.address.country"] = ["a two-letter ISO 3166 code"]
+
+    lines = data.get("lines")
+    clean_lines = []
+    if not isinstance(lines, list) or not lines:
+        errors["lines"] = ["at least one line"]
+        lines = []
+    elif len(lines) > MAX_LINES:
+        errors["lines"] = [f"at most {MAX_LINES} lines"]
+        lines = []
+    codes = [line.get("sku") for line in lines if isinstance(line, dict) and isinstance(line.get("sku"), str)]
+    skus = {s.code: s for s in SKU.objects.filter(shop=shop, code__in=codes)} if shop else {}
+    for i, line in enumerate(lines):
+        path = f"lines[{i}]"
+        if not isinstance(line, dict):
+            errors[path] = ["must be an object"]
+            continue
+        code = line.get("sku")
+        sku = skus.get(code) if isinstance(code, str) else None
+        if sku is None and shop is not None:
+            errors[f"{path}.sku"] = [f"unknown SKU {code!r} in shop {shop.slug!r}"]
+        qty = line.get("quantity")
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= MAX_QUANTITY:
+            errors[f"{path}.quantity"] = [f"a whole number from 1 to {MAX_QUANTITY}"]
+        try:
+            price = Decimal(line.get("unit_price")) if isinstance(line.get("unit_price"), str) else None
+        except InvalidOperation:
+            price = None
+        if price is None or not price.is_finite() or price < 0 or price.as_tuple().exponent < -2 or price >= 10**10:
+            errors[f"{path}.unit_price"] = ["a decimal string such as \"12.50\", not negative, at most 2 places"]
+        if sku is not None and f"{path}.quantity" not in errors and f"{path}.unit_price" not in errors:
+            clean_lines.append((sku, qty, price))
+    if errors:
+        raise PayloadError(errors)
+    if paid_at and placed_at and paid_at < placed_at:
+        raise PayloadError({"paid_at": ["before placed_at"]})
+    clean = {
+        "shop": shop,
+        "number": number,
+        "placed_at": placed_at,
+        "paid_at": paid_at,
+        "currency": currency,
+        "shipping_model": shipping_model,
+        "buyer": clean_buyer,
+        "lines": clean_lines,
+    }
+    clean["digest"] = _digest(clean)
+    return clean
+
+
+def _digest(clean):
+    """A fingerprint of what was understood, so unknown fields never make a conflict."""
+    canonical = {
+        **{k: v for k, v in clean.items() if k not in ("shop", "lines", "placed_at", "paid_at")},
+        "shop": clean["shop"].slug,
+        "placed_at": clean["placed_at"].timestamp(),
+        "paid_at": clean["paid_at"].timestamp() if clean["paid_at"] else None,
+        "lines": [[sku.code, qty, str(price.normalize())] for sku, qty, price in clean["lines"]],
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _order_json(order):
+    return {"number": order.number, "status": order.status, "shop": order.shop.slug}
+
+
+@_signed
+def storefront_orders(request):
+    try:
+        clean = parse_order(_json(request.body))
+    except PayloadError as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    existing = Order.objects.select_related("shop").filter(number=clean["number"]).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                order = actions.receive_order(**clean)
+            return JsonResponse(_order_json(order), status=201)
+        except IntegrityError:
+            # A concurrent identical push won the race for the number.
+            existing = Order.objects.select_related("shop").filter(number=clean["number"]).first()
+            if existing is None:
+                raise
+    if existing.source_digest == clean["digest"]:
+        return JsonResponse(_order_json(existing), status=200)
+    return JsonResponse(
+        {"error": f"order {clean['number']} already exists with different content", **_order_json(existing)},
+        status=409,
+    )
+
+
+@_signed
+def storefront_payment(request, number):
+    try:
+        data = _json(request.body or b"{}")
+    except PayloadError as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    errors = {}
+    paid_at = _time(data, "paid_at", errors, required=False)
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
+    order = Order.objects.select_related("shop").filter(number=number).first()
+    if order is None:
+        return JsonResponse({"errors": {"number": [f"unknown order {number!r}"]}}, status=404)
+    if order.paid_at is not None:  # a repeated payment notice changes nothing
+        return JsonResponse(_order_json(order), status=200)
+    try:
+        order = actions.pay_order(order=order, actor=actions.Actor.storefront(), paid_at=paid_at)
+    except InvalidTransition as exc:
+        return JsonResponse({"error": str(exc), **_order_json(order)}, status=409)
+    return JsonResponse(_order_json(order), status=200)

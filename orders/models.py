@@ -1,0 +1,233 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from shops.models import SKU, Shop
+
+
+class OrderQuerySet(models.QuerySet):
+    def for_shop(self, shop):
+        """Every seller read starts here, so another shop's orders are never in reach."""
+        return self.filter(shop=shop)
+
+    def in_tab(self, tab):
+        """A Manage Orders tab: 'all' or one status."""
+        if not tab or tab == "all":
+            return self
+        return self.filter(status=tab)
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        UNPAID = "UNPAID", "Unpaid"  # placed at checkout, payment not yet received
+        AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION", "Awaiting confirmation"  # paid, seller must confirm stock
+        AWAITING_SHIPMENT = "AWAITING_SHIPMENT", "Awaiting shipment"  # confirmed, stock reserved, to be packed
+        AWAITING_COLLECTION = "AWAITING_COLLECTION", "Awaiting collection"  # packed and ready, carrier not yet collected
+        IN_TRANSIT = "IN_TRANSIT", "In transit"  # every package handed to the carrier
+        DELIVERED = "DELIVERED", "Delivered"  # every package delivered; return window open
+        COMPLETED = "COMPLETED", "Completed"  # return window passed
+        CANCELLED = "CANCELLED", "Cancelled"  # cancelled by seller, buyer, staff or policy
+
+    class ShippingModel(models.TextChoices):
+        SELLER = "SELLER", "Ship by seller"  # seller's own carrier and tracking number
+        PLATFORM = "PLATFORM", "Ship by platform"  # platform partner carrier and label
+
+    class CancelReason(models.TextChoices):
+        OUT_OF_STOCK = "out_of_stock", "Out of stock"
+        DAMAGED_OR_EXPIRED = "damaged_or_expired", "Damaged or expired item"
+        BUYER_REQUESTED = "buyer_requested", "Buyer asked to cancel"
+        PRICING_ERROR = "pricing_error", "Pricing error"
+        OTHER = "other", "Other"
+        # Set by the platform, never offered to sellers.
+        UNPAID = "unpaid", "Not paid in time"
+        NO_TRACKING = "no_tracking", "No tracking update in time"
+        DELIVERY_FAILED = "delivery_failed", "Lost or abnormal delivery"
+
+    number = models.CharField(max_length=40, unique=True)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNPAID)
+    shipping_model = models.CharField(max_length=8, choices=ShippingModel.choices, default=ShippingModel.PLATFORM)
+
+    placed_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField()
+    ship_by = models.DateTimeField(null=True, blank=True, help_text="Ready or shipped by this time, else late dispatch.")
+
+    buyer_name = models.CharField(max_length=200)
+    buyer_email = models.EmailField(blank=True)
+    buyer_phone = models.CharField(max_length=40, blank=True)
+    address_line1 = models.CharField(max_length=200)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2)
+
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    cancel_reason = models.CharField(max_length=24, choices=CancelReason.choices, blank=True)
+    cancel_note = models.CharField(max_length=500, blank=True)
+
+    # SHA-256 of the storefront payload, so a repeat is told apart from a conflicting one.
+    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        indexes = [
+            models.Index(fields=["shop", "status", "-placed_at", "-id"], name="order_shop_status_placed"),
+            models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
+            models.Index(fields=["shop", "status", "ship_by", "id"], name="order_shop_status_shipby"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def masked_phone(self):
+        digits = self.buyer_phone
+        return f"{'*' * max(len(digits) - 4, 0)}{digits[-4:]}" if digits else ""
+
+    @property
+    def masked_address(self):
+        """What a seller sees outside the label: city, region and country only."""
+        return ", ".join(p for p in ["***", self.city, self.region, self.postal_code[:2] + "***" if self.postal_code else "", self.country] if p)
+
+    @property
+    def full_address(self):
+        return ", ".join(
+            p for p in [self.address_line1, self.address_line2, self.city, self.region, self.postal_code, self.country] if p
+        )
+
+    def can(self, action):
+        from .transitions import allowed
+
+        return allowed(action, self.status)
+
+    def can_confirm(self):
+        return self.can("confirm")
+
+    def can_cancel(self):
+        return self.can("cancel")
+
+    def can_pay(self):
+        return self.can("pay")
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="order_lines")
+    sku_code = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.sku_code}"
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity
+
+
+class OrderEvent(models.Model):
+    """The append-only history of an order: who moved it, from where to where, and why."""
+
+    class ActorKind(models.TextChoices):
+        SELLER = "seller", "Seller"
+        STAFF = "staff", "Platform staff"
+        BUYER = "buyer", "Buyer"
+        CARRIER = "carrier", "Carrier"
+        STOREFRONT = "storefront", "Storefront"
+        POLICY = "policy", "Platform policy"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(db_index=True)
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, in words: a user name, a carrier, a rule.")
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=24, choices=Order.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=Order.Status.choices, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at", "id"], name="orderevent_order_at")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.action} {self.from_status}->{self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Order history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Order history is append-only.")
+
+    @property
+    def is_status_change(self):
+        return bool(self.to_status) and self.to_status != self.from_status
+
+
+class OrderMessage(models.Model):
+    """Messages on an order between the shop and the buyer; platform notices go here too."""
+
+    class Sender(models.TextChoices):
+        SELLER = "seller", "Seller"
+        BUYER = "buyer", "Buyer"
+        PLATFORM = "platform", "Platform"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="messages")
+    sender = models.CharField(max_length=8, choices=Sender.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="ordermessage_order_at")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.sender}: {self.body[:40]}"
+
+
+class OrderStatusCount(models.Model):
+    """How many orders a shop has in each status, changed in the same transaction as the
+    orders themselves so the Manage Orders tabs read exact counts without scanning."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="status_counts")
+    status = models.CharField(max_length=24, choices=Order.Status.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "status"], name="status_count_unique"),
+            models.CheckConstraint(condition=Q(count__gte=0), name="status_count_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.shop_id} {self.status}={self.count}"

@@ -1,0 +1,83 @@
+"""The allowed moves of an order, as data.
+
+Actions check one order against this table; policies read the same from-states to move
+thousands of rows with one UPDATE ... WHERE status IN (...).
+"""
+
+from .models import Order
+
+S = Order.Status
+
+# Before the carrier has the parcel, the order may still be cancelled.
+CANCELLABLE = frozenset({S.UNPAID, S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION})
+# Stock is reserved from confirmation until the carrier collects.
+RESERVING = frozenset({S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION})
+
+TRANSITIONS: dict[str, tuple[frozenset, str]] = {
+    "pay": (frozenset({S.UNPAID}), S.AWAITING_CONFIRMATION),
+    "confirm": (frozenset({S.AWAITING_CONFIRMATION}), S.AWAITING_SHIPMENT),
+    "arrange_shipment": (frozenset({S.AWAITING_SHIPMENT}), S.AWAITING_COLLECTION),
+    # Ship by seller may hand over straight from awaiting shipment.
+    "mark_in_transit": (frozenset({S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION}), S.IN_TRANSIT),
+    "mark_delivered": (frozenset({S.IN_TRANSIT}), S.DELIVERED),
+    "complete": (frozenset({S.DELIVERED}), S.COMPLETED),
+    "cancel": (CANCELLABLE, S.CANCELLED),
+    # Lost or abnormal delivery (P10): the platform cancels and refunds.
+    "cancel_in_transit": (frozenset({S.IN_TRANSIT}), S.CANCELLED),
+}
+
+ACTION_LABELS = {
+    "pay": "mark paid",
+    "confirm": "confirm",
+    "arrange_shipment": "arrange shipment",
+    "mark_in_transit": "mark in transit",
+    "mark_delivered": "mark delivered",
+    "complete": "complete",
+    "cancel": "cancel",
+    "cancel_in_transit": "cancel an order in transit",
+}
+
+
+_HANDED_OVER = frozenset({S.IN_TRANSIT, S.DELIVERED, S.COMPLETED})
+
+
+class InvalidTransition(Exception):
+    """An action that the order's current status does not allow."""
+
+    def __init__(self, action, status, number=None):
+        self.action, self.status, self.number = action, status, number
+        label = S(status).label.lower() if status in S.values else status
+        who = f"Order {number}" if number else "This order"
+        why = " once it is with the carrier" if action == "cancel" and status in _HANDED_OVER else ""
+        super().__init__(f"{who} is {label}; it cannot be {_past(action)}{why}.")
+
+
+def _past(action):
+    return {
+        "pay": "marked paid",
+        "confirm": "confirmed",
+        "arrange_shipment": "arranged for shipment",
+        "mark_in_transit": "marked in transit",
+        "mark_delivered": "marked delivered",
+        "complete": "completed",
+        "cancel": "cancelled",
+        "cancel_in_transit": "cancelled as lost (it is not in transit)",
+    }.get(action, action)
+
+
+def from_states(action):
+    return TRANSITIONS[action][0]
+
+
+def allowed(action, status):
+    return status in TRANSITIONS[action][0]
+
+
+def check(action, status, number=None):
+    """Return the status the action leads to, or raise InvalidTransition."""
+    if action not in TRANSITIONS:
+        raise KeyError(f"Unknown order action {action!r}")
+    sources, target = TRANSITIONS[action]
+    if status not in sources:
+        raise InvalidTransition(action, status, number)
+    return target

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("<str:number>/", views.order_detail, name="detail"),
+    path("<str:number>/confirm", views.order_confirm, name="confirm"),
+    path("<str:number>/cancel", views.order_cancel, name="cancel"),
+    path("<str:number>/note", views.order_note, name="note"),
+]

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from orders import api as orders_api
+
+from . import views
+
+admin.site.site_header = "Seller Center — platform staff"
+admin.site.site_title = "Seller Center admin"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/storefront/orders/", orders_api.storefront_orders, name="storefront-orders"),
+    path("api/storefront/orders/<str:number>/payment", orders_api.storefront_payment, name="storefront-payment"),
+    path("s/<slug:shop>/orders/", include("orders.urls")),
+]

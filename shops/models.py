@@ -1,0 +1,88 @@
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+TIME_ZONES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
+
+
+class ShopQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The shops a user belongs to: the start of every seller lookup."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Shop(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONES, default="UTC")
+    currency = models.CharField(max_length=3, default="USD")
+    email = models.EmailField(blank=True, help_text="Where new-order emails go.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tzinfo(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"  # runs the shop, manages its people
+        STAFF = "staff", "Staff"  # handles orders
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "user"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.shop} ({self.role})"
+
+
+class SKUQuerySet(models.QuerySet):
+    def for_shop(self, shop):
+        return self.filter(shop=shop)
+
+
+class SKU(models.Model):
+    """A sellable item of one shop. Stock on hand counts what is in the warehouse;
+    reserved is the part promised to confirmed orders that have not shipped yet."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="skus")
+    code = models.CharField("seller SKU", max_length=64)
+    name = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    stock_on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+
+    objects = SKUQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SKU"
+        ordering = ["shop", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "code"], name="sku_code_unique_per_shop"),
+            models.CheckConstraint(condition=Q(stock_on_hand__gte=0), name="sku_stock_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="sku_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("stock_on_hand")), name="sku_reserved_within_stock"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def available(self):
+        return self.stock_on_hand - self.reserved
