@@ -86,3 +86,44 @@ class SKU(models.Model):
     @property
     def available(self):
         return self.stock_on_hand - self.reserved
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user, shop):
+        """Notifications of one shop that this user may see: the shop's and their own."""
+        return self.filter(shop=shop).filter(Q(user__isnull=True) | Q(user=user))
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """The bell: something a shop should look at (new order, policy action, request, message)."""
+
+    class Kind(models.TextChoices):
+        NEW_ORDER = "new_order", "New order"  # a paid order awaits confirmation
+        POLICY = "policy", "Platform action"  # a scheduled rule changed an order
+        REMINDER = "reminder", "Reminder"  # a deadline is near
+        REQUEST = "request", "Buyer request"  # cancellation / return request news
+        MESSAGE = "message", "Message"  # a buyer wrote
+        SHIPPING = "shipping", "Shipping"  # complaint or ticket news
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications",
+        help_text="Empty: everyone in the shop.",
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "read_at", "-created_at"], name="notification_shop_unread")]
+
+    def __str__(self):
+        return self.text

@@ -1,0 +1,79 @@
+"""Extension points of the order pages for higher apps (shipping, returns, policies).
+
+Imports point down: a higher app registers here from its AppConfig.ready(); orders never
+imports it. Each hook must keep a page's query count fixed (one or two queries per hook
+whatever the page size).
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class BoardCard:
+    """A needs-action card: a count that opens the matching filtered list."""
+
+    key: str
+    label: str
+    count: Callable  # (shop, now) -> int
+    query: dict  # URL query of the list it opens, e.g. {"board": "ship_within_24h"}
+    filter: Callable | None = None  # (queryset, shop, now) -> queryset, for ?board=<key>
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class OrderPanel:
+    """A section of the order page: a template and the context it needs."""
+
+    key: str
+    template: str
+    context: Callable  # (shop, order) -> dict
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A Manage Orders filter contributed by a higher app, e.g. package status."""
+
+    key: str  # the URL parameter
+    label: str
+    choices: list  # [(value, label)]
+    apply: Callable  # (queryset, value) -> queryset
+
+
+@dataclass(frozen=True)
+class SearchResolver:
+    """Turns pasted search tokens (tracking numbers, ...) into a Q over Order."""
+
+    key: str
+    resolve: Callable  # (shop, tokens: list[str]) -> django.db.models.Q | None
+
+
+BOARD_CARDS: dict[str, BoardCard] = {}
+ORDER_PANELS: dict[str, OrderPanel] = {}
+LIST_FILTERS: dict[str, ListFilter] = {}
+SEARCH_RESOLVERS: dict[str, SearchResolver] = {}
+
+
+def register_card(card: BoardCard):
+    BOARD_CARDS[card.key] = card
+
+
+def register_panel(panel: OrderPanel):
+    ORDER_PANELS[panel.key] = panel
+
+
+def register_filter(list_filter: ListFilter):
+    LIST_FILTERS[list_filter.key] = list_filter
+
+
+def register_search(resolver: SearchResolver):
+    SEARCH_RESOLVERS[resolver.key] = resolver
+
+
+def cards():
+    return sorted(BOARD_CARDS.values(), key=lambda c: (c.order, c.key))
+
+
+def panels():
+    return sorted(ORDER_PANELS.values(), key=lambda p: (p.order, p.key))
