@@ -1,0 +1,194 @@
+"""Demo data: two shops, their sellers, a staff user, SKUs and orders in every status.
+
+Every order is reached by calling the actions, never by writing a status, so the demo's
+history, counters and stock are what real use would produce. Idempotent: existing demo
+objects are left as they are.
+"""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from orders import actions
+from orders.models import Order
+from shops.models import SKU, Membership, Shop
+
+S = Order.Status
+DEMO_PASSWORD = "demo"
+
+SHOPS = [
+    {
+        "slug": "aurora-apparel",
+        "name": "Aurora Apparel",
+        "time_zone": "America/New_York",
+        "currency": "USD",
+        "seller": "alice",
+        "prefix": "AUR",
+        "skus": [
+            ("TEE-BLK-M", "Classic tee, black, M", "19.00", 120),
+            ("TEE-WHT-L", "Classic tee, white, L", "19.00", 80),
+            ("HOOD-GRY-M", "Hoodie, grey, M", "49.00", 40),
+            ("CAP-NVY", "Baseball cap, navy", "15.00", 60),
+            ("SOCK-3PK", "Socks, 3-pack", "12.00", 200),
+            ("JKT-RAIN-S", "Rain jacket, S", "89.00", 12),
+            ("SCARF-WL", "Wool scarf", "29.00", 2),
+            ("BELT-LTH", "Leather belt", "35.00", 0),
+        ],
+    },
+    {
+        "slug": "borealis-home",
+        "name": "Borealis Home",
+        "time_zone": "Europe/Berlin",
+        "currency": "EUR",
+        "seller": "bob",
+        "prefix": "BOR",
+        "skus": [
+            ("MUG-STN-350", "Stoneware mug 350 ml", "14.00", 150),
+            ("CNDL-SOY-L", "Soy candle, large", "24.00", 70),
+            ("THROW-KNT", "Knitted throw", "59.00", 25),
+            ("LAMP-DSK", "Desk lamp", "45.00", 30),
+            ("PLNT-POT-M", "Plant pot, medium", "18.00", 90),
+            ("TOWEL-SET", "Towel set", "39.00", 3),
+        ],
+    },
+]
+
+# How many demo orders of each shop end in each status.
+MIX = [
+    (S.UNPAID, 14),
+    (S.AWAITING_CONFIRMATION, 36),
+    (S.AWAITING_SHIPMENT, 30),
+    (S.AWAITING_COLLECTION, 18),
+    (S.IN_TRANSIT, 20),
+    (S.DELIVERED, 16),
+    (S.COMPLETED, 14),
+    (S.CANCELLED, 12),
+]
+FIRST = ["Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena", "Mo", "Nia"]
+LAST = ["Rivera", "Okafor", "Nguyen", "Schmidt", "Khan", "Rossi", "Tanaka", "Silva", "Berg", "Moreau"]
+CITIES = [("Springfield", "IL", "62701", "US"), ("Portland", "OR", "97201", "US"), ("Berlin", "BE", "10115", "DE"),
+          ("Lyon", "ARA", "69001", "FR"), ("Austin", "TX", "73301", "US")]
+
+
+def _user(username, *, staff=False):
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com", "is_staff": staff, "is_superuser": staff}
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _ship(order, target, actor):
+    """Walk a confirmed order to `target` through shipping when it exists, else orders."""
+    try:
+        from shipping.demo import ship_demo_order  # seller_center sits above shipping
+    except ImportError:
+        ship_demo_order = None
+    if ship_demo_order is not None:
+        return ship_demo_order(order, target)
+    steps = [
+        (S.AWAITING_SHIPMENT, actions.arrange_shipment),
+        (S.AWAITING_COLLECTION, actions.mark_in_transit),
+        (S.IN_TRANSIT, actions.mark_delivered),
+        (S.DELIVERED, actions.complete_order),
+    ]
+    for status, step in steps:
+        if order.status == target:
+            break
+        if order.status == status:
+            order = step(order=order, actor=actor)
+    return order
+
+
+def _make_order(shop, spec, skus, seller, index, target, now):
+    rng = random.Random(f"{shop.slug}-{index}")
+    number = f"{spec['prefix']}-{100000 + index}"
+    if Order.objects.filter(number=number).exists():
+        return None
+    # Older orders sit further along the lifecycle; new ones are hours old.
+    age_hours = {
+        S.UNPAID: (0.2, 20), S.AWAITING_CONFIRMATION: (0.1, 60), S.AWAITING_SHIPMENT: (2, 80),
+        S.AWAITING_COLLECTION: (10, 70), S.IN_TRANSIT: (30, 160), S.DELIVERED: (90, 300),
+        S.COMPLETED: (300, 900), S.CANCELLED: (5, 400),
+    }[target]
+    placed_at = now - timedelta(hours=rng.uniform(*age_hours))
+    in_stock = [s for s in skus if s.available >= 10]
+    picks = rng.sample(in_stock, k=rng.choice([1, 1, 1, 2, 2, 3]))
+    if target == S.AWAITING_CONFIRMATION and index % 9 == 0:
+        picks.append(next((s for s in skus if s.available < 5), picks[0]))  # a few cannot be confirmed
+    city, region, postal, country = rng.choice(CITIES)
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    order = actions.receive_order(
+        shop=shop,
+        number=number,
+        placed_at=placed_at,
+        paid_at=None if target == S.UNPAID or (target == S.CANCELLED and index % 2) else placed_at + timedelta(minutes=rng.randint(1, 40)),
+        currency=shop.currency,
+        shipping_model=rng.choice([Order.ShippingModel.PLATFORM, Order.ShippingModel.PLATFORM, Order.ShippingModel.SELLER]),
+        buyer={
+            "name": f"{first} {last}",
+            "email": f"{first.lower()}.{last.lower()}{index}@example.com",
+            "phone": f"+1555{rng.randint(1000000, 9999999)}",
+            "address": {"line1": f"{rng.randint(1, 999)} {rng.choice(['Oak', 'Main', 'Elm', 'Lake'])} St",
+                        "line2": "", "city": city, "region": region, "postal_code": postal, "country": country},
+        },
+        lines=[(s, rng.choice([1, 1, 2, 3]), s.price) for s in dict.fromkeys(picks)],
+    )
+    seller_actor = actions.Actor.seller(seller)
+    if target in (S.UNPAID, S.AWAITING_CONFIRMATION):
+        return order
+    if target == S.CANCELLED:
+        if order.status == S.AWAITING_CONFIRMATION and index % 3 == 0:
+            order = actions.confirm_order(order=order, actor=seller_actor)
+        if order.status == S.UNPAID:
+            return actions.cancel_order(order=order, actor=actions.Actor.policy("P1"), reason="unpaid")
+        reason = rng.choice(["out_of_stock", "buyer_requested", "pricing_error", "damaged_or_expired"])
+        return actions.cancel_order(order=order, actor=seller_actor, reason=reason)
+    order = actions.confirm_order(order=order, actor=seller_actor)
+    return _ship(order, target, seller_actor)
+
+
+@transaction.atomic
+def seed(stdout=None):
+    now = timezone.now()
+    staff = _user("staff", staff=True)
+    created = 0
+    for spec in SHOPS:
+        shop, _ = Shop.objects.get_or_create(
+            slug=spec["slug"],
+            defaults={"name": spec["name"], "time_zone": spec["time_zone"], "currency": spec["currency"],
+                      "email": f"orders@{spec['slug']}.example.com"},
+        )
+        seller = _user(spec["seller"])
+        Membership.objects.get_or_create(shop=shop, user=seller, defaults={"role": Membership.Role.OWNER})
+        skus = []
+        for code, name, price, stock in spec["skus"]:
+            # Stock is topped up generously so every demo confirm succeeds; the low
+            # ones stay low so sellers can see an out-of-stock refusal.
+            sku, _ = SKU.objects.get_or_create(
+                shop=shop, code=code,
+                defaults={"name": name, "price": Decimal(price), "stock_on_hand": stock * 3 if stock >= 10 else stock},
+            )
+            skus.append(sku)
+        index = 0
+        for target, count in MIX:
+            for _ in range(count):
+                index += 1
+                if _make_order(shop, spec, skus, seller, index, target, now) is not None:
+                    created += 1
+                    for sku in skus:
+                        sku.refresh_from_db(fields=["stock_on_hand", "reserved"])
+    if stdout:
+        stdout.write(f"Demo ready: {created} new orders ({Order.objects.count()} in all).\n")
+        stdout.write("Logins (development only), password 'demo':\n")
+        stdout.write("  alice  -> seller of Aurora Apparel   http://127.0.0.1:8000/\n")
+        stdout.write("  bob    -> seller of Borealis Home\n")
+        stdout.write(f"  {staff.username}  -> platform staff           http://127.0.0.1:8000/admin/\n")
+    return created
