@@ -193,6 +193,8 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
         country=address["country"],
         currency=currency,
         total=sum((price * qty for _, qty, price in lines), start=0),
+        item_count=sum(qty for _, qty, _ in lines),
+        items_summary=_summary(lines),
         source_digest=digest,
     )
     OrderLine.objects.bulk_create(
@@ -204,7 +206,31 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
     bump_status_counts({(shop.pk, S.UNPAID): 1})
     if paid_at is not None:
         _move(order, "pay", actor, at=now, paid_at=paid_at, data={"paid_at": paid_at.isoformat()})
+        _announce_new_order(order)
     return order
+
+
+def _announce_new_order(order):
+    """A paid order awaits confirmation: ring the bell and email the shop."""
+    from django.urls import reverse
+
+    from shops.actions import notify
+    from shops.models import Notification
+
+    notify(
+        shop=order.shop,
+        kind=Notification.Kind.NEW_ORDER,
+        text=f"New order {order.number}: {order.items_summary} — {order.total} {order.currency}. Confirm it to reserve stock.",
+        url=reverse("orders:detail", kwargs={"shop": order.shop.slug, "number": order.number}),
+        email_subject=f"New order {order.number} awaits confirmation",
+    )
+
+
+def _summary(lines):
+    text = ", ".join(f"{qty}× {sku.code}" for sku, qty, _ in lines[:3])
+    if len(lines) > 3:
+        text += f" +{len(lines) - 3} more"
+    return text[:200]
 
 
 @transaction.atomic
@@ -212,6 +238,7 @@ def pay_order(*, order, actor, paid_at=None):
     order = _lock(order)
     paid_at = paid_at or timezone.now()
     _move(order, "pay", actor, paid_at=paid_at, data={"paid_at": paid_at.isoformat()})
+    _announce_new_order(order)
     return order
 
 

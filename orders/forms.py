@@ -17,3 +17,7 @@ class CancelForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Add a note to the history"}))
+
+
+class BulkCancelForm(CancelForm):
+    """The same reasons as a single cancel; ids come from the selection."""

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q
 
 from shops.models import SKU, Shop
 
@@ -15,6 +17,30 @@ class OrderQuerySet(models.QuerySet):
         if not tab or tab == "all":
             return self
         return self.filter(status=tab)
+
+    def search(self, tokens, extra=()):
+        """Orders matching any pasted token: an order number, a SKU code, or whatever the
+        `extra` conditions match (tracking numbers, from shipping)."""
+        if not tokens:
+            return self
+        condition = Q(number__in=tokens) | Q(Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code__in=tokens)))
+        for q in extra:
+            if q is not None:
+                condition |= q
+        return self.filter(condition)
+
+    def with_sku(self, code):
+        return self.filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code=code)))
+
+    def before_shipment(self):
+        return self.filter(status__in=[Order.Status.AWAITING_CONFIRMATION, Order.Status.AWAITING_SHIPMENT])
+
+    def ship_within(self, now, hours):
+        """Still to ship, due in the next `hours` hours."""
+        return self.before_shipment().filter(ship_by__gte=now, ship_by__lt=now + timedelta(hours=hours))
+
+    def past_ship_by(self, now):
+        return self.before_shipment().filter(ship_by__lt=now)
 
 
 class Order(models.Model):
@@ -70,6 +96,9 @@ class Order(models.Model):
 
     currency = models.CharField(max_length=3)
     total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Written once at creation so the order list shows items without reading lines.
+    item_count = models.PositiveIntegerField(default=0)
+    items_summary = models.CharField(max_length=200, blank=True)
 
     cancel_reason = models.CharField(max_length=24, choices=CancelReason.choices, blank=True)
     cancel_note = models.CharField(max_length=500, blank=True)
@@ -87,6 +116,7 @@ class Order(models.Model):
             models.Index(fields=["shop", "status", "-placed_at", "-id"], name="order_shop_status_placed"),
             models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
             models.Index(fields=["shop", "status", "ship_by", "id"], name="order_shop_status_shipby"),
+            models.Index(fields=["shop", "ship_by", "id"], name="order_shop_shipby"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),

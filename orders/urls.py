@@ -6,6 +6,9 @@ app_name = "orders"
 
 urlpatterns = [
     path("", views.order_list, name="list"),
+    path("board", views.needs_action, name="board"),
+    path("bulk", views.order_bulk, name="bulk"),
+    path("export.csv", views.order_export, name="export"),
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/confirm", views.order_confirm, name="confirm"),
     path("<str:number>/cancel", views.order_cancel, name="cancel"),

@@ -1,45 +1,186 @@
+import csv
+
 from django.contrib import messages
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from shops.access import shop_required
 
-from . import actions
-from .forms import CancelForm, NoteForm
+from . import actions, listing, registry
+from .forms import BulkCancelForm, CancelForm, NoteForm
 from .models import Order
 from .transitions import InvalidTransition
 
-PAGE_SIZE = 50
+BULK_LIMIT = 1000  # orders one bulk action may touch ("all matching" included)
 
 
 def _order(shop, number):
     return get_object_or_404(Order.objects.for_shop(shop).select_related("shop"), number=number)
 
 
+# --- Manage Orders ---------------------------------------------------------------------
+
+
+def _filters(request):
+    form = listing.OrderFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    return form, data
+
+
+def _list_context(request, shop, *, report=None):
+    form, data = _filters(request)
+    tab = data.get("tab") or "all"
+    qs = listing.filtered(shop, data).in_tab(tab)
+    page = listing.page(
+        qs,
+        sort=data.get("sort") or "newest",
+        size=data.get("size") or 50,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    return {
+        "shop": shop,
+        "nav": "orders",
+        "form": form,
+        "extra_filters": [form[key] for key in registry.LIST_FILTERS],
+        "tab": tab,
+        "tabs": listing.TABS,
+        "counts": listing.tab_counts(shop),
+        "page": page,
+        "orders": page.rows,
+        "filters_active": any(data.get(k) for k in form.fields if k not in ("tab", "sort", "size")),
+        "bulk_cancel_form": BulkCancelForm(),
+        "report": report,
+        "now": timezone.now(),
+        "list_query": request.GET.urlencode(),
+    }
+
+
 @shop_required
 @vary_on_headers("HX-Request")
 def order_list(request, shop):
-    tab = request.GET.get("tab", "all")
-    if tab != "all" and tab not in Order.Status.values:
-        tab = "all"
-    orders = Order.objects.for_shop(shop).in_tab(tab).order_by("-placed_at", "-id")
-    orders = list(orders[: PAGE_SIZE + 1])
-    context = {"shop": shop, "tab": tab, "orders": orders[:PAGE_SIZE], "tabs": Order.Status.choices}
-    template = "orders/order_list.html#rows" if request.htmx else "orders/order_list.html"
-    return render(request, template, context)
+    context = _list_context(request, shop)
+    if request.htmx and request.htmx.target == "results":
+        return render(request, "orders/order_list.html#results", context)
+    return render(request, "orders/order_list.html", context)
+
+
+@shop_required
+@vary_on_headers("HX-Request")
+def needs_action(request, shop):
+    """The needs-action board: each card a count that opens the matching list."""
+    now = timezone.now()
+    cards = [
+        {"card": card, "count": card.count(shop, now), "query": card.query}
+        for card in registry.cards()
+    ]
+    return render(request, "orders/_board.html", {"shop": shop, "cards": cards})
+
+
+@require_POST
+@shop_required
+def order_bulk(request, shop):
+    """Confirm or cancel the selected orders (or all matching the filter), reporting per order."""
+    action = request.POST.get("action")
+    if request.POST.get("row_confirm"):
+        action, ids = "confirm", [request.POST["row_confirm"]]
+    else:
+        ids = request.POST.getlist("ids")
+    if request.POST.get("all_matching") == "1":
+        # The filter travels in the query string, so it is the same one the seller sees.
+        _, data = _filters(request)
+        qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all")
+        ids = list(qs.order_by("placed_at", "pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
+    try:
+        ids = [int(i) for i in ids]
+    except ValueError:
+        ids = []
+    error = None
+    report = None
+    if not ids:
+        error = "Select at least one order."
+    elif len(ids) > BULK_LIMIT:
+        error = f"At most {BULK_LIMIT} orders at once; narrow the filter."
+    elif action == "confirm":
+        result = actions.confirm_orders(shop=shop, order_ids=ids, actor=actions.Actor.seller(request.user))
+        report = {"result": result, "verb": "confirmed"}
+    elif action == "cancel":
+        form = BulkCancelForm(request.POST)
+        if form.is_valid():
+            try:
+                result = actions.cancel_orders(
+                    shop=shop, order_ids=ids, actor=actions.Actor.seller(request.user),
+                    reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                )
+                report = {"result": result, "verb": "cancelled"}
+            except actions.ActionRefused as exc:
+                error = str(exc)
+        else:
+            error = "; ".join(e for errs in form.errors.values() for e in errs)
+    else:
+        error = "Choose an action."
+
+    message = error or report["result"].summary(report["verb"])
+    level = "error" if error or not report["result"].done else ("warning" if report["result"].refused else "success")
+    if request.htmx:
+        context = _list_context(request, shop, report=report)
+        response = render(request, "orders/order_list.html#results", context, status=400 if error else 200)
+        trigger_client_event(response, "orders-changed")
+        return trigger_client_event(response, "toast", {"level": level, "message": message})
+    getattr(messages, "error" if level == "error" else "success")(request, message)
+    url = reverse("orders:list", kwargs={"shop": shop.slug})
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{url}?{query}" if query else url)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@shop_required
+def order_export(request, shop):
+    """The current filter as CSV, streamed row by row (constant memory at any size)."""
+    _, data = _filters(request)
+    qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all").order_by("-placed_at", "-pk")
+    columns = ["number", "status", "shipping_model", "placed_at", "paid_at", "ship_by", "buyer_name",
+               "city", "country", "item_count", "items_summary", "total", "currency", "cancel_reason"]
+    tz = shop.tzinfo
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield writer.writerow(columns)
+        for values in qs.values_list(*columns).iterator(chunk_size=2000):
+            yield writer.writerow(
+                [v.astimezone(tz).isoformat(timespec="seconds") if hasattr(v, "astimezone") else v for v in values]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().astimezone(tz).strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{shop.slug}-orders-{stamp}.csv"'
+    return response
+
+
+# --- the order page --------------------------------------------------------------------
 
 
 def _detail_context(shop, order):
     return {
         "shop": shop,
+        "nav": "orders",
         "order": order,
         "lines": order.lines.all(),
         "events": order.events.select_related("actor"),
         "order_messages": order.messages.all(),
         "cancel_form": CancelForm(),
         "note_form": NoteForm(),
+        "panels": [(p, p.context(shop, order)) for p in registry.panels()],
+        "now": timezone.now(),
     }
 
 
@@ -75,7 +216,7 @@ def order_confirm(request, shop, number):
     try:
         actions.confirm_order(order=order, actor=actions.Actor.seller(request.user))
     except (InvalidTransition, actions.ActionRefused) as exc:
-        return _after_action(request, shop, order, error=str(exc), status=409 if request.htmx else 200)
+        return _after_action(request, shop, order, error=str(exc), status=409)
     return _after_action(request, shop, order, ok=f"Order {order.number} confirmed; stock reserved.")
 
 
@@ -86,8 +227,7 @@ def order_cancel(request, shop, number):
     form = CancelForm(request.POST)
     if not form.is_valid():
         error = "; ".join(e for errs in form.errors.values() for e in errs)
-        return _after_action(request, shop, order, error=error, status=400 if request.htmx else 200,
-                             context={"cancel_form": form})
+        return _after_action(request, shop, order, error=error, status=400, context={"cancel_form": form})
     try:
         actions.cancel_order(
             order=order,
@@ -96,7 +236,7 @@ def order_cancel(request, shop, number):
             note=form.cleaned_data["note"],
         )
     except (InvalidTransition, actions.ActionRefused) as exc:
-        return _after_action(request, shop, order, error=str(exc), status=409 if request.htmx else 200)
+        return _after_action(request, shop, order, error=str(exc), status=409)
     return _after_action(request, shop, order, ok=f"Order {order.number} cancelled; the buyer has been told.")
 
 
@@ -106,7 +246,6 @@ def order_note(request, shop, number):
     order = _order(shop, number)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _after_action(request, shop, order, error="Write the note first (at most 2000 characters).",
-                             status=400 if request.htmx else 200)
+        return _after_action(request, shop, order, error="Write the note first (at most 2000 characters).", status=400)
     actions.add_note(order=order, actor=actions.Actor.seller(request.user), text=form.cleaned_data["text"])
     return _after_action(request, shop, order, ok="Note added.")

@@ -19,3 +19,25 @@
     document.querySelectorAll("#toasts .toast").forEach(function (el) { setTimeout(function () { el.remove(); }, 8000); });
   });
 })();
+// Live countdowns on <time data-countdown datetime="..."> and "select page" checkboxes.
+(function () {
+  function fmt(ms) {
+    var late = ms < 0, s = Math.abs(Math.floor(ms / 1000));
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    var text = d ? d + " d " + h + " h" : h ? h + " h " + m + " min" : m + " min";
+    return late ? "overdue by " + text : "in " + text;
+  }
+  function tick() {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var ms = new Date(el.getAttribute("datetime")) - new Date();
+      el.textContent = fmt(ms);
+      el.classList.toggle("late", ms < 0);
+    });
+  }
+  setInterval(tick, 30000);
+  document.addEventListener("change", function (e) {
+    if (!e.target.matches("[data-select-all]")) return;
+    var form = e.target.closest("form");
+    form.querySelectorAll('input[name="ids"]').forEach(function (box) { box.checked = e.target.checked; });
+  });
+})();
