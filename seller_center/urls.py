@@ -18,4 +18,5 @@ urlpatterns = [
     path("api/storefront/orders/", orders_api.storefront_orders, name="storefront-orders"),
     path("api/storefront/orders/<str:number>/payment", orders_api.storefront_payment, name="storefront-payment"),
     path("s/<slug:shop>/orders/", include("orders.urls")),
+    path("s/<slug:shop>/notifications/", include("shops.urls")),
 ]

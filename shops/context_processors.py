@@ -1,10 +1,20 @@
-from .models import Shop
+from django.utils.functional import SimpleLazyObject
+
+from .models import Notification, Shop
 
 
 def shop_nav(request):
-    """The shop switcher: the shops of the signed-in user (already loaded by shop_required)."""
+    """The shop switcher and the bell. The switcher reuses the shops shop_required loaded;
+    the bell's unread count is read only if a template shows it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     shops = getattr(request, "my_shops", None)
-    return {"my_shops": shops if shops is not None else Shop.objects.for_user(user)}
+    context = {"my_shops": shops if shops is not None else Shop.objects.for_user(user)}
+    shop = getattr(request, "shop", None)
+    if shop is not None:
+        context["shop"] = shop
+        context["bell_unread"] = SimpleLazyObject(
+            lambda: Notification.objects.for_user(user, shop).unread().count()
+        )
+    return context

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "shops"
+
+urlpatterns = [
+    path("", views.notifications, name="notifications"),
+    path("read", views.notifications_read, name="notifications-read"),
+]
