@@ -197,7 +197,7 @@ def _after_action(request, shop, order, *, ok=None, error=None, status=200, cont
     if request.htmx:
         order.refresh_from_db()
         ctx = _detail_context(shop, order)
-        ctx.update(context or {})
+        ctx.update(context or {}, action_error=error)
         response = render(request, "orders/order_detail.html#order-main", ctx, status=status)
         return trigger_client_event(
             response, "toast", {"level": "error" if error else "success", "message": error or ok}

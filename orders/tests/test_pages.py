@@ -1,0 +1,264 @@
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from orders.models import Order
+from orders.tests.factories import advance, make_order
+from shops.models import Notification
+from shops.tests.factories import MembershipFactory, SKUFactory, ShopFactory
+
+pytestmark = pytest.mark.django_db
+S = Order.Status
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def list_url(shop, **params):
+    from urllib.parse import urlencode
+
+    url = reverse("orders:list", kwargs={"shop": shop.slug})
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def test_login_page_renders_and_logs_in(client, seller):
+    assert client.get("/login/").status_code == 200
+    response = client.post("/login/", {"username": seller.username, "password": "pw"})
+    assert response.status_code == 302
+    assert client.get("/", follow=True).redirect_chain[-1][0].startswith(f"/s/{seller.memberships.get().shop.slug}/orders/")
+
+
+def test_anonymous_is_sent_to_login(client, shop):
+    response = client.get(list_url(shop))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_order_list_full_page_and_htmx_partial(seller_client, shop):
+    order = make_order(shop)
+    full = seller_client.get(list_url(shop))
+    assert full.status_code == 200
+    assert b"<html" in full.content and order.number.encode() in full.content
+    partial = seller_client.get(list_url(shop), HTTP_HX_TARGET="results", **HX)
+    assert partial.status_code == 200
+    assert b"<html" not in partial.content and b'id="results"' in partial.content
+    assert b'hx-swap-oob="true"' in partial.content  # tab counts refresh with the rows
+    assert order.number.encode() in partial.content
+    assert full["Vary"] and "HX-Request" in full["Vary"]
+
+
+def test_order_list_tabs_show_exact_counts(seller_client, shop):
+    for _ in range(3):
+        make_order(shop)
+    make_order(shop, paid=False)
+    content = seller_client.get(list_url(shop)).content.decode()
+    assert 'data-status="AWAITING_CONFIRMATION">3<' in content
+    assert 'data-status="UNPAID">1<' in content
+    assert 'data-status="all">4<' in content
+
+
+@pytest.mark.parametrize("tab", ["all", S.AWAITING_CONFIRMATION])
+def test_order_list_query_count_is_the_same_at_any_page_size_and_depth(seller_client, shop, tab):
+    for _ in range(120):
+        make_order(shop)
+    counts = []
+    for size in (20, 100):
+        with CaptureQueriesContext(connection) as ctx:
+            response = seller_client.get(list_url(shop, tab=tab, size=size))
+        counts.append(len(ctx))
+        assert len(response.context["orders"]) == size
+    deep_cursor = response.context["page"].next_cursor
+    with CaptureQueriesContext(connection) as ctx:
+        seller_client.get(list_url(shop, tab=tab, size=20, after=deep_cursor))
+    counts.append(len(ctx))
+    assert counts[0] == counts[1] == counts[2] <= 8, counts
+
+
+def test_keyset_pages_cover_every_order_once(seller_client, shop):
+    numbers = {make_order(shop).number for _ in range(45)}
+    seen, after = [], None
+    while True:
+        params = {"size": 20, **({"after": after} if after else {})}
+        page = seller_client.get(list_url(shop, **params)).context["page"]
+        seen += [o.number for o in page.rows]
+        after = page.next_cursor
+        if not after:
+            break
+    assert len(seen) == len(set(seen)) == 45 and set(seen) == numbers
+    back = seller_client.get(list_url(shop, size=20, before=page.prev_cursor)).context["page"]
+    assert [o.number for o in back.rows] == seen[20:40]
+
+
+def test_search_takes_many_numbers_and_skus(seller_client, shop):
+    mug = SKUFactory(shop=shop, code="MUG-1")
+    a, b, c = make_order(shop), make_order(shop), make_order(shop, lines=[(mug, 1)])
+    make_order(shop)
+    rows = seller_client.get(list_url(shop, q=f"{a.number}\n{b.number}, MUG-1")).context["orders"]
+    assert {o.number for o in rows} == {a.number, b.number, c.number}
+
+
+def test_search_refuses_more_than_100_tokens(seller_client, shop):
+    response = seller_client.get(list_url(shop, q=" ".join(f"N{i}" for i in range(101))))
+    assert b"at most 100" in response.content
+
+
+def test_filters_narrow_the_list_and_live_in_the_url(seller_client, shop):
+    mug = SKUFactory(shop=shop, code="MUG-2")
+    seller_ship = make_order(shop, shipping_model="SELLER", lines=[(mug, 1)])
+    make_order(shop, shipping_model="PLATFORM")
+    rows = seller_client.get(list_url(shop, shipping_model="SELLER")).context["orders"]
+    assert [o.number for o in rows] == [seller_ship.number]
+    rows = seller_client.get(list_url(shop, sku="MUG-2")).context["orders"]
+    assert [o.number for o in rows] == [seller_ship.number]
+
+
+def test_another_shops_order_numbers_in_search_reveal_nothing(seller_client, shop):
+    foreign = make_order(ShopFactory())
+    response = seller_client.get(list_url(shop, q=foreign.number))
+    assert list(response.context["orders"]) == []
+    missing = seller_client.get(list_url(shop, q="Z99999999"))
+    # The page for another shop's order reads exactly like the page for no order at all.
+    strip = lambda r, token: r.content.decode().replace(token, "TOKEN").replace(str(r.context["csrf_token"]), "")  # noqa: E731
+    assert strip(response, foreign.number) == strip(missing, "Z99999999")
+
+
+def test_another_shops_order_page_is_404(seller_client, shop):
+    foreign = make_order(ShopFactory())
+    assert seller_client.get(reverse("orders:detail", kwargs={"shop": shop.slug, "number": foreign.number})).status_code == 404
+    other_shop_url = reverse("orders:list", kwargs={"shop": foreign.shop.slug})
+    assert seller_client.get(other_shop_url).status_code == 404
+    url = reverse("orders:confirm", kwargs={"shop": foreign.shop.slug, "number": foreign.number})
+    assert seller_client.post(url).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == S.AWAITING_CONFIRMATION
+
+
+def test_bulk_confirm_reports_per_order_and_touches_no_other_shop(seller_client, shop):
+    sku = SKUFactory(shop=shop, code="ONE-LEFT", stock_on_hand=1)
+    first, second = make_order(shop, lines=[(sku, 1)]), make_order(shop, lines=[(sku, 1)])
+    foreign = make_order(ShopFactory())
+    url = reverse("orders:bulk", kwargs={"shop": shop.slug})
+    response = seller_client.post(url, {"action": "confirm", "ids": [first.pk, second.pk, foreign.pk]}, **HX)
+    assert response.status_code == 200
+    assert b"1 confirmed; 2 refused" in response.content
+    assert b"ONE-LEFT" in response.content
+    assert foreign.number.encode() not in response.content
+    assert "toast" in response["HX-Trigger"]
+    foreign.refresh_from_db()
+    first.refresh_from_db()
+    assert foreign.status == S.AWAITING_CONFIRMATION and first.status == S.AWAITING_SHIPMENT
+
+
+def test_bulk_cancel_without_js_redirects_back_with_the_filter(seller_client, shop):
+    a, b = make_order(shop), make_order(shop)
+    url = reverse("orders:bulk", kwargs={"shop": shop.slug}) + "?tab=AWAITING_CONFIRMATION"
+    response = seller_client.post(url, {"action": "cancel", "ids": [a.pk, b.pk], "reason": "pricing_error"})
+    assert response.status_code == 302 and response["Location"].endswith("?tab=AWAITING_CONFIRMATION")
+    assert Order.objects.filter(pk__in=[a.pk, b.pk], status=S.CANCELLED).count() == 2
+    assert a.messages.filter(body__icontains="pricing error").exists()
+
+
+def test_bulk_cancel_other_without_note_is_refused(seller_client, shop):
+    a = make_order(shop)
+    url = reverse("orders:bulk", kwargs={"shop": shop.slug})
+    response = seller_client.post(url, {"action": "cancel", "ids": [a.pk], "reason": "other"}, **HX)
+    assert response.status_code == 400
+    a.refresh_from_db()
+    assert a.status == S.AWAITING_CONFIRMATION
+
+
+def test_bulk_confirm_all_matching_uses_the_filter(seller_client, shop):
+    platform = [make_order(shop, shipping_model="PLATFORM") for _ in range(3)]
+    seller_model = make_order(shop, shipping_model="SELLER")
+    url = reverse("orders:bulk", kwargs={"shop": shop.slug}) + "?shipping_model=PLATFORM"
+    seller_client.post(url, {"action": "confirm", "all_matching": "1"})
+    assert Order.objects.filter(pk__in=[o.pk for o in platform], status=S.AWAITING_SHIPMENT).count() == 3
+    seller_model.refresh_from_db()
+    assert seller_model.status == S.AWAITING_CONFIRMATION
+
+
+def test_row_actions_show_only_when_allowed(seller_client, shop):
+    new = make_order(shop)
+    shipped = advance(make_order(shop), S.IN_TRANSIT)
+    content = seller_client.get(list_url(shop)).content.decode()
+    assert f'aria-label="Confirm order {new.number}"' in content
+    assert f'aria-label="Confirm order {shipped.number}"' not in content
+
+
+def test_order_page_full_and_partial_masks_buyer(seller_client, shop):
+    order = make_order(shop, phone="+15550009876")
+    url = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})
+    full = seller_client.get(url)
+    assert full.status_code == 200 and b"<html" in full.content
+    assert b"9876" in full.content and b"+15550009876" not in full.content
+    assert b"1 Market St" not in full.content
+    partial = seller_client.get(url, **HX)
+    assert b"<html" not in partial.content and b'id="order-main"' in partial.content
+
+
+def test_order_page_actions_confirm_cancel_note(seller_client, shop):
+    order = make_order(shop)
+    base = {"shop": shop.slug, "number": order.number}
+    response = seller_client.post(reverse("orders:confirm", kwargs=base), **HX)
+    assert response.status_code == 200 and b"Awaiting shipment" in response.content
+    response = seller_client.post(reverse("orders:confirm", kwargs=base), **HX)
+    assert response.status_code == 409 and b"cannot be confirmed" in response.content
+    response = seller_client.post(reverse("orders:note", kwargs=base), {"text": "Gift wrap"})
+    assert response.status_code == 302
+    response = seller_client.post(reverse("orders:cancel", kwargs=base), {"reason": "out_of_stock"}, **HX)
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == S.CANCELLED
+    assert list(order.events.values_list("action", flat=True)) == ["place", "pay", "confirm", "note", "cancel"]
+
+
+def test_needs_action_board_counts_and_links(seller_client, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_order(shop, placed_at=timezone.now() - timedelta(hours=60))  # ship-by in 12 h
+    make_order(shop, placed_at=timezone.now() - timedelta(hours=80))  # past ship-by
+    response = seller_client.get(reverse("orders:board", kwargs={"shop": shop.slug}), **HX)
+    cards = {c["card"].key: c["count"] for c in response.context["cards"]}
+    assert cards["ship_24h"] == 1 and cards["past_ship_by"] == 1
+    rows = seller_client.get(list_url(shop, deadline="past_ship_by")).context["orders"]
+    assert len(rows) == 1
+
+
+def test_csv_export_streams_the_current_filter(seller_client, shop):
+    a = make_order(shop, shipping_model="SELLER")
+    make_order(shop, shipping_model="PLATFORM")
+    response = seller_client.get(reverse("orders:export", kwargs={"shop": shop.slug}) + "?shipping_model=SELLER")
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][0] == "number" and [r[0] for r in rows[1:]] == [a.number]
+
+
+def test_new_paid_order_rings_the_bell_and_emails_the_shop(seller_client, shop, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = make_order(shop)
+    assert Notification.objects.filter(shop=shop, kind="new_order", text__contains=order.number).exists()
+    assert any(order.number in m.subject for m in mailoutbox)
+    page = seller_client.get(list_url(shop)).content.decode()
+    assert 'id="bell-count">1<' in page
+    seller_client.post(reverse("shops:notifications-read", kwargs={"shop": shop.slug}))
+    assert 'id="bell-count">0<' in seller_client.get(list_url(shop)).content.decode()
+
+
+def test_notifications_page_full_and_partial(seller_client, shop):
+    make_order(shop)
+    url = reverse("shops:notifications", kwargs={"shop": shop.slug})
+    assert b"New order" in seller_client.get(url).content
+    partial = seller_client.get(url, **HX)
+    assert b"<html" not in partial.content and b'id="notification-list"' in partial.content
+
+
+def test_staff_member_of_two_shops_switches_between_them(client):
+    membership = MembershipFactory()
+    other = ShopFactory()
+    MembershipFactory(user=membership.user, shop=other)
+    client.force_login(membership.user)
+    content = client.get(list_url(membership.shop)).content.decode()
+    assert other.name in content and f"/s/{other.slug}/orders/" in content

@@ -1,0 +1,65 @@
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from orders.models import Order, OrderEvent, OrderLine
+from orders.tests.test_actions import counts_match_group_by
+from shops.models import SKU, Shop
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    return {
+        "shops": list(Shop.objects.order_by("slug").values_list("slug", flat=True)),
+        "orders": list(Order.objects.order_by("number").values_list("number", "status", "total")),
+        "lines": OrderLine.objects.count(),
+        "events": OrderEvent.objects.count(),
+        "stock": list(SKU.objects.order_by("shop__slug", "code").values_list("code", "stock_on_hand", "reserved")),
+    }
+
+
+def test_seed_demo_twice_yields_the_same_data():
+    call_command("seed_demo")
+    first = snapshot()
+    call_command("seed_demo")
+    assert snapshot() == first
+    assert {s for _, s, _ in first["orders"]} == set(Order.Status.values)
+    assert counts_match_group_by()
+    # Every status was reached through the actions: each order's history ends in its status.
+    for order in Order.objects.prefetch_related("events")[:60]:
+        assert list(order.events.all())[-1].to_status == order.status
+
+
+def test_seed_demo_logins_work():
+    call_command("seed_demo")
+    for username in ("alice", "bob"):
+        client = Client()
+        assert client.login(username=username, password="demo")
+        assert client.get("/", follow=True).status_code == 200
+    staff = Client()
+    assert staff.login(username="staff", password="demo")
+    assert staff.get("/admin/").status_code == 200
+
+
+def test_check_deploy_is_clean_with_production_variables(monkeypatch):
+    import subprocess
+    import sys
+
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+        "STOREFRONT_SECRET": "prod-storefront",
+        "CARRIER_SECRET": "prod-carrier",
+        "ALLOWED_HOSTS": "seller.example.com",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env, capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    env["SECRET_KEY"] = ""
+    env.pop("SECRET_KEY")
+    out = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "sc.E001" in out.stdout + out.stderr
