@@ -1,7 +1,7 @@
-from django.conf import settings
-from django.db import models
 from datetime import timedelta
 
+from django.conf import settings
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from shops.models import SKU, Shop

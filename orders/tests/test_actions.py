@@ -8,7 +8,7 @@ from orders import actions
 from orders.models import Order, OrderEvent, OrderMessage, OrderStatusCount
 from orders.tests.factories import advance, make_order
 from orders.transitions import TRANSITIONS, InvalidTransition
-from shops.tests.factories import SKUFactory, ShopFactory
+from shops.tests.factories import ShopFactory, SKUFactory
 
 S = Order.Status
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from orders.models import Order
 from orders.tests.factories import make_order
 from orders.tests.test_actions import counts_match_group_by
 from orders.transitions import InvalidTransition
-from shops.tests.factories import SKUFactory, ShopFactory
+from shops.tests.factories import ShopFactory, SKUFactory
 
 ACTOR = actions.Actor.policy("hypothesis")
 STEPS = ["new_unpaid", "new_paid", "pay", "confirm", "bulk_confirm", "cancel", "bulk_cancel", "arrange",

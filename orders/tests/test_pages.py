@@ -9,7 +9,7 @@ from django.urls import reverse
 from orders.models import Order
 from orders.tests.factories import advance, make_order
 from shops.models import Notification
-from shops.tests.factories import MembershipFactory, SKUFactory, ShopFactory
+from shops.tests.factories import MembershipFactory, ShopFactory, SKUFactory
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
