@@ -5,8 +5,8 @@ imports it. Each hook must keep a page's query count fixed (one or two queries p
 whatever the page size).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from orders import actions
-from shops.tests.factories import SKUFactory, ShopFactory
+from shops.tests.factories import ShopFactory, SKUFactory
 
 _counter = iter(range(1, 10**9))
 
