@@ -8,12 +8,11 @@ of orders, and each order is either fully applied or refused with a reason.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
-
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
+from shops import policy_windows
 from shops.models import SKU
 
 from . import transitions
@@ -28,7 +27,6 @@ SELLER_CANCEL_REASONS = [
     Order.CancelReason.PRICING_ERROR,
     Order.CancelReason.OTHER,
 ]
-SHIP_WITHIN = timedelta(hours=72)  # P2 default; the policies make it configurable
 
 
 class ActionRefused(Exception):
@@ -174,6 +172,7 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
 
     now = timezone.now()
     address = buyer["address"]
+    windows = policy_windows.current()
     order = Order.objects.create(
         number=number,
         shop=shop,
@@ -181,7 +180,9 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
         shipping_model=shipping_model,
         placed_at=placed_at,
         status_changed_at=now,
-        ship_by=placed_at + SHIP_WITHIN,
+        ship_by=placed_at + windows["P2"].delta,
+        handover_by=placed_at + windows["P4"].delta,
+        auto_cancel_at=placed_at + windows["P1"].delta,
         buyer_name=buyer["name"],
         buyer_email=buyer.get("email", ""),
         buyer_phone=buyer.get("phone", ""),
@@ -205,7 +206,8 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
     _event(order, "place", actor, from_status="", to_status=S.UNPAID, at=now, data={"placed_at": placed_at.isoformat()}).save()
     bump_status_counts({(shop.pk, S.UNPAID): 1})
     if paid_at is not None:
-        _move(order, "pay", actor, at=now, paid_at=paid_at, data={"paid_at": paid_at.isoformat()})
+        _move(order, "pay", actor, at=now, paid_at=paid_at, auto_cancel_at=placed_at + windows["P5"].delta,
+              data={"paid_at": paid_at.isoformat()})
         _announce_new_order(order)
     return order
 
@@ -237,7 +239,8 @@ def _summary(lines):
 def pay_order(*, order, actor, paid_at=None):
     order = _lock(order)
     paid_at = paid_at or timezone.now()
-    _move(order, "pay", actor, paid_at=paid_at, data={"paid_at": paid_at.isoformat()})
+    untracked = order.placed_at + policy_windows.window("P5").delta
+    _move(order, "pay", actor, paid_at=paid_at, auto_cancel_at=untracked, data={"paid_at": paid_at.isoformat()})
     _announce_new_order(order)
     return order
 
@@ -323,12 +326,15 @@ def _clean_cancel_reason(actor, reason, note):
 
 
 @transaction.atomic
-def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel"):
-    """Cancel many orders of one shop with one reason; reserved stock is released and
-    the buyer is told on the order's messages."""
+def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", data=None):
+    """Cancel many orders of one shop (or, for the platform, shop=None: any shop) with one
+    reason; reserved stock is released and the buyer is told on the order's messages.
+    `data` maps order id -> extra history data (a policy's rule, version, deadline)."""
     _clean_cancel_reason(actor, reason, note)
+    if shop is None and actor.kind in (OrderEvent.ActorKind.SELLER, OrderEvent.ActorKind.BUYER):
+        raise ActionRefused("A seller's or buyer's cancellation names the shop.")
     result = BulkResult()
-    orders = list(Order.objects.for_shop(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("pk"))
+    orders = list(_scope(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("pk"))
     _refuse_missing(result, order_ids, orders)
     for order in orders:
         if transitions.allowed(action, order.status):
@@ -350,14 +356,15 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel"):
         _sku_update(release, "reserved")
 
     Order.objects.filter(pk__in=[o.pk for o in result.done]).update(
-        status=S.CANCELLED, status_changed_at=now, cancelled_at=now, cancel_reason=reason, cancel_note=note, updated_at=now
+        status=S.CANCELLED, status_changed_at=now, cancelled_at=now, cancel_reason=reason, cancel_note=note,
+        updated_at=now, auto_cancel_at=None,
     )
     label = Order.CancelReason(reason).label
     events, messages, deltas = [], [], Counter()
     for order in result.done:
         events.append(
             _event(order, action, actor, from_status=order.status, to_status=S.CANCELLED, at=now, note=note,
-                   data={"reason": reason})
+                   data={"reason": reason, **((data or {}).get(order.pk) or {})})
         )
         messages.append(
             OrderMessage(
@@ -367,8 +374,8 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel"):
                 body=f"Your order {order.number} was cancelled. Reason: {label}." + (f" {note}" if note else ""),
             )
         )
-        deltas[(shop.pk, order.status)] -= 1
-        deltas[(shop.pk, S.CANCELLED)] += 1
+        deltas[(order.shop_id, order.status)] -= 1
+        deltas[(order.shop_id, S.CANCELLED)] += 1
         order.status, order.cancel_reason, order.cancel_note, order.cancelled_at = S.CANCELLED, reason, note, now
     OrderEvent.objects.bulk_create(events)
     OrderMessage.objects.bulk_create(messages)
@@ -415,7 +422,7 @@ def mark_in_transit(*, order, actor, note="", data=None, at=None):
     _sku_update(consumed, "reserved")
     _sku_update(consumed, "stock_on_hand")
     at = at or timezone.now()
-    _move(order, "mark_in_transit", actor, note=note, data=data, at=at, shipped_at=at)
+    _move(order, "mark_in_transit", actor, note=note, data=data, at=at, shipped_at=at, auto_cancel_at=None)
     return order
 
 
@@ -454,6 +461,11 @@ def add_note(*, order, actor, text):
 # --- helpers -----------------------------------------------------------------------
 
 
+def _scope(shop):
+    """A seller's bulk action reaches one shop; the platform (shop=None) reaches all."""
+    return Order.objects.all() if shop is None else Order.objects.for_shop(shop)
+
+
 def _refuse_missing(result, order_ids, orders):
     found = {o.pk for o in orders}
     missing = [i for i in order_ids if i not in found]
@@ -465,3 +477,68 @@ def _refuse_missing(result, order_ids, orders):
 def _raise_refusal(result, order):
     if not result.done:
         raise next(iter(result.refused.values()), ActionRefused("Refused."))
+
+
+# --- platform flags (policies) --------------------------------------------------------
+
+FLAGS = {
+    # action: the timestamp field it sets
+    "late_dispatch": "late_dispatch_at",
+    "handover_overdue": "handover_overdue_at",
+    "tracking_reminder": "tracking_reminder_at",
+}
+
+
+@transaction.atomic
+def flag_orders(*, order_ids, action, actor, at, note="", data=None):
+    """Mark orders (late dispatch, overdue handover, reminded) without moving their status:
+    one UPDATE and one history row per order. `data` maps order id -> history data."""
+    field_name = FLAGS[action]
+    rows = list(Order.objects.filter(pk__in=order_ids).select_for_update().values_list("pk", "status"))
+    if not rows:
+        return 0
+    Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(**{field_name: at, "updated_at": at})
+    OrderEvent.objects.bulk_create(
+        OrderEvent(order_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                   action=action, from_status=status, to_status=status, note=note, data=(data or {}).get(pk) or {})
+        for pk, status in rows
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def pause_deadlines(*, order_ids, until, actor, note="", data=None):
+    """Force majeure approved (P12): the orders' deadlines stop until `until`, and each
+    deadline moves later by the paused time so no rule fires because of the event."""
+    now = timezone.now()
+    pause = until - now
+    if pause.total_seconds() <= 0:
+        raise ActionRefused("The pause must end in the future.")
+    rows = list(Order.objects.filter(pk__in=order_ids).select_for_update().values_list("pk", "status"))
+    Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        deadlines_paused_until=until,
+        ship_by=F("ship_by") + pause,
+        handover_by=F("handover_by") + pause,
+        auto_cancel_at=F("auto_cancel_at") + pause,
+        updated_at=now,
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(order_id=pk, at=now, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                   action="deadlines_paused", from_status=status, to_status=status, note=note,
+                   data={"until": until.isoformat(), **((data or {}).get(pk) or {})})
+        for pk, status in rows
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def recompute_deadlines(*, windows):
+    """A window changed: open orders' stored deadlines follow the new version (later runs
+    use it; what earlier runs did stays in the history with the version they used)."""
+    pre_handover = [S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION]
+    open_orders = Order.objects.filter(deadlines_paused_until__isnull=True)
+    open_orders.filter(status=S.UNPAID).update(auto_cancel_at=F("placed_at") + windows["P1"].delta)
+    open_orders.filter(status__in=pre_handover).update(auto_cancel_at=F("placed_at") + windows["P5"].delta)
+    open_orders.filter(status__in=[S.UNPAID, *pre_handover]).update(
+        ship_by=F("placed_at") + windows["P2"].delta, handover_by=F("placed_at") + windows["P4"].delta
+    )

@@ -42,6 +42,13 @@ class OrderQuerySet(models.QuerySet):
     def past_ship_by(self, now):
         return self.before_shipment().filter(ship_by__lt=now)
 
+    def auto_cancel_within(self, now, hours):
+        return self.filter(
+            status__in=[Order.Status.UNPAID, Order.Status.AWAITING_CONFIRMATION, Order.Status.AWAITING_SHIPMENT,
+                        Order.Status.AWAITING_COLLECTION],
+            auto_cancel_at__lt=now + timedelta(hours=hours),
+        ).exclude(deadlines_paused_until__gt=now)
+
 
 class Order(models.Model):
     class Status(models.TextChoices):
@@ -82,7 +89,15 @@ class Order(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField()
-    ship_by = models.DateTimeField(null=True, blank=True, help_text="Ready or shipped by this time, else late dispatch.")
+    ship_by = models.DateTimeField(null=True, blank=True, help_text="Ready or shipped by this time, else late dispatch (P2).")
+    handover_by = models.DateTimeField(null=True, blank=True, help_text="Handed to the carrier by this time, else overdue (P4).")
+    auto_cancel_at = models.DateTimeField(
+        null=True, blank=True, help_text="Cancelled by the platform at this time: unpaid (P1) or no tracking (P5)."
+    )
+    deadlines_paused_until = models.DateTimeField(null=True, blank=True, help_text="Force majeure (P12).")
+    late_dispatch_at = models.DateTimeField(null=True, blank=True, help_text="When P2 found it late.")
+    handover_overdue_at = models.DateTimeField(null=True, blank=True, help_text="When P4 found it overdue.")
+    tracking_reminder_at = models.DateTimeField(null=True, blank=True, help_text="Last P5 reminder to the seller.")
 
     buyer_name = models.CharField(max_length=200)
     buyer_email = models.EmailField(blank=True)
@@ -117,6 +132,9 @@ class Order(models.Model):
             models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
             models.Index(fields=["shop", "status", "ship_by", "id"], name="order_shop_status_shipby"),
             models.Index(fields=["shop", "ship_by", "id"], name="order_shop_shipby"),
+            models.Index(fields=["status", "auto_cancel_at"], name="order_status_autocancel"),
+            models.Index(fields=["status", "ship_by"], name="order_status_shipby"),
+            models.Index(fields=["status", "handover_by"], name="order_status_handover"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),

@@ -127,3 +127,35 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class PolicyWindow(models.Model):
+    """One version of a platform rule's window (SPEC "Platform policies", P1-P12).
+
+    Staff never edit a version: a change adds the next version, so every automated
+    action can say which version fired it. Kept in shops, the lowest app, because every
+    app's rules and deadlines read it.
+    """
+
+    rule = models.CharField(max_length=4, db_index=True)
+    version = models.PositiveIntegerField()
+    hours = models.DecimalField(max_digits=8, decimal_places=2, help_text="The window, in hours (P6: attempts).")
+    enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=300, blank=True, help_text="Why it changed.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rule", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "version"], name="policy_window_version_unique"),
+            models.CheckConstraint(condition=Q(hours__gt=0), name="policy_window_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule} v{self.version}: {self.hours} h{'' if self.enabled else ' (off)'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Policy windows are versioned: add a new version instead of editing one.")
+        super().save(*args, **kwargs)

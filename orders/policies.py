@@ -1,0 +1,124 @@
+"""The timed platform rules on orders (SPEC P1, P2, P4, P5).
+
+Each rule is a set-based function of (as_of, window): it finds due rows with one indexed
+query per batch, locks them (SKIP LOCKED on PostgreSQL) and changes them through the
+actions, so running it twice, or on two workers at once, changes nothing the second time.
+Every history row says which rule, which window version and which deadline fired it.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Q
+
+from shops.actions import notify_many
+from shops.batching import locked_batches
+from shops.models import Notification, Shop
+
+from . import actions
+from .models import Order
+
+S = Order.Status
+PRE_HANDOVER = [S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION]
+
+
+def _not_paused(as_of):
+    return Q(deadlines_paused_until__isnull=True) | Q(deadlines_paused_until__lte=as_of)
+
+
+def _explain(window, rows):
+    return {pk: {**window.explain(), "deadline": d.isoformat() if d else None} for pk, d, _ in rows}
+
+
+def _run(qs, deadline_field, as_of, dry_run, batch_size, apply):
+    """Count (dry run) or apply `apply(rows)` to batches of (pk, deadline, shop_id)."""
+    qs = qs.filter(_not_paused(as_of))
+    if dry_run:
+        return qs.count()
+    done = 0
+    for rows in locked_batches(qs, [deadline_field, "shop_id"], batch_size):
+        done += apply(rows)
+    return done
+
+
+def _cancel(qs, as_of, window, dry_run, batch_size, *, reason, note, message=None):
+    def apply(rows):
+        result = actions.cancel_orders(
+            shop=None, order_ids=[pk for pk, _, _ in rows], actor=actions.Actor.policy(window.rule),
+            reason=reason, note=note, data=_explain(window, rows),
+        )
+        done = {o.pk for o in result.done}
+        if message:
+            _notify_shops([r for r in rows if r[0] in done], Notification.Kind.POLICY, message, email=True)
+        return len(done)
+
+    return _run(qs, "auto_cancel_at", as_of, dry_run, batch_size, apply)
+
+
+def cancel_unpaid(*, as_of, window, dry_run=False, batch_size=500):
+    """P1: an unpaid order is cancelled when its payment window has passed."""
+    qs = Order.objects.filter(status=S.UNPAID, auto_cancel_at__lte=as_of)
+    return _cancel(qs, as_of, window, dry_run, batch_size, reason=Order.CancelReason.UNPAID,
+                   note="Not paid within the payment window.")
+
+
+def cancel_untracked(*, as_of, window, dry_run=False, batch_size=500):
+    """P5: a paid order with no tracking update (never handed to the carrier) by its
+    deadline is cancelled; the refund follows from the refund rule."""
+    qs = Order.objects.filter(status__in=PRE_HANDOVER, auto_cancel_at__lte=as_of)
+    return _cancel(qs, as_of, window, dry_run, batch_size, reason=Order.CancelReason.NO_TRACKING,
+                   note="No tracking update in time; the buyer is refunded.",
+                   message="{n} order(s) cancelled by the platform: no tracking update in time (P5).")
+
+
+def flag_late_dispatch(*, as_of, window, dry_run=False, batch_size=500):
+    """P2: not ready or shipped by ship-by: late dispatch (counts against shop health)."""
+    qs = Order.objects.filter(status__in=[S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT], ship_by__lte=as_of,
+                              late_dispatch_at__isnull=True)
+    return _flag(qs, "ship_by", "late_dispatch", as_of, window, dry_run, batch_size,
+                 "{n} order(s) are now late dispatch: ship them as soon as you can (P2).")
+
+
+def flag_handover_overdue(*, as_of, window, dry_run=False, batch_size=500):
+    """P4: no handover shown by handover-by: overdue."""
+    qs = Order.objects.filter(status__in=PRE_HANDOVER, handover_by__lte=as_of, handover_overdue_at__isnull=True)
+    return _flag(qs, "handover_by", "handover_overdue", as_of, window, dry_run, batch_size,
+                 "{n} order(s) are overdue for handover to the carrier (P4).")
+
+
+def remind_untracked(*, as_of, window, dry_run=False, batch_size=500):
+    """P5 reminder: once a day, sellers hear which late orders the platform will cancel."""
+    qs = Order.objects.filter(status__in=PRE_HANDOVER, ship_by__lte=as_of, auto_cancel_at__gt=as_of).filter(
+        Q(tracking_reminder_at__isnull=True) | Q(tracking_reminder_at__lte=as_of - timedelta(hours=23))
+    )
+    return _flag(qs, "auto_cancel_at", "tracking_reminder", as_of, window, dry_run, batch_size,
+                 "Reminder: {n} order(s) will be cancelled if they get no tracking update; the first on {first}.",
+                 kind=Notification.Kind.REMINDER)
+
+
+def _flag(qs, deadline_field, action, as_of, window, dry_run, batch_size, message, kind=Notification.Kind.POLICY):
+    def apply(rows):
+        n = actions.flag_orders(order_ids=[pk for pk, _, _ in rows], action=action,
+                                actor=actions.Actor.policy(window.rule), at=as_of, data=_explain(window, rows))
+        _notify_shops(rows, kind, message, email=True)
+        return n
+
+    return _run(qs, deadline_field, as_of, dry_run, batch_size, apply)
+
+
+def _notify_shops(rows, kind, message, email):
+    """One bell notification (and email) per shop per batch, not one per order."""
+    by_shop = defaultdict(list)
+    for _, deadline, shop_id in rows:
+        by_shop[shop_id].append(deadline)
+    if not by_shop:
+        return
+    shops = Shop.objects.in_bulk(list(by_shop))
+    notes, emails = [], []
+    for shop_id, deadlines in by_shop.items():
+        firsts = [d for d in deadlines if d]
+        text = message.format(n=len(deadlines), first=min(firsts).strftime("%Y-%m-%d %H:%M UTC") if firsts else "—")
+        notes.append(Notification(shop_id=shop_id, kind=kind, text=text[:300]))
+        if email:
+            emails.append(("Seller Center: action needed", text, shops[shop_id].email))
+    notify_many(notes, emails)
