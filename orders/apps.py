@@ -27,3 +27,13 @@ class OrdersConfig(AppConfig):
                 order=20,
             )
         )
+        registry.register_card(
+            registry.BoardCard(
+                key="auto_cancel_24h",
+                label="Will be auto-cancelled within 24 h",
+                count=lambda shop, now: Order.objects.for_shop(shop).auto_cancel_within(now, 24).count(),
+                query={"board": "auto_cancel_24h", "sort": "newest"},
+                filter=lambda qs, shop, now: qs.auto_cancel_within(now, 24),
+                order=30,
+            )
+        )

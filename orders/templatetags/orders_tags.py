@@ -38,3 +38,14 @@ def query_with(context, **changes):
             params.pop(key, None)
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def isotime(value):
+    """An ISO-8601 string from history data, as a datetime the date filter can show."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None

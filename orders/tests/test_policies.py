@@ -171,3 +171,23 @@ def test_two_runners_at_once_cancel_each_order_exactly_once(on_postgres):
     assert sum(totals) == len(orders)
     assert OrderEvent.objects.filter(action="cancel").count() == len(orders)
     assert counts_match_group_by()
+
+
+def test_order_page_explains_a_policy_status(seller_client, shop):
+    from django.urls import reverse
+
+    order = make_order(shop, paid=False, placed_at=timezone.now() - 30 * H)
+    run("P1", timezone.now())
+    page = seller_client.get(reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})).content.decode()
+    assert "Why: platform rule P1, window version 0 (24 h)" in page
+
+
+def test_board_shows_orders_about_to_be_auto_cancelled(seller_client, shop):
+    from django.urls import reverse
+
+    make_order(shop, paid=False, placed_at=timezone.now() - 10 * H)
+    response = seller_client.get(reverse("orders:board", kwargs={"shop": shop.slug}))
+    cards = {c["card"].key: c["count"] for c in response.context["cards"]}
+    assert cards["auto_cancel_24h"] == 1
+    listing = seller_client.get(reverse("orders:list", kwargs={"shop": shop.slug}) + "?board=auto_cancel_24h")
+    assert len(listing.context["orders"]) == 1
