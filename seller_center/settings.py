@@ -129,7 +129,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seller Center <no-re
 # Task queue: Redis when several machines run workers, the database otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
-    "name": "seller_center",
+    "name": env.str("Q_CLUSTER_NAME", default="seller_center"),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": 240,
     "retry": 300,  # must exceed timeout, or a slow task is handed out twice
