@@ -159,6 +159,18 @@ class Order(models.Model):
             p for p in [self.address_line1, self.address_line2, self.city, self.region, self.postal_code, self.country] if p
         )
 
+    @property
+    def next_deadline(self):
+        """(what, when) of the deadline a seller should watch now, or None."""
+        S = Order.Status
+        if self.status == S.UNPAID:
+            return ("auto-cancel", self.auto_cancel_at) if self.auto_cancel_at else None
+        if self.status in (S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT):
+            return ("ship", self.ship_by) if self.ship_by else None
+        if self.status == S.AWAITING_COLLECTION:
+            return ("handover", self.handover_by) if self.handover_by else None
+        return None
+
     def can(self, action):
         from .transitions import allowed
 
