@@ -17,6 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/storefront/orders/", orders_api.storefront_orders, name="storefront-orders"),
     path("api/storefront/orders/<str:number>/payment", orders_api.storefront_payment, name="storefront-payment"),
+    path("api/carriers/", include("shipping.api_urls")),
     path("s/<slug:shop>/orders/", include("orders.urls")),
+    path("s/<slug:shop>/shipping/", include("shipping.urls")),
     path("s/<slug:shop>/notifications/", include("shops.urls")),
 ]

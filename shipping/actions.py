@@ -1,0 +1,681 @@
+"""The only code that changes packages, prints, photos and tickets.
+
+An order moves only through orders.actions: when every package of an order is ready, it
+is arranged (awaiting collection); when every one is with the carrier, in transit; when
+every one is delivered, delivered. `sync_order` is the single place that decides that.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import actions as order_actions
+from orders.actions import ActionRefused, Actor
+from orders.models import Order, OrderLine
+from orders.transitions import InvalidTransition
+from shops import policy_windows
+
+from . import carriers, content, transitions
+from .models import HandoverPhoto, Package, PackageEvent, PackageItem, PrintJob, Ticket, TicketEvent
+from .transitions import HANDED_OVER, READY_OR_LATER, InvalidPackageMove
+
+P = Package.Status
+S = Order.Status
+MAX_PACKAGES = 20
+# The carrier's promise once it has the parcel; P9 marks it Delayed after this.
+PROMISED_TRANSIT = timedelta(days=5)
+PICKUP_SLOT_HOURS = ((9, 12), (13, 17))
+
+__all__ = ["ActionRefused", "Actor", "InvalidPackageMove"]
+
+
+def _event(package, action, actor, *, at, from_status=None, to_status=None, note="", data=None):
+    return PackageEvent(
+        package=package, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label, action=action,
+        from_status=package.status if from_status is None else from_status,
+        to_status=package.status if to_status is None else to_status, note=note, data=data or {},
+    )
+
+
+def _lock_order(order):
+    return Order.objects.select_for_update().select_related("shop").get(pk=order.pk)
+
+
+def _lock_package(package):
+    return Package.objects.select_for_update().select_related("order").get(pk=package.pk)
+
+
+# --- the order follows its packages -----------------------------------------------------
+
+
+def sync_order(order_id, actor, *, at=None):
+    """Move the order as far as its active packages allow. Returns the order when it
+    moved, None when it did not (cancelled meanwhile, or not every package there yet)."""
+    statuses = list(Package.objects.active().filter(order_id=order_id).values_list("status", "collected_at", "delivered_at"))
+    if not statuses:
+        return None
+    order = Order.objects.get(pk=order_id)
+    before = order.status
+    n = len(statuses)
+    data = {"packages": n}
+    try:
+        if all(s in HANDED_OVER for s, _, _ in statuses) and order.status in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
+            when = max((c for _, c, _ in statuses if c), default=None) or at
+            note = "Every package is with the carrier." if n > 1 else "The package is with the carrier."
+            order = order_actions.mark_in_transit(order=order, actor=actor, note=note, data=data, at=when)
+        if all(s == P.DELIVERED for s, _, _ in statuses) and order.status == S.IN_TRANSIT:
+            when = max((d for _, _, d in statuses if d), default=None) or at
+            note = "Every package is delivered." if n > 1 else "The package is delivered."
+            order = order_actions.mark_delivered(order=order, actor=actor, note=note, data=data, at=when)
+        elif all(s in READY_OR_LATER for s, _, _ in statuses) and order.status == S.AWAITING_SHIPMENT:
+            note = "Every package is ready for handover." if n > 1 else "The package is ready for handover."
+            order = order_actions.arrange_shipment(order=order, actor=actor, note=note, data=data)
+    except InvalidTransition:
+        return None
+    return order if order.status != before else None
+
+
+def _open_for_packing(order):
+    if order.status != S.AWAITING_SHIPMENT:
+        label = S(order.status).label.lower()
+        raise ActionRefused(f"Order {order.number} is {label}; packages are made while it awaits shipment.")
+
+
+# --- packages -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_packages(*, order, allocations, actor):
+    """Split an order into packages. `allocations` is a list (one per package) of
+    {line_id: quantity}; together they hold every unit of every line exactly once.
+    Packages still being packed are replaced (voided, kept for the record)."""
+    order = _lock_order(order)
+    _open_for_packing(order)
+    lines = {line.pk: line for line in OrderLine.objects.filter(order=order)}
+    allocations = [{int(k): int(v) for k, v in a.items() if int(v)} for a in allocations]
+    allocations = [a for a in allocations if a]
+    if not allocations:
+        raise ActionRefused("Put at least one item in a package.")
+    if len(allocations) > MAX_PACKAGES:
+        raise ActionRefused(f"At most {MAX_PACKAGES} packages per order.")
+    packed = Counter()
+    for alloc in allocations:
+        for line_id, qty in alloc.items():
+            if line_id not in lines:
+                raise ActionRefused("That item is not on this order.")
+            if qty < 0:
+                raise ActionRefused("Quantities cannot be negative.")
+            packed[line_id] += qty
+    for line_id, line in lines.items():
+        if packed[line_id] != line.quantity:
+            raise ActionRefused(
+                f"{line.sku_code}: {packed[line_id]} of {line.quantity} packed; every unit goes in exactly one package."
+            )
+    existing = list(Package.objects.active().filter(order=order).select_for_update().order_by("seq"))
+    blocked = [p for p in existing if not p.can("void")]
+    if blocked:
+        raise ActionRefused(
+            f"Package {blocked[0].seq} is already {P(blocked[0].status).label.lower()}; the packages can no longer be re-split."
+        )
+    now = timezone.now()
+    if existing:
+        Package.objects.filter(pk__in=[p.pk for p in existing]).update(status=P.VOID, status_at=now, updated_at=now)
+        PackageEvent.objects.bulk_create(
+            _event(p, "void", actor, at=now, to_status=P.VOID, note="Replaced by a new split.") for p in existing
+        )
+    template = existing[0] if existing else None
+    start = (Package.objects.filter(order=order).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    packages = [
+        Package(
+            order=order, shop_id=order.shop_id, seq=start + i, status=P.PACKING, status_at=now,
+            handover=Package.Handover.SELLER if order.shipping_model == Order.ShippingModel.SELLER else "",
+        )
+        for i in range(len(allocations))
+    ]
+    Package.objects.bulk_create(packages)  # sets pks (RETURNING on PostgreSQL and SQLite)
+    PackageItem.objects.bulk_create(
+        PackageItem(package=pkg, line_id=line_id, quantity=qty)
+        for pkg, alloc in zip(packages, allocations, strict=True)
+        for line_id, qty in alloc.items()
+    )
+    PackageEvent.objects.bulk_create(
+        _event(pkg, "create", actor, at=now, from_status="", to_status=P.PACKING,
+               data={"items": {lines[k].sku_code: v for k, v in alloc.items()}})
+        for pkg, alloc in zip(packages, allocations, strict=True)
+    )
+    if template is not None and template.handover in (Package.Handover.PICKUP, Package.Handover.DROP_OFF):
+        # The order was already arranged with the platform: the new boxes get labels too.
+        _arrange(packages, actor, now, template.handover, template.pickup_slot_start, template.pickup_slot_end,
+                 template.dropoff_point)
+    return packages
+
+
+def ensure_packages(order, actor):
+    """The order's active packages; one package with everything when there are none."""
+    packages = list(Package.objects.active().filter(order=order).order_by("seq"))
+    if packages:
+        return packages
+    lines = OrderLine.objects.filter(order=order).values_list("pk", "quantity")
+    return create_packages(order=order, allocations=[dict(lines)], actor=actor)
+
+
+def pickup_slots(shop, now=None, days=3):
+    """The carrier's next pickup slots, in the shop's time zone (start, end)."""
+    now = now or timezone.now()
+    tz = shop.tzinfo
+    local = now.astimezone(tz)
+    slots = []
+    for d in range(days + 1):
+        day = (local + timedelta(days=d)).date()
+        for start_h, end_h in PICKUP_SLOT_HOURS:
+            start = datetime(day.year, day.month, day.day, start_h, tzinfo=tz)
+            if start > now + timedelta(hours=1):
+                slots.append((start, datetime(day.year, day.month, day.day, end_h, tzinfo=tz)))
+    return slots[: days * len(PICKUP_SLOT_HOURS)]
+
+
+def _new_numbers(n):
+    """n platform tracking numbers not used yet (one query to check)."""
+    for _ in range(5):
+        numbers = {carriers.new_platform_number() for _ in range(n)}
+        taken = set(Package.objects.filter(carrier=carriers.PLATFORM_CARRIER, tracking_number__in=numbers)
+                    .values_list("tracking_number", flat=True))
+        numbers -= taken
+        if len(numbers) == n:
+            return list(numbers)
+    raise RuntimeError("could not draw unused tracking numbers")
+
+
+def _arrange(packages, actor, now, handover, slot_start, slot_end, point):
+    todo = [p for p in packages if not p.tracking_number]
+    for pkg, number in zip(todo, _new_numbers(len(todo)), strict=True):
+        pkg.carrier, pkg.tracking_number, pkg.tracking_set_at = carriers.PLATFORM_CARRIER, number, now
+    for pkg in packages:
+        pkg.handover, pkg.pickup_slot_start, pkg.pickup_slot_end, pkg.dropoff_point = handover, slot_start, slot_end, point
+        pkg.label_generated_at = pkg.label_generated_at or now
+        pkg.updated_at = now
+    Package.objects.bulk_update(
+        packages, ["carrier", "tracking_number", "tracking_set_at", "handover", "pickup_slot_start", "pickup_slot_end",
+                   "dropoff_point", "label_generated_at", "updated_at"]
+    )
+    detail = {"handover": handover}
+    if slot_start:
+        detail["pickup_slot"] = [slot_start.isoformat(), slot_end.isoformat()]
+    if point:
+        detail["dropoff_point"] = point
+    PackageEvent.objects.bulk_create(
+        _event(p, "arrange", actor, at=now, data={**detail, "carrier": p.carrier, "tracking_number": p.tracking_number})
+        for p in packages
+    )
+
+
+@transaction.atomic
+def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropoff_point=""):
+    """Ship by platform: choose pickup (a slot) or drop-off (a point); each package gets the
+    platform carrier's tracking number and label."""
+    order = _lock_order(order)
+    if order.shipping_model != Order.ShippingModel.PLATFORM:
+        raise ActionRefused(f"Order {order.number} ships by seller; enter your carrier's tracking number instead.")
+    _open_for_packing(order)
+    slot_start = slot_end = None
+    if handover == Package.Handover.PICKUP:
+        slots = dict(pickup_slots(order.shop))
+        if pickup_slot not in slots:
+            raise ActionRefused("Choose one of the offered pickup time slots.")
+        slot_start, slot_end, dropoff_point = pickup_slot, slots[pickup_slot], ""
+    elif handover == Package.Handover.DROP_OFF:
+        if dropoff_point not in dict(carriers.DROPOFF_POINTS):
+            raise ActionRefused("Choose a drop-off point from the list.")
+    else:
+        raise ActionRefused("Choose pickup or drop-off.")
+    packages = ensure_packages(order, actor)
+    movable = [p for p in packages if p.can("set_tracking")]
+    if not movable:
+        raise ActionRefused("Every package is already with the carrier.")
+    _arrange(movable, actor, timezone.now(), handover, slot_start, slot_end, dropoff_point)
+    return movable
+
+
+@transaction.atomic
+def mark_ready(*, package, actor):
+    """Packed and labelled: the 48 h collection / drop-off window (P3) starts now."""
+    package = _lock_package(package)
+    to_status = transitions.check("mark_ready", package)
+    if not package.tracking_number:
+        raise ActionRefused(f"Package {package.seq} has no label yet: arrange shipment or enter a tracking number first.")
+    now = timezone.now()
+    window = policy_windows.window("P3")
+    from_status = package.status
+    package.status, package.status_at, package.ready_at = to_status, now, now
+    package.collect_by = now + window.delta
+    package.save(update_fields=["status", "status_at", "ready_at", "collect_by", "updated_at"])
+    _event(package, "mark_ready", actor, at=now, from_status=from_status,
+           data={"collect_by": package.collect_by.isoformat(), **window.explain()}).save()
+    sync_order(package.order_id, actor, at=now)
+    return package
+
+
+def mark_all_ready(*, order, actor):
+    done = []
+    for pkg in Package.objects.active().filter(order=order, status=P.PACKING).order_by("seq"):
+        done.append(mark_ready(package=pkg, actor=actor))
+    if not done:
+        raise ActionRefused("No package is waiting to be marked ready.")
+    return done
+
+
+@transaction.atomic
+def set_label_note(*, package, text, actor):
+    package = _lock_package(package)
+    transitions.check("edit_label", package)
+    text = content.check_label_text(text)
+    old = package.label_note
+    package.label_note = text
+    package.save(update_fields=["label_note", "updated_at"])
+    _event(package, "edit_label", actor, at=timezone.now(), data={"from": old, "to": text}).save()
+    return package
+
+
+# --- ship by seller: tracking numbers -------------------------------------------------
+
+
+@dataclass
+class ShipRow:
+    ref: str  # how the seller knows the row: "row 3", or the package
+    order_number: str
+    seq: int | None
+    carrier: str
+    tracking_number: str
+    package_id: int | None = None
+
+
+@dataclass
+class ShipReport:
+    applied: list = field(default_factory=list)  # (ShipRow, Package)
+    errors: list = field(default_factory=list)  # (ShipRow, reason)
+    all_or_nothing: bool = False
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def summary(self):
+        if self.errors and not self.applied:
+            what = "nothing was applied" if self.all_or_nothing else "no package was shipped"
+            return f"{len(self.errors)} row(s) refused; {what}."
+        text = f"{len(self.applied)} package(s) shipped"
+        if self.errors:
+            text += f"; {len(self.errors)} row(s) refused"
+        return text + "."
+
+
+def ship_packages(*, shop, rows, actor, all_or_nothing=False):
+    """Ship by seller, many at once: each row names a package (order number + package
+    number, or a package id), a carrier and a tracking number. Every row is checked first;
+    each row is applied fully or not at all, and with all_or_nothing one bad row stops all."""
+    report = ShipReport(all_or_nothing=all_or_nothing)
+    with transaction.atomic():
+        _ship_rows(shop, rows, actor, report)
+        if report.errors and all_or_nothing:
+            report.applied = []
+            transaction.set_rollback(True)
+    return report
+
+
+def _ship_rows(shop, rows, actor, report):
+    now = timezone.now()
+    numbers = {r.order_number for r in rows if r.order_number}
+    ids = {r.package_id for r in rows if r.package_id}
+    orders = {o.number: o for o in Order.objects.for_shop(shop).filter(number__in=numbers)}
+    # Orders without packages ship as one package with everything (per order, only the first time).
+    for order in orders.values():
+        if order.status == S.AWAITING_SHIPMENT and order.shipping_model == Order.ShippingModel.SELLER:
+            if not Package.objects.filter(order=order).exclude(status=P.VOID).exists():
+                ensure_packages(order, actor)
+    packages = list(
+        Package.objects.for_shop(shop).active().select_for_update().select_related("order")
+        .filter(_q_orders_or_ids(orders, ids)).order_by("pk")
+    )
+    by_key = {(p.order.number, p.seq): p for p in packages}
+    by_id = {p.pk: p for p in packages}
+    per_order = defaultdict(list)
+    for p in packages:
+        per_order[p.order.number].append(p)
+    wanted = [(carriers.normalize(r.tracking_number), r.carrier) for r in rows]
+    taken = set(
+        Package.objects.filter(tracking_number__in=[n for n, _ in wanted if n]).values_list("carrier", "tracking_number")
+    )
+    seen_numbers, seen_packages = {}, set()
+    good = []
+    for row in rows:
+        number = carriers.normalize(row.tracking_number)
+        pkg = None
+        if row.package_id:
+            pkg = by_id.get(row.package_id)
+        elif row.order_number not in orders:
+            report.errors.append((row, f"Order {row.order_number or '(blank)'} is not in this shop."))
+            continue
+        elif row.seq:
+            pkg = by_key.get((row.order_number, row.seq))
+        elif len(per_order[row.order_number]) == 1:
+            pkg = per_order[row.order_number][0]
+        elif per_order[row.order_number]:
+            report.errors.append((row, f"Order {row.order_number} has {len(per_order[row.order_number])} packages; say which one."))
+            continue
+        if pkg is None:
+            report.errors.append((row, "No such package in this shop."))
+            continue
+        order = pkg.order
+        problem = None
+        if order.shipping_model != Order.ShippingModel.SELLER:
+            problem = f"Order {order.number} ships by platform; its label carries the platform's tracking number."
+        elif order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
+            problem = f"Order {order.number} is {S(order.status).label.lower()}; it cannot be shipped."
+        elif not pkg.can("ship"):
+            problem = f"Package {pkg.seq} of order {order.number} is {P(pkg.status).label.lower()}; it cannot be shipped."
+        elif pkg.pk in seen_packages:
+            problem = f"Package {pkg.seq} of order {order.number} appears twice."
+        else:
+            problem = carriers.check(row.carrier, number)
+            if problem is None and carriers.CARRIERS[row.carrier].platform:
+                problem = "The platform carrier's numbers come with a platform label; choose your own carrier."
+            if problem is None and (row.carrier, number) in taken and (pkg.carrier, pkg.tracking_number) != (row.carrier, number):
+                problem = f"Tracking number {number} is already used for another {carriers.CARRIERS[row.carrier].name} package."
+            if problem is None and (row.carrier, number) in seen_numbers:
+                problem = f"Tracking number {number} is also on {seen_numbers[(row.carrier, number)]}."
+        if problem:
+            report.errors.append((row, problem))
+            continue
+        seen_packages.add(pkg.pk)
+        seen_numbers[(row.carrier, number)] = row.ref
+        good.append((row, pkg, number))
+    if not good or (report.errors and report.all_or_nothing):
+        return
+    events = []
+    for row, pkg, number in good:
+        events.append(_event(pkg, "ship", actor, at=now, to_status=P.COLLECTED,
+                             data={"carrier": row.carrier, "tracking_number": number}))
+        pkg.carrier, pkg.tracking_number = row.carrier, number
+        pkg.tracking_set_at = pkg.tracking_set_at or now
+        pkg.status, pkg.status_at, pkg.collected_at = P.COLLECTED, now, now
+        pkg.promised_delivery_at = now + PROMISED_TRANSIT
+        pkg.updated_at = now
+        report.applied.append((row, pkg))
+    try:
+        with transaction.atomic():
+            Package.objects.bulk_update(
+                [p for _, p, _ in good],
+                ["carrier", "tracking_number", "tracking_set_at", "status", "status_at", "collected_at",
+                 "promised_delivery_at", "updated_at"],
+            )
+    except IntegrityError:
+        # Another upload took one of these numbers a moment ago.
+        report.applied = []
+        report.errors.extend((row, "A tracking number in this upload was just used elsewhere; upload again.")
+                             for row, _, _ in good)
+        return
+    PackageEvent.objects.bulk_create(events)
+    for order_id in sorted({p.order_id for _, p, _ in good}):
+        sync_order(order_id, actor, at=now)
+
+
+def _q_orders_or_ids(orders, ids):
+    return Q(order__in=list(orders.values())) | Q(pk__in=list(ids))
+
+
+def ship_package(*, package, carrier, tracking_number, actor):
+    """Ship one package by seller; raises ActionRefused with the reason."""
+    order = package.order
+    report = ship_packages(
+        shop=order.shop, actor=actor,
+        rows=[ShipRow(f"package {package.seq}", order.number, package.seq, carrier, tracking_number, package.pk)],
+    )
+    if report.errors:
+        raise ActionRefused(report.errors[0][1])
+    return report.applied[0][1]
+
+
+@transaction.atomic
+def correct_tracking(*, package, tracking_number, actor, carrier=None, reason=""):
+    """A seller's tracking number may be corrected once, within 72 h of entering it."""
+    package = _lock_package(package)
+    now = timezone.now()
+    carrier = carrier or package.carrier
+    number = carriers.normalize(tracking_number)
+    if package.handover != Package.Handover.SELLER:
+        raise ActionRefused("Only a seller's own tracking number can be corrected.")
+    if package.tracking_corrected_at is not None:
+        raise ActionRefused(f"The tracking number of package {package.seq} was already corrected once.")
+    if not package.can_correct_tracking(now):
+        raise ActionRefused(f"The tracking number of package {package.seq} can be corrected only within 72 h of entering it.")
+    problem = carriers.check(carrier, number) or (
+        "The platform carrier's numbers come with a platform label." if carriers.CARRIERS[carrier].platform else None
+    )
+    if problem:
+        raise ActionRefused(problem)
+    if (carrier, number) == (package.carrier, package.tracking_number):
+        raise ActionRefused("That is the current tracking number.")
+    if Package.objects.filter(carrier=carrier, tracking_number=number).exclude(pk=package.pk).exists():
+        raise ActionRefused(f"Tracking number {number} is already used for another package.")
+    old = {"carrier": package.carrier, "tracking_number": package.tracking_number}
+    package.carrier, package.tracking_number, package.tracking_corrected_at = carrier, number, now
+    package.save(update_fields=["carrier", "tracking_number", "tracking_corrected_at", "updated_at"])
+    _event(package, "correct_tracking", actor, at=now, note=reason,
+           data={"from": old, "to": {"carrier": carrier, "tracking_number": number}}).save()
+    return package
+
+
+# --- labels ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_print(*, shop, packages, kind, size, actor, reprint_of=None):
+    """Printing history: one PrintJob, and a history row per package."""
+    packages = list(packages)
+    if not packages:
+        raise ActionRefused("Choose at least one package to print.")
+    if kind == PrintJob.Kind.LABEL:
+        missing = [p for p in packages if not p.tracking_number]
+        if missing:
+            raise ActionRefused(f"Package {missing[0].seq} of order {missing[0].order.number} has no tracking number yet.")
+    now = timezone.now()
+    job = PrintJob.objects.create(shop=shop, kind=kind, size=size, package_count=len(packages), reprint_of=reprint_of,
+                                  printed_by=actor.user, printed_at=now)
+    job.packages.set(packages)
+    if kind == PrintJob.Kind.LABEL:
+        Package.objects.filter(pk__in=[p.pk for p in packages]).update(
+            label_printed_at=now, label_print_count=F("label_print_count") + 1, updated_at=now
+        )
+    action = ("reprint_" if reprint_of else "print_") + kind
+    PackageEvent.objects.bulk_create(
+        _event(p, action, actor, at=now, data={"print_job": job.pk, "size": size}) for p in packages
+    )
+    return job
+
+
+# --- handover photos -----------------------------------------------------------------
+
+
+@transaction.atomic
+def add_handover_photo(*, package, upload, actor):
+    package = _lock_package(package)
+    transitions.check("add_photo", package)
+    if package.photos.count() >= content.MAX_PHOTOS_PER_PACKAGE:
+        raise ActionRefused(f"At most {content.MAX_PHOTOS_PER_PACKAGE} photos per package.")
+    image = content.check_photo(upload)
+    if package.photos.filter(sha256=image.sha256).exists():
+        raise ActionRefused("That photo is already on this package.")
+    now = timezone.now()
+    photo = HandoverPhoto(package=package, content_type=image.content_type, ext=image.ext, size=image.size,
+                          width=image.width, height=image.height, sha256=image.sha256, uploaded_by=actor.user,
+                          uploaded_at=now)
+    photo.image.save(f"{image.sha256[:16]}.{image.ext}", ContentFile(image.data), save=False)
+    photo.save()
+    _event(package, "add_photo", actor, at=now, data={"photo": photo.pk, "bytes": image.size}).save()
+    return photo
+
+
+# --- platform markers (policies and staff) ------------------------------------------------
+
+
+@transaction.atomic
+def mark_lost(*, package_ids, actor, at=None, note="", data=None):
+    """Declare packages Lost (P6, P7, P8, or staff). Set-based; returns how many moved.
+    The order's cancellation and refund (P10) is the policies' next step."""
+    at = at or timezone.now()
+    rows = list(Package.objects.filter(pk__in=package_ids, status__in=transitions.TRANSITIONS["mark_lost"][0])
+                .select_for_update().order_by("pk").values_list("pk", "status"))
+    if not rows:
+        return 0
+    Package.objects.filter(pk__in=[pk for pk, _ in rows]).update(status=P.LOST, status_at=at, lost_at=at, updated_at=at)
+    PackageEvent.objects.bulk_create(
+        PackageEvent(package_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                     action="mark_lost", from_status=status, to_status=P.LOST, note=note,
+                     data=(data or {}).get(pk) or {})
+        for pk, status in rows
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def mark_delayed(*, package_ids, actor, at=None, note="", data=None):
+    """The Delayed marker (P9): past the promised delivery date, still with the carrier."""
+    at = at or timezone.now()
+    rows = list(Package.objects.filter(pk__in=package_ids, is_delayed=False,
+                                       status__in=transitions.TRANSITIONS["mark_delayed"][0])
+                .select_for_update().order_by("pk").values_list("pk", "status"))
+    if not rows:
+        return 0
+    Package.objects.filter(pk__in=[pk for pk, _ in rows]).update(is_delayed=True, delayed_at=at, updated_at=at)
+    PackageEvent.objects.bulk_create(
+        PackageEvent(package_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                     action="mark_delayed", from_status=status, to_status=status, note=note,
+                     data=(data or {}).get(pk) or {})
+        for pk, status in rows
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def flag_late_collection(*, package_ids, actor, at=None, note="", data=None):
+    """P3: the carrier (pickup) or the seller (drop-off) missed the 48 h handover window."""
+    at = at or timezone.now()
+    rows = list(Package.objects.filter(pk__in=package_ids, status=P.READY, late_collection_at__isnull=True)
+                .select_for_update().order_by("pk").values_list("pk", "status"))
+    if not rows:
+        return 0
+    Package.objects.filter(pk__in=[pk for pk, _ in rows]).update(late_collection_at=at, updated_at=at)
+    PackageEvent.objects.bulk_create(
+        PackageEvent(package_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                     action="late_collection", from_status=status, to_status=status, note=note,
+                     data=(data or {}).get(pk) or {})
+        for pk, status in rows
+    )
+    return len(rows)
+
+
+# --- complaints and force-majeure tickets ----------------------------------------------------
+
+
+def _ticket_event(ticket, action, actor, *, at, from_status="", to_status="", note=""):
+    return TicketEvent(ticket=ticket, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                       action=action, from_status=from_status, to_status=to_status, note=note)
+
+
+def _description(text):
+    text = (text or "").strip()
+    if len(text) < 10:
+        raise ActionRefused("Describe what happened (at least 10 characters).")
+    if len(text) > 4000:
+        raise ActionRefused("At most 4000 characters.")
+    return text
+
+
+@transaction.atomic
+def file_complaint(*, package, actor, description):
+    """The carrier did not collect within the window: the seller complains to the platform."""
+    package = _lock_package(package)
+    now = timezone.now()
+    if not package.can_complain(now):
+        raise ActionRefused(
+            f"Package {package.seq} can be complained about once it is ready and the carrier is past its collection time."
+        )
+    if Ticket.objects.filter(package=package, kind=Ticket.Kind.LOGISTICS_COMPLAINT, status=Ticket.Status.OPEN).exists():
+        raise ActionRefused("A complaint about this package is already open.")
+    ticket = Ticket.objects.create(shop_id=package.shop_id, kind=Ticket.Kind.LOGISTICS_COMPLAINT, package=package,
+                                   description=_description(description), filed_by=actor.user, filed_at=now)
+    ticket.orders.set([package.order_id])
+    _ticket_event(ticket, "file", actor, at=now, to_status=Ticket.Status.OPEN, note=ticket.description).save()
+    _event(package, "complaint_filed", actor, at=now, data={"ticket": ticket.pk}).save()
+    return ticket
+
+
+FM_OPEN_STATUSES = (S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION, S.IN_TRANSIT)
+
+
+@transaction.atomic
+def file_force_majeure(*, shop, order_ids, actor, description, event_start, event_end):
+    now = timezone.now()
+    if not order_ids:
+        raise ActionRefused("Choose the affected orders.")
+    if event_start is None or event_end is None or event_end <= event_start:
+        raise ActionRefused("Give when the event began and when it is expected to end (after it began).")
+    if event_end - event_start > timedelta(days=30):
+        raise ActionRefused("A force-majeure event is at most 30 days; file another ticket if it lasts longer.")
+    orders = list(Order.objects.for_shop(shop).filter(pk__in=order_ids, status__in=FM_OPEN_STATUSES))
+    if len(orders) != len(set(order_ids)):
+        raise ActionRefused("Some of those orders are not open orders of this shop.")
+    ticket = Ticket.objects.create(shop=shop, kind=Ticket.Kind.FORCE_MAJEURE, description=_description(description),
+                                   event_start=event_start, event_end=event_end, filed_by=actor.user, filed_at=now)
+    ticket.orders.set(orders)
+    _ticket_event(ticket, "file", actor, at=now, to_status=Ticket.Status.OPEN,
+                  note=f"{len(orders)} order(s) affected").save()
+    return ticket
+
+
+@transaction.atomic
+def rule_ticket(*, ticket, approve, actor, note="", pause_until=None):
+    """Staff rule on a complaint or ticket. Approving force majeure pauses the affected open
+    orders' deadlines until `pause_until` (default: the event's end), stored on the ticket."""
+    from shops.actions import notify
+    from shops.models import Notification
+
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if not ticket.can_rule():
+        raise ActionRefused(f"Ticket #{ticket.pk} was already {ticket.get_status_display().lower()}.")
+    note = (note or "").strip()
+    if not approve and not note:
+        raise ActionRefused("Say why the ticket is rejected.")
+    now = timezone.now()
+    to_status = Ticket.Status.APPROVED if approve else Ticket.Status.REJECTED
+    fields = ["status", "ruled_by", "ruled_at", "ruling_note"]
+    if approve and ticket.kind == Ticket.Kind.FORCE_MAJEURE:
+        until = pause_until or ticket.event_end
+        if until is None or until <= now:
+            raise ActionRefused("The pause must end in the future; give a pause end.")
+        open_ids = list(ticket.orders.filter(status__in=FM_OPEN_STATUSES).values_list("pk", flat=True))
+        order_actions.pause_deadlines(
+            order_ids=open_ids, until=until, actor=actor, note=f"Force majeure ticket #{ticket.pk} approved.",
+            data={pk: {"ticket": ticket.pk} for pk in open_ids},
+        )
+        ticket.paused_from, ticket.paused_until = now, until
+        fields += ["paused_from", "paused_until"]
+    from_status = ticket.status
+    ticket.status, ticket.ruled_by, ticket.ruled_at, ticket.ruling_note = to_status, actor.user, now, note
+    ticket.save(update_fields=fields)
+    _ticket_event(ticket, "approve" if approve else "reject", actor, at=now, from_status=from_status,
+                  to_status=to_status, note=note).save()
+    if ticket.package_id:
+        _event(ticket.package, "complaint_" + ("upheld" if approve else "rejected"), actor, at=now,
+               data={"ticket": ticket.pk}).save()
+    verdict = "approved" if approve else "rejected"
+    notify(shop=ticket.shop, kind=Notification.Kind.SHIPPING,
+           text=f"{ticket.get_kind_display()} #{ticket.pk} {verdict}." + (f" {note}" if note else ""),
+           url=reverse("shipping:ticket", kwargs={"shop": ticket.shop.slug, "pk": ticket.pk}))
+    return ticket

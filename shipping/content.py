@@ -1,0 +1,105 @@
+"""What sellers may put on a label or upload as a handover photo.
+
+Labels must not carry links, QR codes or other platforms' contacts (SPEC "Shipping");
+photos are checked by their content, not their name or declared type.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from orders.actions import ActionRefused
+
+MAX_LABEL_NOTE = 120
+
+_LINK = re.compile(
+    r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|co|shop|store|me|ly|gl|link|app|info|biz)\b"
+    r"|\b(bit\.ly|t\.me|wa\.me|tinyurl)\b)",
+    re.I,
+)
+_QR = re.compile(r"\b(qr|q\.r\.)\b|qr[- ]?code|scan (me|here|this|to)", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = re.compile(r"(\+?\d[\d ().-]{7,}\d)")
+_PLATFORMS = re.compile(
+    r"\b(amazon|ebay|etsy|shopee|lazada|aliexpress|alibaba|temu|shein|walmart|mercado ?libre|tokopedia|"
+    r"whats ?app|wechat|weixin|telegram|line id|instagram|insta|facebook|fb|messenger|signal|viber|kakao|"
+    r"tiktok|douyin|snapchat|discord)\b",
+    re.I,
+)
+
+
+def label_text_problem(text: str) -> str | None:
+    """Why the text may not go on a label, or None when it may."""
+    if len(text) > MAX_LABEL_NOTE:
+        return f"Label text is at most {MAX_LABEL_NOTE} characters."
+    if _LINK.search(text):
+        return "Label text may not contain links or web addresses."
+    if _QR.search(text):
+        return "Label text may not contain QR codes or ask to scan one."
+    if _EMAIL.search(text):
+        return "Label text may not contain email addresses."
+    if _PHONE.search(text):
+        return "Label text may not contain phone numbers."
+    if _PLATFORMS.search(text):
+        return "Label text may not name other platforms or messaging apps."
+    return None
+
+
+def check_label_text(text: str) -> str:
+    text = " ".join((text or "").split())
+    problem = label_text_problem(text)
+    if problem:
+        raise ActionRefused(problem)
+    return text
+
+
+# --- photos ----------------------------------------------------------------------------
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
+MAX_PHOTOS_PER_PACKAGE = 6
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    content_type: str
+    ext: str
+    size: int
+    width: int
+    height: int
+    sha256: str
+    data: bytes
+
+
+def check_photo(upload) -> CheckedImage:
+    """Read the upload (at most MAX_PHOTO_BYTES) and decode it: a JPEG, PNG or WebP image, or refused."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_PHOTO_BYTES:
+        raise ActionRefused(f"A photo is at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.")
+    data = upload.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ActionRefused(f"A photo is at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.")
+    if not data:
+        raise ActionRefused("The photo is empty.")
+    try:
+        with Image.open(BytesIO(data)) as img:
+            fmt = img.format
+            width, height = img.size
+            if width * height > MAX_PHOTO_PIXELS:
+                raise ActionRefused("The photo has too many pixels.")
+            img.verify()
+        with Image.open(BytesIO(data)) as img:
+            img.load()  # verify() does not decode the pixels; load() does
+    except ActionRefused:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ActionRefused("That file is not a readable JPEG, PNG or WebP image.") from None
+    if fmt not in _FORMATS:
+        raise ActionRefused("Photos must be JPEG, PNG or WebP images.")
+    content_type, ext = _FORMATS[fmt]
+    return CheckedImage(content_type, ext, len(data), width, height, hashlib.sha256(data).hexdigest(), data)

@@ -1,0 +1,352 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from orders.models import Order, OrderEvent, OrderLine
+from shops.models import Shop
+
+from .carriers import ALL_CARRIERS
+
+ActorKind = OrderEvent.ActorKind
+
+
+class PackageQuerySet(models.QuerySet):
+    def for_shop(self, shop):
+        """Every seller read starts here: another shop's packages are never in reach."""
+        return self.filter(shop=shop)
+
+    def active(self):
+        """Packages that count for their order (a re-split voids the old ones)."""
+        return self.exclude(status=Package.Status.VOID)
+
+    def late_to_collect(self, now):
+        return self.filter(status=Package.Status.READY, collect_by__lt=now)
+
+
+class Package(models.Model):
+    """One box of an order: the lines (or parts of lines) it holds, its carrier and tracking."""
+
+    class Status(models.TextChoices):
+        PACKING = "PACKING", "Packing"  # created, being packed; carrier and label may be set
+        READY = "READY", "Ready for handover"  # packed; the carrier collects or the seller drops off
+        COLLECTED = "COLLECTED", "Picked up"  # handed to the carrier (collected, dropped off or shipped)
+        IN_TRANSIT = "IN_TRANSIT", "In transit"  # moving through the carrier's network
+        OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY", "Out for delivery"  # on the last-mile vehicle
+        AVAILABLE_FOR_PICKUP = "AVAILABLE_FOR_PICKUP", "Available for pickup"  # waits at a point for the buyer
+        FAILED_ATTEMPT = "FAILED_ATTEMPT", "Delivery attempt failed"  # the carrier tried and could not deliver
+        EXCEPTION = "EXCEPTION", "Exception"  # damaged, held or returned to sender
+        DELIVERED = "DELIVERED", "Delivered"  # the buyer has it
+        LOST = "LOST", "Lost"  # the platform declared it lost (policies or staff)
+        VOID = "VOID", "Replaced"  # replaced by a re-split before handover; kept for the record
+
+    class Handover(models.TextChoices):
+        PICKUP = "PICKUP", "Pickup"  # the platform's carrier collects at the seller's address
+        DROP_OFF = "DROP_OFF", "Drop-off"  # the seller takes it to a drop-off point
+        SELLER = "SELLER", "Seller's carrier"  # ship by seller: the seller hands it to their carrier
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="packages")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="packages")
+    seq = models.PositiveSmallIntegerField(help_text="Package 1, 2, ... of its order.")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PACKING)
+    status_at = models.DateTimeField(help_text="When the current status happened (carrier time for feed moves).")
+
+    carrier = models.CharField(max_length=16, choices=ALL_CARRIERS, blank=True)
+    tracking_number = models.CharField(max_length=40, blank=True)
+    tracking_set_at = models.DateTimeField(null=True, blank=True)
+    tracking_corrected_at = models.DateTimeField(null=True, blank=True, help_text="A number may be corrected once.")
+
+    handover = models.CharField(max_length=8, choices=Handover.choices, blank=True)
+    pickup_slot_start = models.DateTimeField(null=True, blank=True)
+    pickup_slot_end = models.DateTimeField(null=True, blank=True)
+    dropoff_point = models.CharField(max_length=40, blank=True)
+    label_note = models.CharField(max_length=120, blank=True, help_text="Seller's text printed on the label.")
+    label_generated_at = models.DateTimeField(null=True, blank=True)
+    label_printed_at = models.DateTimeField(null=True, blank=True)
+    label_print_count = models.PositiveIntegerField(default=0)
+
+    ready_at = models.DateTimeField(null=True, blank=True)
+    collect_by = models.DateTimeField(null=True, blank=True, help_text="Collected or dropped off by this time (P3).")
+    collected_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    promised_delivery_at = models.DateTimeField(null=True, blank=True, help_text="Past this, the package is Delayed (P9).")
+    last_event_at = models.DateTimeField(null=True, blank=True, help_text="The newest carrier event, whatever it said.")
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    is_delayed = models.BooleanField(default=False)
+    delayed_at = models.DateTimeField(null=True, blank=True)
+    lost_at = models.DateTimeField(null=True, blank=True)
+    late_collection_at = models.DateTimeField(null=True, blank=True, help_text="When P3 found the carrier late.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PackageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "seq", "id"]
+        indexes = [
+            models.Index(fields=["shop", "status"], name="package_shop_status"),
+            models.Index(fields=["status", "collect_by"], name="package_status_collectby"),
+            models.Index(fields=["status", "promised_delivery_at"], name="package_status_promised"),
+            models.Index(fields=["tracking_number"], name="package_tracking"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_number"], condition=~Q(tracking_number=""), name="package_tracking_unique"
+            ),
+            models.UniqueConstraint(fields=["order", "seq"], name="package_seq_unique"),
+            models.CheckConstraint(condition=Q(failed_attempts__gte=0), name="package_attempts_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}/{self.seq} {self.tracking_number or '(no tracking)'}"
+
+    @property
+    def label(self):
+        return f"Package {self.seq}"
+
+    @property
+    def handed_over(self):
+        from .transitions import HANDED_OVER
+
+        return self.status in HANDED_OVER
+
+    def can(self, action):
+        from .transitions import allowed
+
+        return allowed(action, self.status)
+
+    def can_mark_ready(self):
+        return self.can("mark_ready") and bool(self.tracking_number)
+
+    def can_ship(self):
+        return self.can("ship") and self.handover == Package.Handover.SELLER
+
+    def can_correct_tracking(self, now):
+        from .transitions import CORRECTION_WINDOW
+
+        return (
+            self.handover == Package.Handover.SELLER
+            and bool(self.tracking_number)
+            and self.tracking_corrected_at is None
+            and self.tracking_set_at is not None
+            and now < self.tracking_set_at + CORRECTION_WINDOW
+            and self.status not in (Package.Status.DELIVERED, Package.Status.LOST, Package.Status.VOID)
+        )
+
+    def can_complain(self, now):
+        return self.status == Package.Status.READY and self.collect_by is not None and self.collect_by < now
+
+
+class PackageItem(models.Model):
+    """How much of an order line is in a package; the packages of an order hold every unit once."""
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="items")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="package_items")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["package", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "line"], name="package_item_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="package_item_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.line_id}"
+
+
+class AppendOnly(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(f"{type(self).__name__} is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} is append-only.")
+
+
+class PackageEvent(AppendOnly):
+    """The package's own history: who packed, printed, shipped, corrected or declared it lost."""
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=24, choices=Package.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=Package.Status.choices, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["package", "at"], name="packageevent_package_at")]
+
+    def __str__(self):
+        return f"{self.package_id} {self.action}"
+
+
+class TrackingEvent(AppendOnly):
+    """One carrier feed event, stored once per (carrier, event_id) however often it arrives.
+
+    from/to status say what it did to the package: empty to_status means it was recorded
+    but moved nothing (late, out of order, or a tag without a status).
+    """
+
+    class Tag(models.TextChoices):
+        # AfterShip's delivery-status vocabulary.
+        PENDING = "Pending", "Pending"  # no information yet
+        INFO_RECEIVED = "InfoReceived", "Info received"  # the carrier has the shipment data
+        IN_TRANSIT = "InTransit", "In transit"  # accepted or moving (InTransit_002: picked up)
+        OUT_FOR_DELIVERY = "OutForDelivery", "Out for delivery"
+        ATTEMPT_FAIL = "AttemptFail", "Delivery attempt failed"
+        DELIVERED = "Delivered", "Delivered"
+        AVAILABLE_FOR_PICKUP = "AvailableForPickup", "Available for pickup"
+        EXCEPTION = "Exception", "Exception"  # damaged, held, returned to sender
+        EXPIRED = "Expired", "Expired"  # no news for a long time
+
+    carrier = models.CharField(max_length=16, choices=ALL_CARRIERS)
+    event_id = models.CharField(max_length=100)
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="tracking_events")
+    tracking_number = models.CharField(max_length=40)
+    tag = models.CharField(max_length=20, choices=Tag.choices)
+    subtag = models.CharField(max_length=40, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    from_status = models.CharField(max_length=24, choices=Package.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=Package.Status.choices, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["package", "occurred_at"], name="tracking_package_at")]
+        constraints = [models.UniqueConstraint(fields=["carrier", "event_id"], name="tracking_event_once")]
+
+    def __str__(self):
+        return f"{self.carrier}:{self.event_id} {self.tag}"
+
+    @property
+    def moved(self):
+        return bool(self.to_status)
+
+
+def photo_path(instance, filename):
+    return f"handover/{instance.package.shop_id}/{instance.package_id}/{instance.sha256[:16]}.{instance.ext}"
+
+
+class HandoverPhoto(models.Model):
+    """Proof of a package's condition at handover; served only through the shop's pages."""
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="photos")
+    image = models.FileField(upload_to=photo_path)
+    content_type = models.CharField(max_length=20)
+    ext = models.CharField(max_length=5)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["package", "uploaded_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["package", "sha256"], name="photo_once_per_package")]
+
+    def __str__(self):
+        return f"photo {self.pk} of {self.package_id}"
+
+
+class PrintJob(models.Model):
+    """One print of labels or packing slips: what, how big, by whom; a reprint points to its first print."""
+
+    class Kind(models.TextChoices):
+        LABEL = "label", "Shipping label"
+        PACKING_SLIP = "slip", "Packing slip"
+
+    class Size(models.TextChoices):
+        FOUR_BY_SIX = "4x6", "4 × 6 in"
+        A6 = "A6", "A6"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="print_jobs")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    size = models.CharField(max_length=3, choices=Size.choices)
+    packages = models.ManyToManyField(Package, related_name="print_jobs")
+    package_count = models.PositiveIntegerField()
+    reprint_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reprints")
+    printed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    printed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-printed_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-printed_at", "-id"], name="printjob_shop_at")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} x{self.package_count} ({self.size})"
+
+
+class TicketQuerySet(models.QuerySet):
+    def for_shop(self, shop):
+        return self.filter(shop=shop)
+
+
+class Ticket(models.Model):
+    """A seller's case for staff: a complaint about the carrier, or a force-majeure event."""
+
+    class Kind(models.TextChoices):
+        LOGISTICS_COMPLAINT = "complaint", "Logistics complaint"  # the carrier was late to collect
+        FORCE_MAJEURE = "force_majeure", "Force majeure"  # an event outside the seller's control
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Awaiting ruling"  # filed, staff have not ruled
+        APPROVED = "APPROVED", "Approved"  # staff agreed (force majeure: deadlines paused)
+        REJECTED = "REJECTED", "Rejected"  # staff disagreed, with a reason
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="shipping_tickets")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    package = models.ForeignKey(Package, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    orders = models.ManyToManyField(Order, related_name="shipping_tickets", blank=True)
+    description = models.TextField(max_length=4000)
+    event_start = models.DateTimeField(null=True, blank=True, help_text="Force majeure: when the event began.")
+    event_end = models.DateTimeField(null=True, blank=True, help_text="Force majeure: when it is expected to end.")
+    paused_from = models.DateTimeField(null=True, blank=True, help_text="Deadlines paused from (set on approval).")
+    paused_until = models.DateTimeField(null=True, blank=True, help_text="Deadlines paused until (set on approval).")
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    filed_at = models.DateTimeField()
+    ruled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ruled_at = models.DateTimeField(null=True, blank=True)
+    ruling_note = models.TextField(blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-filed_at"], name="ticket_shop_filed")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def can_rule(self):
+        return self.status == Ticket.Status.OPEN
+
+
+class TicketEvent(AppendOnly):
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=10, choices=Ticket.Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Ticket.Status.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.action}"

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+app_name = "shipping"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("ship", views.ship_bulk, name="ship_bulk"),
+    path("upload", views.upload_csv, name="upload"),
+    path("print", views.print_labels, name="print"),
+    path("print/<int:pk>/reprint", views.reprint, name="reprint"),
+    path("orders/<str:number>/split", views.split, name="split"),
+    path("orders/<str:number>/arrange", views.arrange, name="arrange"),
+    path("orders/<str:number>/ready", views.ready_all, name="ready_all"),
+    path("packages/<int:pk>/ready", views.package_ready, name="package_ready"),
+    path("packages/<int:pk>/ship", views.package_ship, name="package_ship"),
+    path("packages/<int:pk>/correct", views.package_correct, name="package_correct"),
+    path("packages/<int:pk>/label-note", views.package_label_note, name="package_label_note"),
+    path("packages/<int:pk>/photos", views.package_photo, name="package_photo"),
+    path("packages/<int:pk>/complaint", views.package_complaint, name="package_complaint"),
+    path("photos/<int:pk>", views.photo, name="photo"),
+    path("tickets/", views.tickets, name="tickets"),
+    path("tickets/<int:pk>/", views.ticket, name="ticket"),
+]
