@@ -1,6 +1,66 @@
 from django.apps import AppConfig
+from django.db.models import Exists, OuterRef
 
 
 class ReturnsConfig(AppConfig):
     name = "returns"
     verbose_name = "Returns and refunds"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from orders import registry
+        from orders.models import OrderEvent
+
+        from . import signals
+        from .models import BuyerRequest
+
+        def having(qs, requests):
+            return qs.filter(Exists(requests.filter(order=OuterRef("pk"))))
+
+        def due_within(now, hours):
+            from datetime import timedelta
+
+            return BuyerRequest.objects.awaiting_answer().filter(respond_by__lt=now + timedelta(hours=hours))
+
+        registry.register_card(registry.BoardCard(
+            key="requests_awaiting",
+            label="Buyer requests awaiting your answer",
+            count=lambda shop, now: BuyerRequest.objects.for_shop(shop).awaiting_answer().count(),
+            query={"board": "requests_awaiting", "sort": "newest"},
+            filter=lambda qs, shop, now: having(qs, BuyerRequest.objects.for_shop(shop).awaiting_answer()),
+            order=40,
+        ))
+        registry.register_card(registry.BoardCard(
+            key="requests_auto_approve_24h",
+            label="Requests approved automatically within 24 h",
+            count=lambda shop, now: due_within(now, 24).filter(shop=shop).count(),
+            query={"board": "requests_auto_approve_24h", "sort": "newest"},
+            filter=lambda qs, shop, now: having(qs, due_within(now, 24).filter(shop=shop)),
+            order=41,
+        ))
+        registry.register_filter(registry.ListFilter(
+            key="request",
+            label="Buyer request",
+            choices=[("awaiting", "Awaiting your answer"), ("open", "Open request"), ("any", "Any request")],
+            apply=lambda qs, value: having(qs, {
+                "awaiting": BuyerRequest.objects.awaiting_answer(),
+                "open": BuyerRequest.objects.open(),
+            }.get(value, BuyerRequest.objects.all())),
+        ))
+        registry.register_panel(registry.OrderPanel(
+            key="requests", template="returns/_order_panel.html", context=_panel_context, order=50,
+        ))
+        post_save.connect(signals.order_event_saved, sender=OrderEvent, dispatch_uid="returns.order_event_saved")
+
+
+def _panel_context(shop, order):
+    """The order page's requests section: two queries whatever the number of requests."""
+    from .forms import MessageForm
+    from .models import BuyerRequest, Refund
+
+    return {
+        "requests": list(BuyerRequest.objects.for_shop(shop).filter(order=order).order_by("-created_at", "-id")),
+        "refunds": list(Refund.objects.filter(order=order, order__shop=shop)),
+        "message_form": MessageForm(),
+    }

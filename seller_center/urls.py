@@ -21,4 +21,6 @@ urlpatterns = [
     path("s/<slug:shop>/orders/", include("orders.urls")),
     path("s/<slug:shop>/shipping/", include("shipping.urls")),
     path("s/<slug:shop>/notifications/", include("shops.urls")),
+    path("returns/", include("returns.public_urls")),
+    path("s/<slug:shop>/requests/", include("returns.urls")),
 ]

@@ -1,0 +1,512 @@
+"""The only code that changes requests, refunds and order messages.
+
+Each action locks the request first and then its order (the same order everywhere, P11
+included, so two writers never deadlock), checks the move against transitions.TRANSITIONS,
+writes one RequestEvent and one order history row, and tells the other side: the seller
+through the bell (and email), the buyer through a message on the order (and email).
+"""
+
+from collections import Counter
+from decimal import Decimal
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import actions as order_actions
+from orders.actions import ActionRefused, Actor
+from orders.models import Order, OrderEvent, OrderMessage
+from shops import policy_windows
+from shops.actions import notify
+from shops.models import Notification
+
+from . import links, transitions
+from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto, ReturnLinkEmail
+from .photos import max_photos
+
+K = BuyerRequest.Kind
+R = BuyerRequest.Status
+CENT = Decimal("0.01")
+
+__all__ = ["ActionRefused", "Actor"]
+
+
+# --- building blocks ---------------------------------------------------------------
+
+
+def _lock_request(request):
+    return BuyerRequest.objects.select_for_update().get(pk=request.pk)
+
+
+def _lock_order(order_id):
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _event(request, action, actor, *, from_status, to_status, at, note="", data=None):
+    event = RequestEvent(
+        request=request, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label, action=action,
+        from_status=from_status, to_status=to_status, note=note, data=data or {},
+    )
+    event.save()
+    return event
+
+
+def _move(request, action, actor, *, note="", data=None, at=None, staff=False, **fields):
+    """Move one locked request by `action` and write its timeline row."""
+    to_status = transitions.check(action, request, staff=staff)
+    at = at or timezone.now()
+    from_status = request.status
+    request.status = to_status
+    if to_status != from_status:
+        request.status_changed_at = at
+    for name, value in fields.items():
+        setattr(request, name, value)
+    request.save(update_fields=["status", "status_changed_at", *fields])
+    return _event(request, action, actor, from_status=from_status, to_status=to_status, at=at, note=note, data=data)
+
+
+def _order_history(order, actor, text):
+    """A row in the order's own history (the order page's timeline)."""
+    order_actions.add_note(order=order, actor=actor, text=text[:2000])
+
+
+def _seller_url(request):
+    return reverse("returns:detail", kwargs={"shop": request.shop.slug, "pk": request.pk})
+
+
+def _tell_seller(request, text, *, kind=Notification.Kind.REQUEST, subject=None):
+    notify(shop=request.shop, kind=kind, text=text, url=_seller_url(request),
+           email_subject=subject or f"Seller Center: request {request.number} on order {request.order.number}")
+
+
+def _tell_buyer(order, text, subject, *, at=None):
+    """A platform message on the order (the buyer reads it on the return page) and an email."""
+    OrderMessage.objects.create(order=order, sender=OrderMessage.Sender.PLATFORM, body=text, created_at=at or timezone.now())
+    _email_buyer(order, subject, text)
+
+
+def _email_buyer(order, subject, text):
+    if not order.buyer_email:
+        return
+    body = f"{text}\n\nFollow your order and requests here: {links.url_for(order)}\n"
+    to = order.buyer_email
+    transaction.on_commit(lambda: send_mail(subject, body, None, [to], fail_silently=True))
+
+
+def _who(actor):
+    return {
+        OrderEvent.ActorKind.SELLER: "the seller",
+        OrderEvent.ActorKind.STAFF: "platform staff",
+        OrderEvent.ActorKind.BUYER: "the buyer",
+        OrderEvent.ActorKind.POLICY: f"the platform (rule {actor.label})",
+    }.get(actor.kind, actor.label or actor.kind)
+
+
+def _kind_label(request):
+    return BuyerRequest.Kind(request.kind).label.lower()
+
+
+# --- the buyer opens a request -------------------------------------------------------
+
+
+@transaction.atomic
+def open_request(*, order, kind, reason, description="", quantities=None, photos=(), actor=None):
+    """The buyer asks to cancel (before shipment) or for a refund or return (after
+    delivery). `quantities` maps order line id -> quantity (ignored for a cancellation,
+    which is always the whole order); `photos` are photos.CheckedPhoto."""
+    actor = actor or Actor.buyer()
+    order = _lock_order(order.pk)
+    if kind not in K.values:
+        raise ActionRefused("Choose what you are asking for.")
+    if reason not in BuyerRequest.Reason.values:
+        raise ActionRefused("Choose a reason from the list.")
+    description = (description or "").strip()
+    if reason == BuyerRequest.Reason.OTHER and not description:
+        raise ActionRefused("Describe the problem when the reason is “Other”.")
+    if len(description) > 2000:
+        raise ActionRefused("The description is at most 2000 characters.")
+    if len(photos) > max_photos():
+        raise ActionRefused(f"Attach at most {max_photos()} photos.")
+    if order.status not in transitions.ORDER_STATES_FOR_KIND[kind]:
+        raise ActionRefused(_why_not_kind(kind, order))
+    current = BuyerRequest.objects.filter(order=order, status__in=BuyerRequest.OPEN).first()
+    if current is not None:
+        raise ActionRefused(f"Order {order.number} already has an open request ({current.number}); "
+                            "follow it or withdraw it first.")
+
+    lines = {line.pk: line for line in order.lines.all()}
+    if kind == K.CANCEL:
+        wanted = {pk: line.quantity for pk, line in lines.items()}
+    else:
+        wanted = _clean_quantities(order, lines, quantities or {})
+
+    now = timezone.now()
+    amount = sum((lines[pk].unit_price * qty for pk, qty in wanted.items()), Decimal("0")).quantize(CENT)
+    if kind == K.CANCEL:
+        amount = order.total
+    window = policy_windows.window("P11")
+    request = BuyerRequest.objects.create(
+        order=order, shop_id=order.shop_id, kind=kind, reason=reason, description=description, amount=amount,
+        currency=order.currency, created_at=now, status_changed_at=now, respond_by=now + window.delta,
+    )
+    RequestLine.objects.bulk_create(RequestLine(request=request, order_line_id=pk, quantity=q) for pk, q in wanted.items())
+    for photo in photos:
+        RequestPhoto.objects.create(
+            request=request, file=photo.as_file(), content_type=photo.content_type, size=len(photo.content),
+            width=photo.width, height=photo.height, sha256=photo.sha256,
+        )
+    _event(request, "open", actor, from_status="", to_status=R.REQUESTED, at=now, note=description,
+           data={"reason": reason, "lines": {str(pk): q for pk, q in wanted.items()}, "photos": len(photos),
+                 "respond_by": request.respond_by.isoformat(), **window.explain()})
+    reason_label = BuyerRequest.Reason(reason).label
+    _order_history(order, actor, f"{BuyerRequest.Kind(kind).label} request {request.number} opened by the buyer "
+                                 f"({reason_label}, {amount} {order.currency}).")
+    request.shop = order.shop
+    _tell_seller(request, f"Order {order.number}: the buyer asks for a {_kind_label(request)} ({reason_label}). "
+                          f"Answer by {request.respond_by:%Y-%m-%d %H:%M} UTC or it is approved automatically.",
+                 subject=f"New {_kind_label(request)} request on order {order.number}")
+    _email_buyer(order, f"We received your request {request.number}",
+                 f"Your {_kind_label(request)} request {request.number} on order {order.number} was sent to the seller. "
+                 f"They answer by {request.respond_by:%Y-%m-%d %H:%M} UTC; if they do not, it is approved automatically.")
+    return request
+
+
+def _why_not_kind(kind, order):
+    status = Order.Status(order.status).label.lower()
+    if kind == K.CANCEL:
+        if order.status == Order.Status.UNPAID:
+            return f"Order {order.number} is not paid yet; it is cancelled automatically if you do not pay."
+        return f"Order {order.number} is {status}; it can only be cancelled before it is handed to the carrier."
+    return f"Order {order.number} is {status}; a refund or return can be requested once it is delivered."
+
+
+def _clean_quantities(order, lines, quantities):
+    wanted = {}
+    for pk, qty in quantities.items():
+        try:
+            pk, qty = int(pk), int(qty)
+        except (TypeError, ValueError):
+            raise ActionRefused("Quantities must be whole numbers.") from None
+        if qty < 0:
+            raise ActionRefused("Quantities cannot be negative.")
+        if pk not in lines:
+            raise ActionRefused("That item is not on this order.")
+        if qty:
+            wanted[pk] = qty
+    if not wanted:
+        raise ActionRefused("Choose at least one item and how many.")
+    already = Counter(dict(
+        RequestLine.objects.filter(request__order=order, request__status__in=BuyerRequest.COUNTING)
+        .values("order_line_id").annotate(n=Sum("quantity")).values_list("order_line_id", "n")
+    ))
+    for pk, qty in wanted.items():
+        line = lines[pk]
+        left = line.quantity - already[pk]
+        if qty > left:
+            if already[pk]:
+                raise ActionRefused(f"You can ask for at most {left} of {line.name} ({line.quantity} bought, "
+                                    f"{already[pk]} already in another request).")
+            raise ActionRefused(f"You can ask for at most {line.quantity} of {line.name}.")
+    return wanted
+
+
+# --- the seller (or staff, or P11) answers -----------------------------------------------
+
+
+@transaction.atomic
+def approve_request(*, request, actor, amount=None, note="", data=None):
+    """Approve: a return waits for the item; a refund-only request is refunded (the amount
+    asked for, or less if the seller says so); a cancellation cancels and refunds the order."""
+    staff = actor.kind == OrderEvent.ActorKind.STAFF
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    request.order = order
+    action = "staff_approve" if staff and not transitions.allowed("approve", request) else "approve"
+    transitions.check(action, request, staff=staff)
+    if request.status == R.REJECTED and BuyerRequest.objects.filter(order=order, status__in=BuyerRequest.OPEN).exists():
+        raise ActionRefused(f"Order {order.number} has another open request; rule on that one instead.")
+    if request.kind == K.CANCEL and not order.can_cancel():
+        raise ActionRefused(f"Order {order.number} is {order.get_status_display().lower()}; it can no longer be "
+                            "cancelled. Reject the request with the reason “already handed to the carrier”.")
+    now = timezone.now()
+    if request.kind == K.REFUND_ONLY:
+        amount = _clean_amount(request, order, amount, note)
+    _move(request, action, actor, note=note, data=data, at=now, staff=staff, answered_at=now, reject_reason="",
+          reject_note="")
+    who = _who(actor)
+    if request.kind == K.RETURN:
+        _order_history(order, actor, f"Return request {request.number} approved by {who}; awaiting the item."
+                       + (f" {note}" if note else ""))
+        _tell_buyer(order, f"Your return request {request.number} was approved by {who}. Ship the item back and "
+                           "enter the return tracking number on your return page." + (f" {note}" if note else ""),
+                    f"Return {request.number} approved: ship the item back", at=now)
+    elif request.kind == K.CANCEL:
+        order_actions.cancel_order(order=order, actor=actor, reason=Order.CancelReason.BUYER_REQUESTED,
+                                   note=f"Cancellation request {request.number} approved by {who}.")
+        _order_history(order, actor, f"Cancellation request {request.number} approved by {who}.")
+        _refund_approved(request, order, actor, order.total, note, data, now, whole_order=True)
+    else:
+        _order_history(order, actor, f"Refund request {request.number} approved by {who}." + (f" {note}" if note else ""))
+        _refund_approved(request, order, actor, amount, note, data, now)
+    if actor.kind != OrderEvent.ActorKind.SELLER:
+        _tell_seller(request, f"Order {order.number}: {_kind_label(request)} request {request.number} "
+                              f"approved by {who}.", kind=Notification.Kind.POLICY
+                     if actor.kind == OrderEvent.ActorKind.POLICY else Notification.Kind.REQUEST)
+    return request
+
+
+def _refund_approved(request, order, actor, amount, note, data, now, whole_order=False):
+    remaining = _remaining(order)
+    amount = min(amount, remaining)
+    refund = None
+    if amount > 0:
+        refund = _issue_refund(order, amount=amount, actor=actor, request=request, note=note, data=data,
+                               kind=Refund.Kind.ORDER if whole_order else Refund.Kind.REQUEST,
+                               partial=amount < request.amount and not whole_order, at=now)
+    _move(request, "refund_approved", actor, note=note, data={"refund": str(amount), **(data or {})}, at=now,
+          closed_at=now)
+    if refund is not None:
+        _order_history(order, actor, f"Refunded {amount} {order.currency} (request {request.number}).")
+    what = "cancelled and refunded" if request.kind == K.CANCEL else "refunded"
+    _tell_buyer(order, f"Your {_kind_label(request)} request {request.number} was approved: order {order.number} is "
+                       f"{what} ({amount} {order.currency}).", f"Request {request.number} approved", at=now)
+    return refund
+
+
+@transaction.atomic
+def reject_request(*, request, actor, reason, note=""):
+    staff = actor.kind == OrderEvent.ActorKind.STAFF
+    if reason not in BuyerRequest.RejectReason.values:
+        raise ActionRefused("Choose a reason for the rejection from the list.")
+    note = (note or "").strip()
+    if reason == BuyerRequest.RejectReason.OTHER and not note:
+        raise ActionRefused("Say why when the reason is “Other”.")
+    if len(note) > 500:
+        raise ActionRefused("The explanation is at most 500 characters.")
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    now = timezone.now()
+    _move(request, "reject", actor, note=note, data={"reason": reason}, at=now, staff=staff, answered_at=now,
+          closed_at=now, reject_reason=reason, reject_note=note)
+    label = BuyerRequest.RejectReason(reason).label
+    who = _who(actor)
+    _order_history(order, actor, f"{BuyerRequest.Kind(request.kind).label} request {request.number} rejected by "
+                                 f"{who}: {label}." + (f" {note}" if note else ""))
+    _tell_buyer(order, f"Your {_kind_label(request)} request {request.number} was rejected by {who}. Reason: {label}."
+                + (f" {note}" if note else ""), f"Request {request.number} rejected", at=now)
+    if staff:
+        _tell_seller(request, f"Order {order.number}: platform staff rejected request {request.number} ({label}).")
+    return request
+
+
+@transaction.atomic
+def extend_deadline(*, request, actor):
+    """The seller needs more time: the answer deadline moves by one more P11 window, once."""
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    if request.extended_at is not None and request.status == R.REQUESTED:
+        raise ActionRefused(f"The deadline of request {request.number} was already extended once.")
+    window = policy_windows.window("P11")
+    now = timezone.now()
+    before = request.respond_by
+    _move(request, "extend", actor, at=now, respond_by=before + window.delta, extended_at=now,
+          data={"from": before.isoformat(), "to": (before + window.delta).isoformat(), **window.explain()})
+    _order_history(order, actor, f"Answer deadline of request {request.number} extended to "
+                                 f"{request.respond_by:%Y-%m-%d %H:%M} UTC.")
+    _tell_buyer(order, f"The seller needs more time on request {request.number}; they answer by "
+                       f"{request.respond_by:%Y-%m-%d %H:%M} UTC.", f"Request {request.number}: new deadline", at=now)
+    return request
+
+
+# --- the buyer follows up -------------------------------------------------------------
+
+
+@transaction.atomic
+def withdraw_request(*, request, actor=None):
+    actor = actor or Actor.buyer()
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    now = timezone.now()
+    _move(request, "withdraw", actor, at=now, closed_at=now)
+    _order_history(order, actor, f"Request {request.number} withdrawn by the buyer.")
+    _tell_seller(request, f"Order {order.number}: the buyer withdrew request {request.number}.")
+    return request
+
+
+@transaction.atomic
+def ship_back(*, request, carrier, tracking, actor=None):
+    """The buyer sent the item back and gives the return tracking number."""
+    actor = actor or Actor.buyer()
+    carrier, tracking = (carrier or "").strip(), (tracking or "").strip()
+    if not tracking:
+        raise ActionRefused("Enter the return tracking number.")
+    if len(tracking) > 60 or len(carrier) > 60:
+        raise ActionRefused("The carrier and tracking number are at most 60 characters each.")
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    now = timezone.now()
+    _move(request, "ship_back", actor, at=now, return_carrier=carrier, return_tracking=tracking,
+          return_shipped_at=now, data={"carrier": carrier, "tracking": tracking})
+    _order_history(order, actor, f"Return {request.number} shipped back by the buyer: {carrier} {tracking}".strip() + ".")
+    _tell_seller(request, f"Order {order.number}: the buyer shipped return {request.number} back "
+                          f"({carrier} {tracking}). Confirm receipt when it arrives.")
+    return request
+
+
+@transaction.atomic
+def confirm_receipt(*, request, actor, note=""):
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    now = timezone.now()
+    _move(request, "receive", actor, at=now, note=note, received_at=now)
+    _order_history(order, actor, f"Return {request.number} received by the seller." + (f" {note}" if note else ""))
+    _tell_buyer(order, f"The seller received your return {request.number}; the refund follows.",
+                f"Return {request.number} received", at=now)
+    return request
+
+
+# --- refunds ---------------------------------------------------------------------------
+
+
+def _remaining(order):
+    refunded = Refund.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    return order.total - refunded
+
+
+def _clean_amount(request, order, amount, note):
+    """The amount of a request's refund: what was asked (capped by what is left), or less
+    with a reason."""
+    full = min(request.amount, _remaining(order))
+    if amount in (None, ""):
+        return full
+    try:
+        amount = Decimal(str(amount)).quantize(CENT)
+    except ArithmeticError:
+        raise ActionRefused("Enter the amount as a number, e.g. 12.50.") from None
+    if amount <= 0:
+        raise ActionRefused("A refund must be more than zero.")
+    if amount > full:
+        raise ActionRefused(f"At most {full} {order.currency} can be refunded on request {request.number}.")
+    if amount < full and not (note or "").strip():
+        raise ActionRefused("Say why the refund is partial.")
+    return amount
+
+
+def _issue_refund(order, *, amount, actor, request=None, note="", data=None, kind=Refund.Kind.REQUEST,
+                  partial=False, at=None):
+    """Write one refund on a locked order; the running total is read under the same lock."""
+    if order.paid_at is None:
+        raise ActionRefused(f"Order {order.number} was never paid; there is nothing to refund.")
+    agg = Refund.objects.filter(order=order).aggregate(s=Sum("amount"), n=Count("pk"))
+    before = agg["s"] or Decimal("0")
+    seq = agg["n"] + 1
+    if amount > order.total - before:
+        raise ActionRefused(f"Order {order.number}: at most {order.total - before} {order.currency} is left to refund.")
+    return Refund.objects.create(
+        order=order, request=request, kind=kind, partial=partial, amount=amount, currency=order.currency, seq=seq,
+        refunded_before=before, order_total=order.total, actor_kind=actor.kind, actor=actor.user,
+        actor_label=actor.label, note=note[:500], data=data or {}, created_at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def refund_request(*, request, actor, amount=None, note=""):
+    """The seller refunds a received return: the amount asked for, or a partial amount with a
+    reason. Staff may refund a return the seller never confirmed."""
+    staff = actor.kind == OrderEvent.ActorKind.STAFF
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    action = "refund"
+    if staff and not transitions.allowed("refund", request):
+        action = "staff_refund"
+    transitions.check(action, request, staff=staff)
+    if Refund.objects.filter(request=request).exists():
+        raise ActionRefused(f"Request {request.number} was already refunded.")
+    amount = _clean_amount(request, order, amount, note)
+    now = timezone.now()
+    partial = amount < request.amount
+    _issue_refund(order, amount=amount, actor=actor, request=request, note=note, partial=partial, at=now)
+    _move(request, action, actor, note=note, at=now, staff=staff, closed_at=now,
+          data={"amount": str(amount), "partial": partial})
+    who = _who(actor)
+    _order_history(order, actor, f"Refunded {amount} {order.currency} for return {request.number} by {who}"
+                   + (" (partial)" if partial else "") + "." + (f" {note}" if note else ""))
+    _tell_buyer(order, f"Return {request.number} refunded: {amount} {order.currency}"
+                + (f" (partial: {note})" if partial else "") + ".", f"Return {request.number} refunded", at=now)
+    if staff:
+        _tell_seller(request, f"Order {order.number}: platform staff refunded return {request.number} ({amount}).")
+    return request
+
+
+@transaction.atomic
+def refund_order(*, order, actor, note="", data=None):
+    """Refund what is left of a paid order, once (a cancellation, or staff's full refund).
+
+    Idempotent: a second call returns the first refund and changes nothing, so platform
+    rules may call it on every run. Returns None if the order was never paid or nothing
+    is left to refund."""
+    order = _lock_order(order.pk)
+    existing = Refund.objects.filter(order=order, kind=Refund.Kind.ORDER).first()
+    if existing is not None:
+        return existing
+    if order.paid_at is None:
+        return None
+    remaining = _remaining(order)
+    if remaining <= 0:
+        return None
+    refund = _issue_refund(order, amount=remaining, actor=actor, note=note, data=data, kind=Refund.Kind.ORDER)
+    _order_history(order, actor, f"Refunded {remaining} {order.currency} to the buyer." + (f" {note}" if note else ""))
+    _tell_buyer(order, f"Order {order.number} was refunded: {remaining} {order.currency}.",
+                f"Order {order.number} refunded")
+    return refund
+
+
+def refund_orders(*, order_ids, actor, note="", data=None):
+    """refund_order for each id (one transaction each); returns how many were refunded now."""
+    done = 0
+    for pk in order_ids:
+        before = Refund.objects.filter(order_id=pk, kind=Refund.Kind.ORDER).exists()
+        refund = refund_order(order=Order(pk=pk), actor=actor, note=note, data=(data or {}).get(pk))
+        done += refund is not None and not before
+    return done
+
+
+# --- messages and links ----------------------------------------------------------------
+
+
+@transaction.atomic
+def post_message(*, order, sender, body, author=None):
+    """A seller or buyer message on the order; the other side is told."""
+    body = (body or "").strip()
+    if not body:
+        raise ActionRefused("Write the message first.")
+    if len(body) > 4000:
+        raise ActionRefused("A message is at most 4000 characters.")
+    if sender not in (OrderMessage.Sender.SELLER, OrderMessage.Sender.BUYER):
+        raise ActionRefused("Only the seller or the buyer writes messages.")
+    message = OrderMessage.objects.create(order=order, sender=sender, author=author, body=body, created_at=timezone.now())
+    if sender == OrderMessage.Sender.BUYER:
+        notify(shop=order.shop, kind=Notification.Kind.MESSAGE, text=f"Order {order.number}: the buyer wrote: {body[:200]}",
+               url=reverse("orders:detail", kwargs={"shop": order.shop.slug, "number": order.number}),
+               email_subject=f"Message from the buyer of order {order.number}")
+    else:
+        _email_buyer(order, f"A message from the seller about order {order.number}", body)
+    return message
+
+
+@transaction.atomic
+def send_return_link(*, order_id):
+    """Email the buyer a signed link to the return page, once per order (on delivery)."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _, created = ReturnLinkEmail.objects.get_or_create(order=order, defaults={"sent_at": timezone.now()})
+    if created and order.buyer_email:
+        url = links.url_for(order)
+        to = order.buyer_email
+        transaction.on_commit(lambda: send_mail(
+            f"Order {order.number} delivered",
+            f"Your order {order.number} was delivered. If something is wrong, ask for a refund or a return here:\n{url}\n",
+            None, [to], fail_silently=True,
+        ))
+    return created

@@ -1,0 +1,88 @@
+from django import forms
+
+from .models import BuyerRequest
+
+
+class LookupForm(forms.Form):
+    number = forms.CharField(label="Order number", max_length=40)
+    contact = forms.CharField(label="Email or phone used at checkout", max_length=254)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name; each is checked by content in photos.check_photos."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+class RequestForm(forms.Form):
+    kind = forms.ChoiceField(label="What do you need?", choices=BuyerRequest.Kind.choices)
+    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.Reason.choices)
+    description = forms.CharField(label="Describe the problem", required=False, max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    photos = MultipleFileField(label="Photos (up to 5, JPEG, PNG or WebP, 5 MB each)", required=False)
+
+    def __init__(self, *args, lines=(), kinds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            self.fields["kind"].choices = [(k, label) for k, label in BuyerRequest.Kind.choices if k in kinds]
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                label=f"{line.name} ({line.sku_code})", min_value=0, max_value=line.quantity, initial=0, required=False,
+            )
+
+    def quantities(self):
+        return {line.pk: self.cleaned_data.get(f"qty_{line.pk}") or 0 for line in self.lines}
+
+    def qty_fields(self):
+        return [(line, self[f"qty_{line.pk}"]) for line in self.lines]
+
+
+class ShipBackForm(forms.Form):
+    carrier = forms.CharField(label="Carrier", max_length=60, required=False)
+    tracking = forms.CharField(label="Return tracking number", max_length=60)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApproveForm(forms.Form):
+    amount = forms.DecimalField(label="Refund amount", required=False, min_value=0, decimal_places=2, max_digits=14)
+    note = forms.CharField(label="Note to the buyer", required=False, max_length=500)
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.RejectReason.choices)
+    note = forms.CharField(label="Explanation for the buyer", required=False, max_length=500)
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(label="Amount (leave empty for the full amount)", required=False, min_value=0,
+                                decimal_places=2, max_digits=14)
+    note = forms.CharField(label="Why partial (if it is)", required=False, max_length=500)
+
+
+class StaffRulingForm(forms.Form):
+    DECISIONS = [("approve", "Approve"), ("reject", "Reject"), ("refund", "Refund the return now")]
+    decision = forms.ChoiceField(choices=DECISIONS)
+    reject_reason = forms.ChoiceField(choices=[("", "—"), *BuyerRequest.RejectReason.choices], required=False)
+    note = forms.CharField(label="Reason for the ruling", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "reject" and not data.get("reject_reason"):
+            self.add_error("reject_reason", "Choose the reason for the rejection.")
+        return data

@@ -1,0 +1,36 @@
+"""Signed links to the buyer's return page: proof of ownership without an account."""
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "returns.buyer-link.v1"
+DEFAULT_MAX_AGE = 60 * 60 * 24 * 60  # 60 days: past any return window
+
+
+def max_age():
+    return getattr(settings, "RETURNS_LINK_MAX_AGE", DEFAULT_MAX_AGE)
+
+
+def make_token(order):
+    return signing.dumps({"o": order.pk, "n": order.number}, salt=SALT, compress=True)
+
+
+def read_token(token):
+    """The order id the token proves, or None (tampered, expired or malformed)."""
+    try:
+        data = signing.loads(token, salt=SALT, max_age=max_age())
+    except (signing.BadSignature, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("o"), int):
+        return None
+    return data["o"], data.get("n")
+
+
+def path_for(order):
+    return reverse("returns_public:link", kwargs={"token": make_token(order)})
+
+
+def url_for(order):
+    base = getattr(settings, "RETURNS_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+    return base + path_for(order)

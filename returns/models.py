@@ -1,0 +1,288 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from orders.models import Order, OrderEvent, OrderLine
+from shops.models import Shop
+
+
+class BuyerRequestQuerySet(models.QuerySet):
+    def for_shop(self, shop):
+        """Every seller read starts here, so another shop's requests are never in reach."""
+        return self.filter(shop=shop)
+
+    def open(self):
+        return self.filter(status__in=BuyerRequest.OPEN)
+
+    def awaiting_answer(self):
+        return self.filter(status=BuyerRequest.Status.REQUESTED)
+
+    def in_tab(self, tab):
+        if not tab or tab == "all":
+            return self
+        if tab == "open":
+            return self.open()
+        return self.filter(status=tab)
+
+
+class BuyerRequest(models.Model):
+    """A buyer's cancellation, refund-only or return-and-refund request on one order."""
+
+    class Kind(models.TextChoices):
+        CANCEL = "cancel", "Cancellation"  # before shipment: cancel the whole order
+        REFUND_ONLY = "refund_only", "Refund only"  # after delivery, the buyer keeps the item
+        RETURN = "return", "Return and refund"  # after delivery, the buyer ships the item back
+
+    class Reason(models.TextChoices):
+        DAMAGED = "damaged", "Damaged"
+        WRONG_ITEM = "wrong_item", "Wrong item"
+        NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+        MISSING_PARTS = "missing_parts", "Missing parts"
+        NO_LONGER_NEEDED = "no_longer_needed", "No longer needed"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        REQUESTED = "REQUESTED", "Awaiting the seller's answer"  # the seller (or P11) must answer by respond_by
+        APPROVED = "APPROVED", "Approved, awaiting the return"  # a return: the buyer ships the item back
+        RETURN_SHIPPED = "RETURN_SHIPPED", "Return shipped"  # the buyer entered the return tracking number
+        RECEIVED = "RECEIVED", "Return received"  # the seller confirmed receipt; refund next
+        REFUNDED = "REFUNDED", "Refunded"  # closed with a refund (a cancellation: order cancelled too)
+        REJECTED = "REJECTED", "Rejected"  # closed: the seller or staff refused, with a reason
+        WITHDRAWN = "WITHDRAWN", "Withdrawn"  # closed: the buyer withdrew it
+
+    class RejectReason(models.TextChoices):
+        NO_DEFECT = "no_defect", "The item shows no defect"
+        EVIDENCE = "evidence", "The photos or description do not support the request"
+        USED = "used", "The item was used or damaged after delivery"
+        ALREADY_SHIPPED = "already_shipped", "The order was already handed to the carrier"
+        NOT_RECEIVED_BACK = "not_received_back", "The returned item did not arrive"
+        OTHER = "other", "Other"
+
+    OPEN = (Status.REQUESTED, Status.APPROVED, Status.RETURN_SHIPPED, Status.RECEIVED)
+    # Requests whose quantities still count against what the buyer bought.
+    COUNTING = (*OPEN, Status.REFUNDED)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="requests")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="buyer_requests")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    description = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Value of the requested lines.")
+    currency = models.CharField(max_length=3)
+
+    created_at = models.DateTimeField()
+    status_changed_at = models.DateTimeField()
+    respond_by = models.DateTimeField(help_text="Answered by this time, else approved by the platform (P11).")
+    extended_at = models.DateTimeField(null=True, blank=True, help_text="When the seller used their one extension.")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=20, choices=RejectReason.choices, blank=True)
+    reject_note = models.CharField(max_length=500, blank=True)
+    return_carrier = models.CharField(max_length=60, blank=True)
+    return_tracking = models.CharField(max_length=60, blank=True)
+    return_shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BuyerRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["shop", "status", "-created_at", "-id"], name="request_shop_status_created"),
+            models.Index(fields=["shop", "-created_at", "-id"], name="request_shop_created"),
+            models.Index(fields=["status", "respond_by"], name="request_status_respond_by"),
+        ]
+        constraints = [
+            # One conversation at a time per order: the next opens when this one closes.
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status__in=["REQUESTED", "APPROVED", "RETURN_SHIPPED", "RECEIVED"]),
+                name="request_one_open_per_order",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="request_amount_not_negative"),
+            models.CheckConstraint(condition=~Q(status="REJECTED") | ~Q(reject_reason=""), name="request_rejected_has_reason"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self):
+        return f"R{self.pk:06d}" if self.pk else "R(new)"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN
+
+    def can(self, action, staff=False):
+        from .transitions import allowed
+
+        return allowed(action, self, staff=staff)
+
+    def can_approve(self):
+        return self.can("approve")
+
+    def can_reject(self):
+        return self.can("reject")
+
+    def can_extend(self):
+        return self.can("extend")
+
+    def can_withdraw(self):
+        return self.can("withdraw")
+
+    def can_ship_back(self):
+        return self.can("ship_back")
+
+    def can_receive(self):
+        return self.can("receive")
+
+    def can_refund(self):
+        return self.can("refund")
+
+
+class RequestLine(models.Model):
+    request = models.ForeignKey(BuyerRequest, on_delete=models.PROTECT, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="request_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["request", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="request_line_quantity_positive"),
+            models.UniqueConstraint(fields=["request", "order_line"], name="request_line_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.order_line_id}"
+
+
+def _photo_path(instance, filename):
+    # The name is chosen by the server; the buyer's file name and extension are never used.
+    return f"returns/photos/{instance.request_id}/{filename}"
+
+
+class RequestPhoto(models.Model):
+    """A photo the buyer attached, checked by its content (decoded as an image)."""
+
+    request = models.ForeignKey(BuyerRequest, on_delete=models.PROTECT, related_name="photos")
+    file = models.FileField(upload_to=_photo_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "id"]
+
+    def __str__(self):
+        return self.file.name
+
+
+class RequestEvent(models.Model):
+    """The append-only timeline of a request, shown to the seller and the buyer."""
+
+    request = models.ForeignKey(BuyerRequest, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=12, choices=OrderEvent.ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=16, choices=BuyerRequest.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=BuyerRequest.Status.choices, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["request", "at", "id"], name="requestevent_request_at")]
+
+    def __str__(self):
+        return f"{self.request_id} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Request history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Request history is append-only.")
+
+    @property
+    def label(self):
+        return ACTION_LABELS.get(self.action, self.action.replace("_", " ").capitalize())
+
+
+ACTION_LABELS = {
+    "open": "Requested",
+    "approve": "Approved",
+    "reject": "Rejected",
+    "extend": "Deadline extended",
+    "withdraw": "Withdrawn",
+    "ship_back": "Return shipped",
+    "receive": "Return received",
+    "refund": "Refunded",
+}
+
+
+class Refund(models.Model):
+    """Money given back to the buyer. Each refund records what was refunded before it, so
+    the database itself refuses a refund that would exceed the order total, and
+    (order, seq) being unique means two concurrent refunds cannot both build on the same
+    running total."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", "Whole order"  # cancellation or full refund: at most once per order
+        REQUEST = "request", "Request"  # a return's or refund-only request's refund, full or partial
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    request = models.ForeignKey(BuyerRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    partial = models.BooleanField(default=False, help_text="Less than the request's value, by the seller's choice.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    seq = models.PositiveIntegerField(help_text="1 for the order's first refund, 2 for the next, ...")
+    refunded_before = models.DecimalField(max_digits=14, decimal_places=2)
+    order_total = models.DecimalField(max_digits=14, decimal_places=2)
+    actor_kind = models.CharField(max_length=12, choices=OrderEvent.ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order", "seq"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=Q(refunded_before__gte=0), name="refund_before_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__lte=F("order_total") - F("refunded_before")), name="refund_within_order_total"
+            ),
+            models.UniqueConstraint(fields=["order", "seq"], name="refund_seq_unique"),
+            models.UniqueConstraint(fields=["order"], condition=Q(kind="order"), name="refund_whole_order_once"),
+            models.UniqueConstraint(fields=["request"], condition=Q(request__isnull=False), name="refund_request_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} #{self.seq}: {self.amount} {self.currency}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Refunds are never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Refunds are never deleted.")
+
+
+class ReturnLinkEmail(models.Model):
+    """The buyer was emailed a signed link to the return page (once per order)."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="return_link_email")
+    sent_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.order_id} {self.sent_at:%Y-%m-%d}"

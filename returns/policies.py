@@ -1,0 +1,78 @@
+"""The timed platform rules of returns (SPEC P11, and the refund that follows every
+cancellation of a paid order).
+
+Set-based functions of (as_of, window): due rows are found with one indexed query per
+batch, locked (SKIP LOCKED on PostgreSQL) and changed through the actions, so a second run,
+or a second worker, finds nothing left to do and never refunds twice.
+"""
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from orders.actions import ActionRefused, Actor
+from orders.models import Order
+from orders.transitions import InvalidTransition as OrderInvalidTransition
+from shops.batching import locked_batches
+
+from . import actions, transitions
+from .models import BuyerRequest, Refund
+from .transitions import InvalidTransition
+
+
+def unanswered(as_of):
+    return BuyerRequest.objects.filter(status__in=transitions.from_states("approve"), respond_by__lte=as_of)
+
+
+def auto_approve_unanswered(*, as_of, window, dry_run=False, batch_size=500):
+    """P11: a request the seller has not answered by its deadline (48 h, or the extended
+    one) is approved by the platform; an approved cancellation cancels and refunds the
+    order. A cancellation whose order has meanwhile gone to the carrier cannot be
+    approved any more: it is closed as rejected, saying why. Returns how many were approved."""
+    qs = unanswered(as_of)
+    if dry_run:
+        return qs.count()
+    actor = Actor.policy(window.rule)
+    approved = 0
+    for rows in locked_batches(qs, ["respond_by", "kind"], batch_size):
+        for pk, respond_by, _kind in rows:
+            data = {**window.explain(), "deadline": respond_by.isoformat()}
+            request = BuyerRequest(pk=pk)
+            try:
+                with transaction.atomic():
+                    actions.approve_request(request=request, actor=actor, data=data,
+                                            note="Not answered by the seller in time.")
+                approved += 1
+            except (ActionRefused, OrderInvalidTransition):
+                if _kind != BuyerRequest.Kind.CANCEL:
+                    continue  # left for the seller or staff; the refusal is in the logs of the run
+                with transaction.atomic():
+                    actions.reject_request(
+                        request=request, actor=actor, reason=BuyerRequest.RejectReason.ALREADY_SHIPPED,
+                        note="The order was handed to the carrier before the request was answered; "
+                             "ask for a return once it is delivered.",
+                    )
+            except InvalidTransition:
+                continue  # answered meanwhile
+    return approved
+
+
+def cancelled_unrefunded(as_of):
+    return Order.objects.filter(
+        status=Order.Status.CANCELLED, paid_at__isnull=False, cancelled_at__lte=as_of
+    ).exclude(Exists(Refund.objects.filter(order=OuterRef("pk"), kind=Refund.Kind.ORDER)))
+
+
+def refund_cancelled_paid(*, as_of, window, dry_run=False, batch_size=500):
+    """Every cancelled order that was paid is refunded in full, once: seller cancellations,
+    P5 (no tracking) and P10 (lost in transit) alike. Returns how many were refunded."""
+    qs = cancelled_unrefunded(as_of)
+    if dry_run:
+        return qs.count()
+    actor = Actor.policy(window.rule)
+    done = 0
+    for rows in locked_batches(qs, ["cancelled_at"], batch_size):
+        done += actions.refund_orders(
+            order_ids=[pk for pk, _ in rows], actor=actor, note="The order was cancelled.",
+            data={pk: {**window.explain(), "cancelled_at": at.isoformat() if at else None} for pk, at in rows},
+        )
+    return done

@@ -1,0 +1,95 @@
+"""The allowed moves of a buyer request, as data: {action: (from_states, to_state, kinds)}.
+
+Actions check one request against this table; P11 reads the same from-states to find the
+requests it may approve.
+"""
+
+from orders.models import Order
+
+from .models import BuyerRequest
+
+R = BuyerRequest.Status
+K = BuyerRequest.Kind
+ALL_KINDS = frozenset(K.values)
+
+TRANSITIONS: dict[str, tuple[frozenset, str, frozenset]] = {
+    "approve": (frozenset({R.REQUESTED}), R.APPROVED, ALL_KINDS),
+    "reject": (frozenset({R.REQUESTED}), R.REJECTED, ALL_KINDS),
+    # The seller may push the answer deadline back once (P11); the status does not change.
+    "extend": (frozenset({R.REQUESTED}), R.REQUESTED, ALL_KINDS),
+    # Until the item is on its way back the buyer may change their mind.
+    "withdraw": (frozenset({R.REQUESTED, R.APPROVED}), R.WITHDRAWN, ALL_KINDS),
+    "ship_back": (frozenset({R.APPROVED}), R.RETURN_SHIPPED, frozenset({K.RETURN})),
+    "receive": (frozenset({R.RETURN_SHIPPED}), R.RECEIVED, frozenset({K.RETURN})),
+    # A return is refunded once the item is back; the other kinds as soon as approved.
+    "refund": (frozenset({R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
+    "refund_approved": (frozenset({R.APPROVED}), R.REFUNDED, frozenset({K.CANCEL, K.REFUND_ONLY})),
+    # Platform staff may overrule a rejection and refund a return the seller never confirmed.
+    "staff_approve": (frozenset({R.REQUESTED, R.REJECTED}), R.APPROVED, ALL_KINDS),
+    "staff_refund": (frozenset({R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
+}
+STAFF_ONLY = frozenset({"staff_approve", "staff_refund"})
+
+# What the order must be for a new request of each kind.
+ORDER_STATES_FOR_KIND = {
+    # Paid, not yet with the carrier (an unpaid order simply lapses under P1).
+    K.CANCEL: frozenset({Order.Status.AWAITING_CONFIRMATION, Order.Status.AWAITING_SHIPMENT,
+                         Order.Status.AWAITING_COLLECTION}),
+    K.REFUND_ONLY: frozenset({Order.Status.DELIVERED}),
+    K.RETURN: frozenset({Order.Status.DELIVERED}),
+}
+
+_PAST = {
+    "approve": "approved",
+    "reject": "rejected",
+    "extend": "extended",
+    "withdraw": "withdrawn",
+    "ship_back": "marked as shipped back",
+    "receive": "marked as received",
+    "refund": "refunded",
+    "refund_approved": "refunded",
+    "staff_approve": "approved",
+    "staff_refund": "refunded",
+}
+
+
+class InvalidTransition(Exception):
+    """An action the request's status or kind does not allow."""
+
+    def __init__(self, action, request):
+        self.action, self.status = action, request.status
+        label = BuyerRequest.Status(request.status).label.lower()
+        kind = BuyerRequest.Kind(request.kind).label.lower()
+        sources, _, kinds = TRANSITIONS[action]
+        if request.kind not in kinds:
+            why = f"a {kind} request cannot be {_PAST[action]}"
+        else:
+            why = f"it cannot be {_PAST[action]} now"
+        super().__init__(f"Request {request.number} is {label}; {why}.")
+
+
+def allowed(action, request, staff=False):
+    if action in STAFF_ONLY and not staff:
+        return False
+    sources, _, kinds = TRANSITIONS[action]
+    if request.status not in sources or request.kind not in kinds:
+        return False
+    if action == "extend" and request.extended_at is not None:
+        return False
+    return True
+
+
+def from_states(action):
+    return TRANSITIONS[action][0]
+
+
+def check(action, request, staff=False):
+    """Return the status the action leads to, or raise InvalidTransition."""
+    if action not in TRANSITIONS:
+        raise KeyError(f"Unknown request action {action!r}")
+    sources, target, kinds = TRANSITIONS[action]
+    if action in STAFF_ONLY and not staff:
+        raise InvalidTransition(action, request)
+    if request.status not in sources or request.kind not in kinds:
+        raise InvalidTransition(action, request)
+    return target

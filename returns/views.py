@@ -1,0 +1,215 @@
+"""The seller's request pages in Manage Orders: a list with counts, one page per request,
+and the named POST actions on it. Every lookup starts from the seller's shop."""
+
+from django.contrib import messages
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from orders.actions import ActionRefused, Actor
+from orders.models import Order, OrderMessage
+from orders.transitions import InvalidTransition as OrderInvalidTransition
+from shops.access import shop_required
+
+from . import actions
+from .forms import ApproveForm, MessageForm, RefundForm, RejectForm
+from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
+from .public_views import photo_response
+from .transitions import InvalidTransition
+
+PAGE_SIZE = 50
+S = BuyerRequest.Status
+TABS = [
+    ("open", "Open"),
+    (S.REQUESTED, "Awaiting your answer"),
+    (S.APPROVED, "Awaiting the return"),
+    (S.RETURN_SHIPPED, "Return shipped"),
+    (S.RECEIVED, "To refund"),
+    (S.REFUNDED, "Refunded"),
+    (S.REJECTED, "Rejected"),
+    (S.WITHDRAWN, "Withdrawn"),
+    ("all", "All"),
+]
+REFUSED = (ActionRefused, InvalidTransition, OrderInvalidTransition)
+
+
+def _counts(shop):
+    """Every tab's count in one query."""
+    by_status = dict(
+        BuyerRequest.objects.for_shop(shop).order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    counts = {status: by_status.get(status, 0) for status in S.values}
+    counts["open"] = sum(by_status.get(s, 0) for s in BuyerRequest.OPEN)
+    counts["all"] = sum(by_status.values())
+    return counts
+
+
+@shop_required
+@vary_on_headers("HX-Request")
+def request_list(request, shop):
+    tab = request.GET.get("tab") or "open"
+    if tab not in dict(TABS):
+        tab = "open"
+    kind = request.GET.get("kind") or ""
+    qs = BuyerRequest.objects.for_shop(shop).in_tab(tab).select_related("order")
+    if kind in BuyerRequest.Kind.values:
+        qs = qs.filter(kind=kind)
+    after = request.GET.get("after")
+    if after and after.isdigit():
+        qs = qs.filter(pk__lt=int(after))  # keyset: newest first, by id
+    rows = list(qs.order_by("-pk")[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    counts = _counts(shop)
+    context = {
+        "shop": shop, "nav": "requests", "tab": tab, "kind": kind, "tabs": [(k, v, counts[k]) for k, v in TABS],
+        "kinds": BuyerRequest.Kind.choices, "rows": rows, "next_after": rows[-1].pk if more else None,
+        "now": timezone.now(),
+    }
+    template = "returns/request_list.html#results" if request.htmx else "returns/request_list.html"
+    return render(request, template, context)
+
+
+def _request(shop, pk):
+    return get_object_or_404(BuyerRequest.objects.for_shop(shop).select_related("order", "shop"), pk=pk)
+
+
+def _detail_context(shop, req, **extra):
+    req = (
+        BuyerRequest.objects.for_shop(shop).select_related("order").prefetch_related(
+            Prefetch("lines", queryset=RequestLine.objects.select_related("order_line")),
+            Prefetch("photos", queryset=RequestPhoto.objects.all()),
+            Prefetch("events", queryset=RequestEvent.objects.select_related("actor")),
+        ).get(pk=req.pk)
+    )
+    context = {
+        "shop": shop, "nav": "requests", "req": req, "order": req.order,
+        "order_messages": list(OrderMessage.objects.filter(order=req.order)),
+        "refunds": list(Refund.objects.filter(order=req.order)),
+        "approve_form": ApproveForm(), "reject_form": RejectForm(), "refund_form": RefundForm(),
+        "message_form": MessageForm(), "now": timezone.now(),
+    }
+    context.update(extra)
+    return context
+
+
+@shop_required
+@vary_on_headers("HX-Request")
+def request_detail(request, shop, pk):
+    req = _request(shop, pk)
+    template = "returns/request_detail.html#request-main" if request.htmx else "returns/request_detail.html"
+    return render(request, template, _detail_context(shop, req))
+
+
+def _after(request, shop, req, *, ok=None, error=None, status=200):
+    """HTMX: the request's main part again with a toast; otherwise a redirect (PRG)."""
+    if request.htmx:
+        response = render(request, "returns/request_detail.html#request-main",
+                          _detail_context(shop, req, action_error=error), status=status if error else 200)
+        return trigger_client_event(response, "toast", {"level": "error" if error else "success", "message": error or ok})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, ok)
+    return redirect("returns:detail", shop=shop.slug, pk=req.pk)
+
+
+def _form_error(form):
+    return "; ".join(e for errs in form.errors.values() for e in errs)
+
+
+@require_POST
+@shop_required
+def request_approve(request, shop, pk):
+    req = _request(shop, pk)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        return _after(request, shop, req, error=_form_error(form), status=400)
+    try:
+        actions.approve_request(request=req, actor=Actor.seller(request.user), amount=form.cleaned_data["amount"],
+                                note=form.cleaned_data["note"])
+    except REFUSED as exc:
+        return _after(request, shop, req, error=str(exc), status=409)
+    return _after(request, shop, req, ok=f"Request {req.number} approved; the buyer has been told.")
+
+
+@require_POST
+@shop_required
+def request_reject(request, shop, pk):
+    req = _request(shop, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _after(request, shop, req, error=_form_error(form), status=400)
+    try:
+        actions.reject_request(request=req, actor=Actor.seller(request.user), reason=form.cleaned_data["reason"],
+                               note=form.cleaned_data["note"])
+    except REFUSED as exc:
+        return _after(request, shop, req, error=str(exc), status=409)
+    return _after(request, shop, req, ok=f"Request {req.number} rejected; the buyer has been told.")
+
+
+@require_POST
+@shop_required
+def request_extend(request, shop, pk):
+    req = _request(shop, pk)
+    try:
+        req = actions.extend_deadline(request=req, actor=Actor.seller(request.user))
+    except REFUSED as exc:
+        return _after(request, shop, req, error=str(exc), status=409)
+    return _after(request, shop, req, ok=f"Deadline extended to {req.respond_by:%Y-%m-%d %H:%M} UTC.")
+
+
+@require_POST
+@shop_required
+def request_receive(request, shop, pk):
+    req = _request(shop, pk)
+    try:
+        actions.confirm_receipt(request=req, actor=Actor.seller(request.user), note=request.POST.get("note", "")[:500])
+    except REFUSED as exc:
+        return _after(request, shop, req, error=str(exc), status=409)
+    return _after(request, shop, req, ok=f"Return {req.number} received. Refund it next.")
+
+
+@require_POST
+@shop_required
+def request_refund(request, shop, pk):
+    req = _request(shop, pk)
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        return _after(request, shop, req, error=_form_error(form), status=400)
+    try:
+        actions.refund_request(request=req, actor=Actor.seller(request.user), amount=form.cleaned_data["amount"],
+                               note=form.cleaned_data["note"])
+    except REFUSED as exc:
+        return _after(request, shop, req, error=str(exc), status=409)
+    return _after(request, shop, req, ok=f"Return {req.number} refunded; the buyer has been told.")
+
+
+@shop_required
+def request_photo(request, shop, pk, photo):
+    item = get_object_or_404(RequestPhoto.objects.filter(request__shop=shop, request_id=pk), pk=photo)
+    return photo_response(item)
+
+
+@require_POST
+@shop_required
+def order_message(request, shop, number):
+    """A seller's message to the buyer, from the order page or a request page."""
+    order = get_object_or_404(Order.objects.for_shop(shop).select_related("shop"), number=number)
+    form = MessageForm(request.POST)
+    error = ok = None
+    if form.is_valid():
+        actions.post_message(order=order, sender=OrderMessage.Sender.SELLER, author=request.user,
+                             body=form.cleaned_data["body"])
+        ok = "Message sent to the buyer."
+    else:
+        error = "Write the message first (at most 4000 characters)."
+    back = request.POST.get("next") or ""
+    req_pk = back.removeprefix("request:")
+    if back.startswith("request:") and req_pk.isdigit():
+        return _after(request, shop, _request(shop, int(req_pk)), ok=ok, error=error, status=400)
+    getattr(messages, "error" if error else "success")(request, error or ok)
+    return redirect("orders:detail", shop=shop.slug, number=order.number)
