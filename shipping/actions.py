@@ -315,11 +315,12 @@ class ShipReport:
         return text + "."
 
 
-def ship_packages(*, shop, rows, actor, all_or_nothing=False):
+def ship_packages(*, shop, rows, actor, all_or_nothing=False, errors=()):
     """Ship by seller, many at once: each row names a package (order number + package
     number, or a package id), a carrier and a tracking number. Every row is checked first;
-    each row is applied fully or not at all, and with all_or_nothing one bad row stops all."""
-    report = ShipReport(all_or_nothing=all_or_nothing)
+    each row is applied fully or not at all, and with all_or_nothing one bad row stops all.
+    `errors` are (row, reason) pairs found before (an unreadable CSV line)."""
+    report = ShipReport(all_or_nothing=all_or_nothing, errors=list(errors))
     with transaction.atomic():
         _ship_rows(shop, rows, actor, report)
         if report.errors and all_or_nothing:
@@ -333,20 +334,22 @@ def _ship_rows(shop, rows, actor, report):
     numbers = {r.order_number for r in rows if r.order_number}
     ids = {r.package_id for r in rows if r.package_id}
     orders = {o.number: o for o in Order.objects.for_shop(shop).filter(number__in=numbers)}
-    # Orders without packages ship as one package with everything (per order, only the first time).
-    for order in orders.values():
-        if order.status == S.AWAITING_SHIPMENT and order.shipping_model == Order.ShippingModel.SELLER:
-            if not Package.objects.filter(order=order).exclude(status=P.VOID).exists():
-                ensure_packages(order, actor)
     packages = list(
         Package.objects.for_shop(shop).active().select_for_update().select_related("order")
         .filter(_q_orders_or_ids(orders, ids)).order_by("pk")
     )
-    by_key = {(p.order.number, p.seq): p for p in packages}
-    by_id = {p.pk: p for p in packages}
     per_order = defaultdict(list)
     for p in packages:
         per_order[p.order.number].append(p)
+    # An order not split yet ships as one package with everything; it is created only
+    # if its row is applied (a placeholder until then).
+    for order in orders.values():
+        if not per_order[order.number]:
+            placeholder = Package(order=order, shop=shop, seq=1, status=P.PACKING, handover=Package.Handover.SELLER)
+            per_order[order.number].append(placeholder)
+            packages.append(placeholder)
+    by_key = {(p.order.number, p.seq): p for p in packages}
+    by_id = {p.pk: p for p in packages if p.pk}
     wanted = [(carriers.normalize(r.tracking_number), r.carrier) for r in rows]
     taken = set(
         Package.objects.filter(tracking_number__in=[n for n, _ in wanted if n]).values_list("carrier", "tracking_number")
@@ -377,9 +380,11 @@ def _ship_rows(shop, rows, actor, report):
             problem = f"Order {order.number} ships by platform; its label carries the platform's tracking number."
         elif order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
             problem = f"Order {order.number} is {S(order.status).label.lower()}; it cannot be shipped."
+        elif pkg.pk is None and order.status != S.AWAITING_SHIPMENT:
+            problem = f"Order {order.number} has no package to ship."
         elif not pkg.can("ship"):
             problem = f"Package {pkg.seq} of order {order.number} is {P(pkg.status).label.lower()}; it cannot be shipped."
-        elif pkg.pk in seen_packages:
+        elif (pkg.pk or pkg.order.number) in seen_packages:
             problem = f"Package {pkg.seq} of order {order.number} appears twice."
         else:
             problem = carriers.check(row.carrier, number)
@@ -392,11 +397,12 @@ def _ship_rows(shop, rows, actor, report):
         if problem:
             report.errors.append((row, problem))
             continue
-        seen_packages.add(pkg.pk)
+        seen_packages.add(pkg.pk or pkg.order.number)
         seen_numbers[(row.carrier, number)] = row.ref
         good.append((row, pkg, number))
     if not good or (report.errors and report.all_or_nothing):
         return
+    good = [(row, pkg if pkg.pk else ensure_packages(pkg.order, actor)[0], number) for row, pkg, number in good]
     events = []
     for row, pkg, number in good:
         events.append(_event(pkg, "ship", actor, at=now, to_status=P.COLLECTED,

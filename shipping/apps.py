@@ -4,3 +4,30 @@ from django.apps import AppConfig
 class ShippingConfig(AppConfig):
     name = "shipping"
     verbose_name = "Shipping"
+
+    def ready(self):
+        from orders import registry
+
+        from . import panel
+        from .models import Package
+
+        registry.register_panel(
+            registry.OrderPanel(key="shipping", template="shipping/_order_panel.html", context=panel.order_panel, order=10)
+        )
+        registry.register_filter(
+            registry.ListFilter(key="package_status", label="Package status", choices=panel.PACKAGE_FILTERS,
+                                apply=panel.apply_package_filter)
+        )
+        registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking))
+        registry.register_card(
+            registry.BoardCard(
+                key="late_to_collect",
+                label="Carrier late to collect",
+                count=lambda shop, now: Package.objects.for_shop(shop).late_to_collect(now).values("order_id").distinct().count(),
+                query={"board": "late_to_collect"},
+                filter=lambda qs, shop, now: qs.filter(
+                    pk__in=Package.objects.for_shop(shop).late_to_collect(now).values("order_id")
+                ),
+                order=40,
+            )
+        )

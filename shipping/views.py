@@ -1,68 +1,391 @@
-def home(request, *a, **k):
-    raise NotImplementedError
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from orders.models import Order
+from orders.transitions import InvalidTransition
+from shops.access import shop_required
+
+from . import actions, carriers, labels
+from .actions import ActionRefused, Actor, InvalidPackageMove, ShipRow
+from .forms import (
+    ArrangeForm,
+    ComplaintForm,
+    CorrectForm,
+    CsvUploadForm,
+    ForceMajeureForm,
+    LabelNoteForm,
+    PhotoForm,
+    PrintForm,
+    ShipForm,
+    parse_ship_csv,
+)
+from .models import HandoverPhoto, Package, PrintJob, Ticket
+from .panel import order_panel
+
+REFUSALS = (ActionRefused, InvalidPackageMove, InvalidTransition)
+S = Order.Status
+TO_SHIP = (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION)
+PAGE_SIZE = 50
 
 
-def ship_bulk(request, *a, **k):
-    raise NotImplementedError
+def _order(shop, number):
+    return get_object_or_404(Order.objects.for_shop(shop).select_related("shop"), number=number)
 
 
-def upload_csv(request, *a, **k):
-    raise NotImplementedError
+def _package(shop, pk):
+    return get_object_or_404(Package.objects.for_shop(shop).select_related("order", "order__shop"), pk=pk)
 
 
-def print_labels(request, *a, **k):
-    raise NotImplementedError
+def _errors(form):
+    return "; ".join(e for errs in form.errors.values() for e in errs)
 
 
-def reprint(request, *a, **k):
-    raise NotImplementedError
+def _done(request, shop, order, *, ok=None, error=None, status=200):
+    """Back to the order page: HTMX re-renders its main panel with a toast, otherwise a redirect."""
+    from orders.views import _after_action  # the order page owns its own re-render
+
+    return _after_action(request, shop, order, ok=ok, error=error, status=status if error else 200)
 
 
-def split(request, *a, **k):
-    raise NotImplementedError
+# --- the shipping page: to ship, bulk tracking, CSV, bulk print, print history ---------------------
 
 
-def arrange(request, *a, **k):
-    raise NotImplementedError
+def _home_context(request, shop, *, report=None, upload_form=None):
+    qs = Order.objects.for_shop(shop).filter(status__in=TO_SHIP)
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        pivot = Order.objects.for_shop(shop).filter(pk=int(after)).values_list("ship_by", flat=True).first()
+        if pivot is not None:
+            qs = qs.filter(Q(ship_by__gt=pivot) | Q(ship_by=pivot, pk__gt=int(after)))
+    orders = list(qs.order_by("ship_by", "pk")[: PAGE_SIZE + 1])
+    more = len(orders) > PAGE_SIZE
+    orders = orders[:PAGE_SIZE]
+    packages = {}
+    for pkg in Package.objects.for_shop(shop).active().filter(order__in=orders).order_by("seq"):
+        packages.setdefault(pkg.order_id, []).append(pkg)
+    now = timezone.now()
+    rows = [{"order": o, "packages": packages.get(o.pk, [])} for o in orders]
+    return {
+        "shop": shop, "nav": "shipping", "rows": rows, "now": now,
+        "next_after": orders[-1].pk if more and orders else None,
+        "carriers": carriers.SELLER_CARRIERS,
+        "print_form": PrintForm(),
+        "upload_form": upload_form or CsvUploadForm(),
+        "report": report,
+        "print_jobs": PrintJob.objects.filter(shop=shop).select_related("printed_by")[:20],
+        "late_to_collect": Package.objects.for_shop(shop).late_to_collect(now).count(),
+    }
 
 
-def ready_all(request, *a, **k):
-    raise NotImplementedError
+@shop_required
+@vary_on_headers("HX-Request")
+def home(request, shop):
+    context = _home_context(request, shop)
+    if request.htmx and request.htmx.target == "to-ship":
+        return render(request, "shipping/home.html#to-ship", context)
+    return render(request, "shipping/home.html", context)
 
 
-def package_ready(request, *a, **k):
-    raise NotImplementedError
+def _report_response(request, shop, report, *, upload_form=None, status=200):
+    level = "success" if report.ok else ("warning" if report.applied else "error")
+    if request.htmx:
+        context = _home_context(request, shop, report=report, upload_form=upload_form)
+        response = render(request, "shipping/home.html#shipping-main", context, status=status)
+        return trigger_client_event(response, "toast", {"level": level, "message": report.summary()})
+    if report.ok:
+        messages.success(request, report.summary())
+    else:
+        # Without JS the per-row report is shown on the page itself, not lost in a redirect.
+        context = _home_context(request, shop, report=report, upload_form=upload_form)
+        return render(request, "shipping/home.html", context, status=status)
+    return redirect("shipping:home", shop=shop.slug)
 
 
-def package_ship(request, *a, **k):
-    raise NotImplementedError
+@require_POST
+@shop_required
+def ship_bulk(request, shop):
+    """Tracking numbers typed into the to-ship list: every filled row is one ShipRow."""
+    rows = []
+    for key, value in request.POST.items():
+        if not key.startswith("tracking-") or not value.strip():
+            continue
+        ref = key.removeprefix("tracking-")
+        carrier = request.POST.get(f"carrier-{ref}", "")
+        if ref.startswith("p") and ref[1:].isdigit():
+            rows.append(ShipRow(f"package #{ref[1:]}", "", None, carrier, value, package_id=int(ref[1:])))
+        elif ref.startswith("o"):
+            rows.append(ShipRow(f"order {ref[1:]}", ref[1:], None, carrier, value))
+    report = actions.ship_packages(shop=shop, rows=rows, actor=Actor.seller(request.user))
+    if not rows:
+        report.errors.append((ShipRow("form", "", None, "", ""), "Enter at least one tracking number."))
+    return _report_response(request, shop, report, status=200 if report.applied or report.ok else 400)
 
 
-def package_correct(request, *a, **k):
-    raise NotImplementedError
+@require_POST
+@shop_required
+def upload_csv(request, shop):
+    form = CsvUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            rows, errors = parse_ship_csv(form.cleaned_data["file"])
+        except ValidationError as exc:
+            form.add_error("file", exc)
+    if not form.is_valid():
+        report = actions.ShipReport(errors=[(ShipRow("file", "", None, "", ""), _errors(form))])
+        return _report_response(request, shop, report, upload_form=form, status=400)
+    report = actions.ship_packages(shop=shop, rows=rows, errors=errors, actor=Actor.seller(request.user),
+                                   all_or_nothing=form.cleaned_data["all_or_nothing"])
+    return _report_response(request, shop, report, upload_form=form, status=200 if report.ok or report.applied else 400)
 
 
-def package_label_note(request, *a, **k):
-    raise NotImplementedError
+def _pdf(shop, job, packages):
+    pdf = labels.render(labels.packages_for_print(Package.objects.filter(pk__in=[p.pk for p in packages])),
+                        kind=job.kind, size=job.size)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{labels.filename(shop, job.kind, len(packages))}"'
+    return response
 
 
-def package_photo(request, *a, **k):
-    raise NotImplementedError
+def _back(request, shop):
+    """Where a failed print returns to: the page it came from, if it is one of this shop's."""
+    nxt = request.POST.get("next", "")
+    return nxt if nxt.startswith(f"/s/{shop.slug}/") else reverse("shipping:home", kwargs={"shop": shop.slug})
 
 
-def package_complaint(request, *a, **k):
-    raise NotImplementedError
+@require_POST
+@shop_required
+def print_labels(request, shop):
+    """Labels or packing slips of the chosen packages, merged into one PDF, and a PrintJob."""
+    form = PrintForm(request.POST)
+    error = None
+    if form.is_valid():
+        ids = form.cleaned_data["package"]
+        packages = list(Package.objects.for_shop(shop).active().filter(pk__in=ids).select_related("order"))
+        if len(packages) != len(set(ids)):
+            raise Http404("No such package")
+        try:
+            job = actions.record_print(shop=shop, packages=packages, kind=form.cleaned_data["kind"],
+                                       size=form.cleaned_data["size"], actor=Actor.seller(request.user))
+            return _pdf(shop, job, packages)
+        except ActionRefused as exc:
+            error = str(exc)
+    else:
+        error = _errors(form)
+    if request.htmx:
+        return trigger_client_event(HttpResponse(status=400), "toast", {"level": "error", "message": error})
+    messages.error(request, error)
+    return redirect(_back(request, shop))
 
 
-def photo(request, *a, **k):
-    raise NotImplementedError
+@require_POST
+@shop_required
+def reprint(request, shop, pk):
+    job = get_object_or_404(PrintJob.objects.filter(shop=shop), pk=pk)
+    packages = list(job.packages.select_related("order"))
+    new = actions.record_print(shop=shop, packages=packages, kind=job.kind, size=request.POST.get("size") or job.size,
+                               actor=Actor.seller(request.user), reprint_of=job.reprint_of or job)
+    return _pdf(shop, new, packages)
 
 
-def tickets(request, *a, **k):
-    raise NotImplementedError
+# --- order page actions (forms in the shipping panel) --------------------------------------------
 
 
-def ticket(request, *a, **k):
-    raise NotImplementedError
+@require_POST
+@shop_required
+def split(request, shop, number):
+    order = _order(shop, number)
+    lines = list(order.lines.values_list("pk", flat=True))
+    allocations = {}
+    for line_id in lines:
+        for k in range(1, actions.MAX_PACKAGES + 1):
+            value = request.POST.get(f"q-{line_id}-{k}", "").strip()
+            if value:
+                if not value.isdigit():
+                    return _done(request, shop, order, error="Quantities are whole numbers.", status=400)
+                allocations.setdefault(k, {})[line_id] = int(value)
+    try:
+        packages = actions.create_packages(order=order, allocations=[allocations[k] for k in sorted(allocations)],
+                                           actor=Actor.seller(request.user))
+    except REFUSALS as exc:
+        return _done(request, shop, order, error=str(exc), status=409)
+    return _done(request, shop, order, ok=f"Order {order.number} will ship in {len(packages)} package(s).")
 
 
+@require_POST
+@shop_required
+def arrange(request, shop, number):
+    order = _order(shop, number)
+    form = ArrangeForm(request.POST, slots=actions.pickup_slots(shop), tz=shop.tzinfo)
+    if not form.is_valid():
+        return _done(request, shop, order, error=_errors(form), status=400)
+    try:
+        packages = actions.arrange_platform_shipment(
+            order=order, actor=Actor.seller(request.user), handover=form.cleaned_data["handover"],
+            pickup_slot=form.cleaned_data.get("pickup_slot"), dropoff_point=form.cleaned_data.get("dropoff_point") or "",
+        )
+    except REFUSALS as exc:
+        return _done(request, shop, order, error=str(exc), status=409)
+    return _done(request, shop, order,
+                 ok=f"Shipment arranged: {len(packages)} platform label(s) ready to print. Mark each package ready once packed.")
+
+
+@require_POST
+@shop_required
+def ready_all(request, shop, number):
+    order = _order(shop, number)
+    try:
+        done = actions.mark_all_ready(order=order, actor=Actor.seller(request.user))
+    except REFUSALS as exc:
+        return _done(request, shop, order, error=str(exc), status=409)
+    return _done(request, shop, order, ok=f"{len(done)} package(s) ready; the carrier has 48 h to collect.")
+
+
+@require_POST
+@shop_required
+def package_ready(request, shop, pk):
+    pkg = _package(shop, pk)
+    try:
+        actions.mark_ready(package=pkg, actor=Actor.seller(request.user))
+    except REFUSALS as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=409)
+    return _done(request, shop, pkg.order, ok=f"Package {pkg.seq} is ready for handover.")
+
+
+@require_POST
+@shop_required
+def package_ship(request, shop, pk):
+    pkg = _package(shop, pk)
+    form = ShipForm(request.POST)
+    if not form.is_valid():
+        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+    try:
+        actions.ship_package(package=pkg, carrier=form.cleaned_data["carrier"],
+                             tracking_number=form.cleaned_data["tracking_number"], actor=Actor.seller(request.user))
+    except REFUSALS as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=409)
+    return _done(request, shop, pkg.order, ok=f"Package {pkg.seq} shipped.")
+
+
+@require_POST
+@shop_required
+def package_correct(request, shop, pk):
+    pkg = _package(shop, pk)
+    form = CorrectForm(request.POST)
+    if not form.is_valid():
+        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+    try:
+        actions.correct_tracking(package=pkg, carrier=form.cleaned_data["carrier"], actor=Actor.seller(request.user),
+                                 tracking_number=form.cleaned_data["tracking_number"], reason=form.cleaned_data["reason"])
+    except REFUSALS as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=409)
+    return _done(request, shop, pkg.order, ok=f"Tracking number of package {pkg.seq} corrected (this was the one correction).")
+
+
+@require_POST
+@shop_required
+def package_label_note(request, shop, pk):
+    pkg = _package(shop, pk)
+    form = LabelNoteForm(request.POST)
+    if not form.is_valid():
+        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+    try:
+        actions.set_label_note(package=pkg, text=form.cleaned_data["label_note"], actor=Actor.seller(request.user))
+    except REFUSALS as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=400)
+    return _done(request, shop, pkg.order, ok="Label text saved.")
+
+
+@require_POST
+@shop_required
+def package_photo(request, shop, pk):
+    pkg = _package(shop, pk)
+    form = PhotoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+    try:
+        actions.add_handover_photo(package=pkg, upload=form.cleaned_data["photo"], actor=Actor.seller(request.user))
+    except REFUSALS as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=400)
+    return _done(request, shop, pkg.order, ok=f"Photo added to package {pkg.seq}.")
+
+
+@require_POST
+@shop_required
+def package_complaint(request, shop, pk):
+    pkg = _package(shop, pk)
+    form = ComplaintForm(request.POST)
+    if not form.is_valid():
+        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+    try:
+        ticket = actions.file_complaint(package=pkg, actor=Actor.seller(request.user),
+                                        description=form.cleaned_data["description"])
+    except REFUSALS as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=409)
+    return _done(request, shop, pkg.order, ok=f"Complaint #{ticket.pk} filed; platform staff will rule on it.")
+
+
+@shop_required
+def photo(request, shop, pk):
+    """Handover photos are served through the shop's pages, never from a public URL."""
+    item = get_object_or_404(HandoverPhoto.objects.filter(package__shop=shop), pk=pk)
+    response = FileResponse(item.image.open("rb"), content_type=item.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- tickets: complaints and force majeure --------------------------------------------------------
+
+
+@shop_required
+@vary_on_headers("HX-Request")
+def tickets(request, shop):
+    form = ForceMajeureForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            numbers = form.cleaned_data["orders"]
+            found = dict(Order.objects.for_shop(shop).filter(number__in=numbers).values_list("number", "pk"))
+            unknown = [n for n in numbers if n not in found]
+            if unknown:
+                form.add_error("orders", f"Not orders of this shop: {', '.join(unknown[:10])}.")
+            else:
+                try:
+                    ticket = actions.file_force_majeure(
+                        shop=shop, order_ids=list(found.values()), actor=Actor.seller(request.user),
+                        description=form.cleaned_data["description"],
+                        event_start=form.cleaned_data["event_start"], event_end=form.cleaned_data["event_end"],
+                    )
+                except ActionRefused as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    messages.success(request, f"Force-majeure ticket #{ticket.pk} filed; staff will rule on it.")
+                    return redirect("shipping:ticket", shop=shop.slug, pk=ticket.pk)
+        status = 400
+    context = {
+        "shop": shop, "nav": "shipping", "form": form,
+        "tickets": Ticket.objects.for_shop(shop).select_related("package", "package__order", "filed_by")[:100],
+    }
+    return render(request, "shipping/tickets.html", context, status=status)
+
+
+@shop_required
+def ticket(request, shop, pk):
+    item = get_object_or_404(Ticket.objects.for_shop(shop).select_related("package", "package__order", "filed_by",
+                                                                         "ruled_by"), pk=pk)
+    return render(request, "shipping/ticket.html", {
+        "shop": shop, "nav": "shipping", "ticket": item,
+        "orders": item.orders.only("number", "status", "deadlines_paused_until"),
+        "events": item.events.all(),
+    })
+
+
+__all__ = ["order_panel"]

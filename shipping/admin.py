@@ -1,0 +1,162 @@
+"""Staff's view of shipping: packages with their whole history, the raw carrier feed, and the
+complaints and force-majeure tickets they rule on. Nothing here deletes; rulings and markers
+go through shipping.actions so they leave the same history as every other change."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
+
+from orders.actions import ActionRefused, Actor
+
+from . import actions
+from .models import HandoverPhoto, Package, PackageEvent, PrintJob, Ticket, TicketEvent, TrackingEvent
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PackageEventInline(ReadOnlyInline):
+    model = PackageEvent
+    fields = ["at", "action", "from_status", "to_status", "actor_kind", "actor_label", "note", "data"]
+    readonly_fields = fields
+
+
+class TrackingEventInline(ReadOnlyInline):
+    model = TrackingEvent
+    fields = ["occurred_at", "tag", "subtag", "location", "message", "from_status", "to_status", "event_id", "received_at"]
+    readonly_fields = fields
+
+
+class PhotoInline(ReadOnlyInline):
+    model = HandoverPhoto
+    fields = ["uploaded_at", "image", "content_type", "width", "height", "size", "uploaded_by"]
+    readonly_fields = fields
+
+
+class NoDelete:
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Package)
+class PackageAdmin(NoDelete, admin.ModelAdmin):
+    list_display = ["__str__", "shop", "status", "carrier", "tracking_number", "is_delayed", "failed_attempts",
+                    "collect_by", "last_event_at"]
+    list_filter = ["status", "carrier", "handover", "is_delayed"]
+    search_fields = ["tracking_number", "order__number"]
+    list_select_related = ["shop", "order"]
+    inlines = [TrackingEventInline, PackageEventInline, PhotoInline]
+    actions = ["declare_lost", "mark_delayed"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Package._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Declare the selected packages lost")
+    def declare_lost(self, request, queryset):
+        n = actions.mark_lost(package_ids=list(queryset.values_list("pk", flat=True)), actor=Actor.staff(request.user),
+                              note="Declared lost by platform staff.")
+        self.message_user(request, f"{n} package(s) declared lost; the others were not with the carrier.")
+
+    @admin.action(description="Mark the selected packages delayed")
+    def mark_delayed(self, request, queryset):
+        n = actions.mark_delayed(package_ids=list(queryset.values_list("pk", flat=True)), actor=Actor.staff(request.user),
+                                 note="Marked delayed by platform staff.")
+        self.message_user(request, f"{n} package(s) marked delayed.")
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(NoDelete, admin.ModelAdmin):
+    list_display = ["carrier", "event_id", "tracking_number", "tag", "subtag", "occurred_at", "received_at", "to_status"]
+    list_filter = ["carrier", "tag"]
+    search_fields = ["tracking_number", "event_id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in TrackingEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PrintJob)
+class PrintJobAdmin(NoDelete, admin.ModelAdmin):
+    list_display = ["pk", "shop", "kind", "size", "package_count", "reprint_of", "printed_by", "printed_at"]
+    list_filter = ["kind", "size"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketEventInline(ReadOnlyInline):
+    model = TicketEvent
+    fields = ["at", "action", "from_status", "to_status", "actor_kind", "actor_label", "note"]
+    readonly_fields = fields
+
+
+class RulingForm(forms.ModelForm):
+    """Staff rule here; the ruling goes through shipping.actions.rule_ticket on save."""
+
+    decision = forms.ChoiceField(choices=[("", "— no ruling yet —"), ("approve", "Approve"), ("reject", "Reject")],
+                                 required=False)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                           help_text="Required to reject; shown to the seller.")
+    pause_until = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime,
+                                           help_text="Force majeure: deadlines paused until (default: the event's end).")
+
+    class Meta:
+        model = Ticket
+        fields = []
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") and not self.instance.can_rule():
+            raise forms.ValidationError("This ticket was already ruled on.")
+        if data.get("decision") == "reject" and not (data.get("note") or "").strip():
+            self.add_error("note", "Say why the ticket is rejected.")
+        return data
+
+
+@admin.register(Ticket)
+class TicketAdmin(NoDelete, admin.ModelAdmin):
+    form = RulingForm
+    list_display = ["pk", "kind", "shop", "status", "filed_at", "filed_by", "ruled_at", "ruled_by", "paused_until"]
+    list_filter = ["kind", "status"]
+    search_fields = ["description", "orders__number", "package__tracking_number"]
+    list_select_related = ["shop", "filed_by", "ruled_by"]
+    inlines = [TicketEventInline]
+    readonly_fields = ["shop", "kind", "status", "package", "affected_orders", "description", "event_start", "event_end",
+                       "paused_from", "paused_until", "filed_by", "filed_at", "ruled_by", "ruled_at", "ruling_note"]
+    fieldsets = [
+        (None, {"fields": readonly_fields}),
+        ("Ruling", {"fields": ["decision", "note", "pause_until"]}),
+    ]
+
+    @admin.display(description="Affected orders")
+    def affected_orders(self, obj):
+        return ", ".join(obj.orders.values_list("number", flat=True)[:200])
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        decision = form.cleaned_data.get("decision")
+        if not decision:
+            return
+        try:
+            actions.rule_ticket(ticket=obj, approve=decision == "approve", actor=Actor.staff(request.user),
+                                note=form.cleaned_data.get("note") or "", pause_until=form.cleaned_data.get("pause_until"))
+        except ActionRefused as exc:
+            messages.error(request, str(exc))

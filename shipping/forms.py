@@ -1,0 +1,134 @@
+import csv
+import io
+
+from django import forms
+
+from . import carriers
+from .actions import ShipRow
+from .models import Package, PrintJob
+
+MAX_CSV_BYTES = 1024 * 1024
+MAX_CSV_ROWS = 2000
+CSV_COLUMNS = ("order_number", "package", "carrier", "tracking_number")
+
+
+class ArrangeForm(forms.Form):
+    handover = forms.ChoiceField(
+        choices=[(Package.Handover.PICKUP, "Pickup by the carrier"), (Package.Handover.DROP_OFF, "I drop it off")],
+        widget=forms.RadioSelect, label="Handover",
+    )
+    pickup_slot = forms.ChoiceField(required=False, label="Pickup time slot")
+    dropoff_point = forms.ChoiceField(required=False, choices=[("", "Choose a point"), *carriers.DROPOFF_POINTS],
+                                      label="Drop-off point")
+
+    def __init__(self, *args, slots=(), tz=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slots = {s.isoformat(): s for s, _ in slots}
+        self.fields["pickup_slot"].choices = [("", "Choose a slot")] + [
+            (s.isoformat(), f"{s.astimezone(tz):%a %b %d, %H:%M}–{e.astimezone(tz):%H:%M}") for s, e in slots
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("handover") == Package.Handover.PICKUP:
+            if not data.get("pickup_slot"):
+                self.add_error("pickup_slot", "Choose a pickup time slot.")
+            data["pickup_slot"] = self.slots.get(data.get("pickup_slot"))
+        elif data.get("handover") == Package.Handover.DROP_OFF and not data.get("dropoff_point"):
+            self.add_error("dropoff_point", "Choose a drop-off point.")
+        return data
+
+
+class ShipForm(forms.Form):
+    carrier = forms.ChoiceField(choices=carriers.SELLER_CARRIERS)
+    tracking_number = forms.CharField(max_length=40)
+
+
+class CorrectForm(ShipForm):
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class LabelNoteForm(forms.Form):
+    label_note = forms.CharField(max_length=200, required=False, label="Text on the label")
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(label="Handover photo")
+
+
+class ComplaintForm(forms.Form):
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
+                                  label="What happened")
+
+
+class ForceMajeureForm(forms.Form):
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000, label="The event")
+    event_start = forms.DateTimeField(label="Began", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    event_end = forms.DateTimeField(label="Expected to end", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    orders = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Affected orders",
+                             help_text="Order numbers, separated by spaces, commas or lines.")
+
+    def clean_orders(self):
+        import re
+
+        numbers = [t for t in re.split(r"[\s,;]+", self.cleaned_data["orders"]) if t]
+        if not numbers:
+            raise forms.ValidationError("Name at least one order.")
+        if len(numbers) > 500:
+            raise forms.ValidationError("At most 500 orders per ticket.")
+        return list(dict.fromkeys(numbers))
+
+
+class PrintForm(forms.Form):
+    kind = forms.ChoiceField(choices=PrintJob.Kind.choices, initial=PrintJob.Kind.LABEL)
+    size = forms.ChoiceField(choices=PrintJob.Size.choices, initial=PrintJob.Size.FOUR_BY_SIX)
+    package = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={"required": "Choose at least one package."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The ids are checked against the shop in the view; here they only need to be numbers.
+        self.fields["package"].valid_value = lambda value: str(value).isdigit()
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(label="CSV file")
+    all_or_nothing = forms.BooleanField(required=False, initial=True, label="Apply only if every row is valid")
+
+
+def parse_ship_csv(upload):
+    """(rows, errors): ShipRows of a CSV with columns order_number, package (optional),
+    carrier, tracking_number; errors are (ShipRow, reason) for lines that cannot be read."""
+    if upload.size > MAX_CSV_BYTES:
+        raise forms.ValidationError(f"The file is larger than {MAX_CSV_BYTES // 1024} KB.")
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("order_number", "carrier", "tracking_number") if c not in header]
+    if missing:
+        raise forms.ValidationError(f"The header must name {', '.join(CSV_COLUMNS)} (missing: {', '.join(missing)}).")
+    reader.fieldnames = header
+    rows, errors = [], []
+    for n, raw in enumerate(reader, start=2):
+        if n - 1 > MAX_CSV_ROWS:
+            raise forms.ValidationError(f"At most {MAX_CSV_ROWS} rows per file.")
+        values = {k: (v or "").strip() for k, v in raw.items() if k}
+        if not any(values.values()):
+            continue
+        seq_text = values.get("package", "")
+        row = ShipRow(f"row {n}", values.get("order_number", ""), None, values.get("carrier", "").lower(),
+                      values.get("tracking_number", ""))
+        if seq_text:
+            if not seq_text.isdigit() or int(seq_text) < 1:
+                errors.append((row, f"Package {seq_text!r} is not a package number (1, 2, ...)."))
+                continue
+            row.seq = int(seq_text)
+        if not row.order_number or not row.carrier or not row.tracking_number:
+            errors.append((row, "order_number, carrier and tracking_number are all required."))
+            continue
+        rows.append(row)
+    if not rows and not errors:
+        raise forms.ValidationError("The file has no rows.")
+    return rows, errors

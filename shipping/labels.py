@@ -1,0 +1,146 @@
+"""Shipping labels and packing slips as PDF (reportlab), one page per package.
+
+Two sizes: 4x6 in (thermal printers) and A6. The label carries the recipient in full
+(the only place a seller sees the full address), the items, the carrier and a Code128
+barcode of the tracking number. No links, no QR codes: seller text was checked on entry.
+"""
+
+from io import BytesIO
+
+from django.db.models import Count
+from django.utils import timezone
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.pagesizes import A6
+from reportlab.lib.units import inch
+from reportlab.pdfgen import canvas
+
+from .carriers import CARRIERS
+from .models import Package, PrintJob
+
+SIZES = {PrintJob.Size.FOUR_BY_SIX: (4 * inch, 6 * inch), PrintJob.Size.A6: A6}
+MAX_ITEMS_ON_LABEL = 6
+
+
+def packages_for_print(queryset):
+    """Packages with what a label needs, in a fixed number of queries (3) for any count."""
+    packages = list(queryset.select_related("order__shop").prefetch_related("items__line").order_by("order_id", "seq"))
+    counts = dict(
+        Package.objects.active().filter(order_id__in={p.order_id for p in packages})
+        .values("order_id").annotate(n=Count("id")).values_list("order_id", "n")
+    )
+    for p in packages:
+        p.order_package_count = counts.get(p.order_id, 1)
+    return packages
+
+
+def _latin(text):
+    # The standard PDF fonts are Latin-1; anything else is shown as '?' rather than garbage.
+    return (text or "").encode("latin-1", "replace").decode("latin-1")
+
+
+class _Page:
+    def __init__(self, c, size):
+        self.c, (self.w, self.h) = c, size
+        self.margin = 0.18 * inch
+        self.y = self.h - self.margin
+        self.scale = self.w / (4 * inch)
+
+    def text(self, value, *, size=9, bold=False, gap=2):
+        size = size * self.scale
+        font = "Helvetica-Bold" if bold else "Helvetica"
+        max_w = self.w - 2 * self.margin
+        value = _latin(value)
+        if self.c.stringWidth(value, font, size) > max_w:
+            while value and self.c.stringWidth(value + "...", font, size) > max_w:
+                value = value[:-1]
+            value += "..."
+        self.c.setFont(font, size)
+        self.y -= size
+        self.c.drawString(self.margin, self.y, value)
+        self.y -= gap
+
+    def rule(self):
+        self.y -= 3
+        self.c.setLineWidth(0.8)
+        self.c.line(self.margin, self.y, self.w - self.margin, self.y)
+        self.y -= 5
+
+    def barcode(self, value, height):
+        avail = self.w - 2 * self.margin
+        bar = Code128(value, barHeight=height, barWidth=1.0, quiet=False)
+        bar = Code128(value, barHeight=height, barWidth=min(1.6, avail / bar.width), quiet=False)
+        self.y -= height
+        bar.drawOn(self.c, self.margin + (avail - bar.width) / 2, self.y)
+        self.y -= 4
+
+
+def _label(page, pkg):
+    order = pkg.order
+    carrier = CARRIERS.get(pkg.carrier)
+    page.text(carrier.name if carrier else "Carrier", size=14, bold=True)
+    page.text(f"{pkg.get_handover_display() or 'Handover'} - Package {pkg.seq} of {pkg.order_package_count}", size=8)
+    page.rule()
+    page.text("SHIP TO", size=7, bold=True)
+    page.text(order.buyer_name, size=12, bold=True)
+    for line in [order.address_line1, order.address_line2,
+                 " ".join(p for p in [order.city, order.region, order.postal_code] if p), order.country]:
+        if line:
+            page.text(line, size=10)
+    if order.buyer_phone:
+        page.text(f"Tel {order.buyer_phone}", size=9)
+    page.rule()
+    page.text("FROM", size=7, bold=True)
+    page.text(order.shop.name, size=9)
+    page.rule()
+    page.text(f"Order {order.number}", size=9, bold=True)
+    items = list(pkg.items.all())
+    for item in items[:MAX_ITEMS_ON_LABEL]:
+        page.text(f"{item.quantity} x {item.line.sku_code}  {item.line.name}", size=8, gap=1)
+    if len(items) > MAX_ITEMS_ON_LABEL:
+        page.text(f"+ {len(items) - MAX_ITEMS_ON_LABEL} more item line(s)", size=8)
+    if pkg.label_note:
+        page.text(pkg.label_note, size=9, bold=True)
+    page.rule()
+    page.barcode(pkg.tracking_number, height=0.9 * inch * page.scale)
+    page.text(f"Tracking {pkg.tracking_number}", size=11, bold=True)
+
+
+def _slip(page, pkg):
+    order = pkg.order
+    page.text("PACKING SLIP", size=13, bold=True)
+    page.text(f"{order.shop.name} - Order {order.number}", size=9)
+    page.text(f"Package {pkg.seq} of {pkg.order_package_count} - placed {order.placed_at:%Y-%m-%d}", size=8)
+    page.rule()
+    page.text("Ship to", size=7, bold=True)
+    page.text(order.buyer_name, size=10, bold=True)
+    page.text(order.full_address, size=8)
+    page.rule()
+    page.text("Qty  SKU  Item", size=8, bold=True)
+    for item in pkg.items.all():
+        page.text(f"{item.quantity}  {item.line.sku_code}  {item.line.name}", size=9, gap=2)
+    if pkg.tracking_number:
+        page.rule()
+        carrier = CARRIERS.get(pkg.carrier)
+        page.text(f"{carrier.name if carrier else ''} {pkg.tracking_number}", size=9)
+        page.barcode(pkg.tracking_number, height=0.5 * inch * page.scale)
+
+
+def render(packages, *, kind, size):
+    """One PDF, one page per package, bytes."""
+    page_size = SIZES[size]
+    buf = BytesIO()
+    c = canvas.Canvas(buf, pagesize=page_size, pageCompression=1)
+    c.setTitle("Shipping labels" if kind == PrintJob.Kind.LABEL else "Packing slips")
+    c.setAuthor("Seller Center")
+    c.setCreator("Seller Center")
+    draw = _label if kind == PrintJob.Kind.LABEL else _slip
+    for pkg in packages:
+        draw(_Page(c, page_size), pkg)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def filename(shop, kind, count):
+    stamp = timezone.now().astimezone(shop.tzinfo).strftime("%Y%m%d-%H%M%S")
+    return f"{shop.slug}-{'labels' if kind == PrintJob.Kind.LABEL else 'packing-slips'}-{count}-{stamp}.pdf"

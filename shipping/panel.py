@@ -1,0 +1,131 @@
+"""Shipping's section of the order page, and its Manage Orders filter, search and card.
+
+The panel reads a fixed number of queries whatever the number of packages and events:
+packages (1) + their items and lines (2) + photos (1) + package history (1) + tracking (1)
++ tickets (1).
+"""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from orders.models import Order
+
+from . import actions, carriers
+from .forms import ArrangeForm
+from .models import HandoverPhoto, Package, PackageEvent, PackageItem, Ticket, TrackingEvent
+from .transitions import HANDED_OVER, READY_OR_LATER
+
+P = Package.Status
+ACTION_WORDS = {
+    "create": "Package created", "void": "Replaced by a new split", "arrange": "Shipment arranged",
+    "mark_ready": "Marked ready for handover", "ship": "Shipped", "correct_tracking": "Tracking number corrected",
+    "edit_label": "Label text changed", "print_label": "Label printed", "reprint_label": "Label reprinted",
+    "print_slip": "Packing slip printed", "reprint_slip": "Packing slip reprinted", "add_photo": "Handover photo added",
+    "mark_lost": "Declared lost", "mark_delayed": "Marked delayed", "late_collection": "Carrier late to collect",
+    "complaint_filed": "Complaint filed", "complaint_upheld": "Complaint upheld", "complaint_rejected": "Complaint rejected",
+}
+
+
+def order_panel(shop, order):
+    now = timezone.now()
+    packages = list(
+        Package.objects.for_shop(shop).filter(order=order).order_by("seq").prefetch_related(
+            Prefetch("items", queryset=PackageItem.objects.select_related("line")),
+            Prefetch("photos", queryset=HandoverPhoto.objects.order_by("uploaded_at")),
+        )
+    )
+    by_id = {p.pk: p for p in packages}
+    active = [p for p in packages if p.status != P.VOID]
+    for p in active:
+        p.correctable = p.can_correct_tracking(now)
+    timeline = []
+    for e in TrackingEvent.objects.filter(package__in=packages).order_by("-occurred_at", "-id"):
+        timeline.append({"at": e.occurred_at, "package": by_id[e.package_id], "carrier": True,
+                         "title": e.get_tag_display() + (f" ({e.subtag})" if e.subtag else ""),
+                         "detail": e.message, "location": e.location, "moved": e.moved,
+                         "to": e.get_to_status_display() if e.to_status else ""})
+    for e in PackageEvent.objects.filter(package__in=packages).order_by("-at", "-id"):
+        timeline.append({"at": e.at, "package": by_id[e.package_id], "carrier": False,
+                         "title": ACTION_WORDS.get(e.action, e.action.replace("_", " ").capitalize()),
+                         "detail": e.note or _detail(e), "who": e.actor_label or e.get_actor_kind_display(),
+                         "moved": e.from_status != e.to_status,
+                         "to": e.get_to_status_display() if e.from_status != e.to_status else ""})
+    timeline.sort(key=lambda row: row["at"], reverse=True)
+    lines = [i.line for p in active for i in p.items.all()]
+    unique_lines = list({line.pk: line for line in lines}.values()) if lines else list(order.lines.all())
+    split_width = min(max(len(active) + 1, 2), 6)
+    allocation = {(i.line_id, n): i.quantity for n, p in enumerate(active, start=1) for i in p.items.all()}
+    split_rows = [
+        {"line": line, "cells": [(k, allocation.get((line.pk, k), line.quantity if (k == 1 and not active) else ""))
+                                 for k in range(1, split_width + 1)]}
+        for line in unique_lines
+    ]
+    awaiting = order.status == Order.Status.AWAITING_SHIPMENT
+    platform = order.shipping_model == Order.ShippingModel.PLATFORM
+    handed = sum(1 for p in active if p.status in HANDED_OVER)
+    return {
+        "packages": active,
+        "replaced": [p for p in packages if p.status == P.VOID],
+        "timeline": timeline,
+        "now": now,
+        "handed_over": handed,
+        "partially_shipped": 0 < handed < len(active),
+        "all_ready": bool(active) and all(p.status in READY_OR_LATER for p in active),
+        "can_split": awaiting and all(p.can("void") for p in active),
+        "split_rows": split_rows,
+        "split_cols": list(range(1, split_width + 1)),
+        "can_arrange": awaiting and platform and (not active or any(p.can("set_tracking") for p in active)),
+        "arranged": platform and any(p.label_generated_at for p in active),
+        "arrange_form": ArrangeForm(slots=actions.pickup_slots(shop, now), tz=shop.tzinfo) if awaiting and platform else None,
+        "seller_ships": not platform,
+        "carriers": carriers.SELLER_CARRIERS,
+        "can_ready_all": sum(1 for p in active if p.can_mark_ready()) > 1,
+        "tickets": list(Ticket.objects.filter(Q(package__in=packages)).order_by("-filed_at")),
+    }
+
+
+def _detail(e):
+    d = e.data or {}
+    if e.action == "correct_tracking":
+        return f"{d['from']['tracking_number']} → {d['to']['tracking_number']}"
+    if e.action in ("ship", "arrange"):
+        text = f"{carriers.CARRIERS[d['carrier']].name} {d['tracking_number']}" if d.get("carrier") in carriers.CARRIERS else ""
+        if d.get("dropoff_point"):
+            text += f", drop-off at {dict(carriers.DROPOFF_POINTS).get(d['dropoff_point'], d['dropoff_point'])}"
+        if d.get("pickup_slot"):
+            text += ", pickup slot booked"
+        return text
+    if e.action == "create" and d.get("items"):
+        return ", ".join(f"{q}× {code}" for code, q in d["items"].items())
+    if e.action.startswith(("print_", "reprint_")):
+        return f"{d.get('size', '')} (print #{d.get('print_job')})"
+    if e.action == "edit_label":
+        return d.get("to") or "(cleared)"
+    return ""
+
+
+# --- Manage Orders hooks --------------------------------------------------------------------
+
+PACKAGE_FILTERS = [
+    ("partially_shipped", "Partially shipped"),
+    ("delayed", "Delayed"),
+    *[(s.value, s.label) for s in P if s != P.VOID],
+]
+
+
+def apply_package_filter(qs, value):
+    packages = Package.objects.active().filter(order=OuterRef("pk"))
+    if value == "delayed":
+        return qs.filter(Exists(packages.filter(is_delayed=True)))
+    if value == "partially_shipped":
+        return qs.filter(Exists(packages.filter(status__in=HANDED_OVER))).filter(
+            Exists(packages.exclude(status__in=HANDED_OVER | {P.LOST}))
+        )
+    return qs.filter(Exists(packages.filter(status=value)))
+
+
+def search_tracking(shop, tokens):
+    numbers = {carriers.normalize(t) for t in tokens if len(t) >= 6}
+    if not numbers:
+        return None
+    return Q(Exists(Package.objects.filter(shop=shop, order=OuterRef("pk"), tracking_number__in=numbers)))

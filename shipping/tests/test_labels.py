@@ -1,0 +1,101 @@
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from orders.actions import Actor
+from shipping import actions, labels
+from shipping.models import Package, PrintJob
+
+from .factories import arranged, order_to_ship
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_pages(content):
+    reader = PdfReader(io.BytesIO(content))
+    return reader, [page.extract_text() for page in reader.pages]
+
+
+def arranged_packages(shop, n=1, **buyer):
+    packages = []
+    for _ in range(n):
+        order = order_to_ship(shop, **buyer)
+        packages += arranged(order)
+    return Package.objects.filter(pk__in=[p.pk for p in packages])
+
+
+@pytest.mark.parametrize("size,points", [("4x6", (288, 432)), ("A6", (297.6, 419.5))])
+def test_label_pdf_has_tracking_number_recipient_items_and_carrier(shop, size, points):
+    qs = arranged_packages(shop, name="Robin Recipient")
+    pkg = qs.get()
+    pdf = labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size=size)
+    reader, (text,) = pdf_pages(pdf)
+    assert pkg.tracking_number in text
+    assert "Robin Recipient" in text
+    assert "1 Market St" in text and "Springfield" in text  # the full address, only on the label
+    assert "Seller Center Express" in text
+    line = pkg.items.get().line
+    assert line.sku_code in text
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width), 1), round(float(box.height), 1)) == points
+    # No hyperlinks: no link annotations anywhere.
+    assert "/Annots" not in reader.pages[0]
+
+
+def test_bulk_print_merges_every_package_into_one_pdf(shop):
+    qs = arranged_packages(shop, n=3)
+    pdf = labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size="4x6")
+    reader, texts = pdf_pages(pdf)
+    assert len(reader.pages) == 3
+    assert sorted(p.tracking_number for p in qs) == sorted(
+        next(n for n in (p.tracking_number for p in qs) if n in t) for t in texts
+    )
+
+
+def test_packing_slip_lists_items_and_order(shop):
+    qs = arranged_packages(shop)
+    pkg = qs.get()
+    pdf = labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.PACKING_SLIP, size="A6")
+    _, (text,) = pdf_pages(pdf)
+    assert "PACKING SLIP" in text and pkg.order.number in text and pkg.items.get().line.sku_code in text
+
+
+def test_label_carries_the_sellers_note_but_never_a_refused_one(shop):
+    qs = arranged_packages(shop)
+    pkg = qs.get()
+    actor = Actor.policy("test")
+    actions.set_label_note(package=pkg, text="Fragile - glass", actor=actor)
+    with pytest.raises(actions.ActionRefused):
+        actions.set_label_note(package=pkg, text="Scan the QR code at bit.ly/x", actor=actor)
+    _, (text,) = pdf_pages(labels.render(labels.packages_for_print(qs), kind="label", size="4x6"))
+    assert "Fragile - glass" in text and "bit.ly" not in text
+
+
+def test_print_view_returns_the_pdf_and_records_history_and_reprint(seller_client, shop):
+    qs = arranged_packages(shop, n=2)
+    ids = list(qs.values_list("pk", flat=True))
+    url = f"/s/{shop.slug}/shipping/print"
+    r = seller_client.post(url, {"package": ids, "kind": "label", "size": "A6"})
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert "attachment" in r["Content-Disposition"]
+    _, texts = pdf_pages(r.content)
+    assert len(texts) == 2
+    job = PrintJob.objects.get()
+    assert job.package_count == 2 and job.size == "A6" and job.printed_by.memberships.get().shop == shop
+    assert all(p.label_print_count == 1 for p in qs.all())
+    r = seller_client.post(f"/s/{shop.slug}/shipping/print/{job.pk}/reprint")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    reprint = PrintJob.objects.exclude(pk=job.pk).get()
+    assert reprint.reprint_of == job
+    assert all(p.label_print_count == 2 for p in qs.all())
+    assert qs.first().events.filter(action="reprint_label").count() == 1
+
+
+def test_print_view_refuses_another_shops_packages(seller_client, shop):
+    from shops.tests.factories import ShopFactory
+
+    other = arranged_packages(ShopFactory())
+    r = seller_client.post(f"/s/{shop.slug}/shipping/print", {"package": [other.get().pk], "kind": "label", "size": "4x6"})
+    assert r.status_code == 404
+    assert not PrintJob.objects.exists()

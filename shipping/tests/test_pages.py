@@ -1,0 +1,296 @@
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from orders.models import Order
+from orders.tests.test_html import assert_valid_html
+from shipping import actions
+from shipping.models import Package, Ticket
+from shops.tests.factories import ShopFactory, SKUFactory
+
+from .factories import ACTOR, arranged, event, feed, order_to_ship, png_bytes, refreshed, ups_number
+
+pytestmark = pytest.mark.django_db
+S = Order.Status
+P = Package.Status
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def detail(shop, order):
+    return f"/s/{shop.slug}/orders/{order.number}/"
+
+
+def base(shop):
+    return f"/s/{shop.slug}/shipping/"
+
+
+# --- the order page panel --------------------------------------------------------------
+
+
+def test_order_page_shows_packages_timeline_and_is_valid_html(seller_client, shop):
+    order = order_to_ship(shop)
+    (pkg,) = arranged(order)
+    actions.mark_ready(package=pkg, actor=ACTOR)
+    feed(event(refreshed(pkg), "InTransit", subtag="InTransit_002", location="Springfield depot"))
+    r = seller_client.get(detail(shop, order))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'id="shipping-panel"' in html and refreshed(pkg).tracking_number in html
+    assert "Springfield depot" in html and "Tracking timeline" in html
+    assert_valid_html(r.content)
+    r = seller_client.get(detail(shop, order), headers=HX)
+    assert r.status_code == 200 and 'id="shipping-panel"' in r.content.decode()
+
+
+def test_order_panel_query_count_is_fixed(seller_client, shop):
+    def queries(order):
+        with CaptureQueriesContext(connection) as ctx:
+            assert seller_client.get(detail(shop, order)).status_code == 200
+        return len(ctx)
+
+    sku = SKUFactory(shop=shop, stock_on_hand=100)
+    small = order_to_ship(shop, lines=[(sku, 1)])
+    arranged(small)
+    big = order_to_ship(shop, lines=[(SKUFactory(shop=shop), 2), (SKUFactory(shop=shop), 2), (sku, 2)])
+    lines = list(big.lines.all())
+    actions.create_packages(order=big, allocations=[{lines[0].pk: 2}, {lines[1].pk: 2}, {lines[2].pk: 2}], actor=ACTOR)
+    for p in arranged(big):
+        actions.mark_ready(package=p, actor=ACTOR)
+        for i in range(4):
+            feed(event(refreshed(p), "InTransit", at=timezone.now() + timedelta(hours=i)))
+        actions.add_handover_photo(package=p, upload=SimpleUploadedFile("p.png", png_bytes(color=(p.pk, 1, 2))), actor=ACTOR)
+    assert queries(small) == queries(big)
+
+
+def test_arrange_mark_ready_and_print_through_the_panel_non_js(seller_client, shop):
+    order = order_to_ship(shop)
+    slot = actions.pickup_slots(shop)[0][0]
+    r = seller_client.post(f"{base(shop)}orders/{order.number}/arrange", {"handover": "PICKUP", "pickup_slot": slot.isoformat()})
+    assert r.status_code == 302 and r["Location"] == detail(shop, order)
+    pkg = Package.objects.get(order=order)
+    assert pkg.handover == "PICKUP" and pkg.tracking_number
+    r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/ready", headers=HX)
+    assert r.status_code == 200 and 'id="order-main"' in r.content.decode()
+    assert "toast" in r["HX-Trigger"]
+    assert refreshed(order).status == S.AWAITING_COLLECTION
+    # A second "ready" is refused with the reason, status unchanged.
+    r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/ready", headers=HX)
+    assert r.status_code == 409 and "cannot be marked ready" in r["HX-Trigger"]
+
+
+def test_split_through_the_panel(seller_client, shop):
+    a, b = SKUFactory(shop=shop), SKUFactory(shop=shop)
+    order = order_to_ship(shop, lines=[(a, 2), (b, 1)])
+    la, lb = order.lines.order_by("sku_code")
+    r = seller_client.post(f"{base(shop)}orders/{order.number}/split",
+                           {f"q-{la.pk}-1": "1", f"q-{la.pk}-2": "1", f"q-{lb.pk}-2": "1"})
+    assert r.status_code == 302
+    assert list(Package.objects.filter(order=order).values_list("seq", flat=True)) == [1, 2]
+    r = seller_client.post(f"{base(shop)}orders/{order.number}/split", {f"q-{la.pk}-1": "1"}, headers=HX)
+    assert r.status_code == 409 and "every unit" in r["HX-Trigger"]
+
+
+def test_seller_ship_correct_photo_and_label_note_via_the_panel(seller_client, shop):
+    order = order_to_ship(shop, model="SELLER")
+    (pkg,) = actions.ensure_packages(order, ACTOR)
+    r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/label-note", {"label_note": "see www.elsewhere.com"}, headers=HX)
+    assert r.status_code == 400 and "links" in r["HX-Trigger"]
+    r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/photos", {"photo": SimpleUploadedFile("x.png", b"not an image")})
+    assert r.status_code == 302 and not pkg.photos.exists()
+    seller_client.post(f"{base(shop)}packages/{pkg.pk}/photos", {"photo": SimpleUploadedFile("x.png", png_bytes())})
+    photo = pkg.photos.get()
+    r = seller_client.get(f"{base(shop)}photos/{photo.pk}")
+    assert r.status_code == 200 and r["Content-Type"] == "image/png"
+    number = ups_number()
+    seller_client.post(f"{base(shop)}packages/{pkg.pk}/ship", {"carrier": "ups", "tracking_number": number})
+    assert refreshed(order).status == S.IN_TRANSIT
+    r = seller_client.get(detail(shop, order))
+    assert "Correct the tracking number" in r.content.decode()
+    assert_valid_html(r.content)
+    seller_client.post(f"{base(shop)}packages/{pkg.pk}/correct", {"carrier": "ups", "tracking_number": ups_number()})
+    assert refreshed(pkg).tracking_corrected_at
+    assert "Correct the tracking number" not in seller_client.get(detail(shop, order)).content.decode()
+
+
+# --- isolation ------------------------------------------------------------------------------
+
+
+def test_another_shops_packages_photos_and_tickets_are_404(seller_client, shop):
+    other = ShopFactory()
+    order = order_to_ship(other)
+    (pkg,) = arranged(order)
+    photo = actions.add_handover_photo(package=pkg, upload=SimpleUploadedFile("p.png", png_bytes()), actor=ACTOR)
+    ticket = actions.file_force_majeure(shop=other, order_ids=[order.pk], actor=ACTOR, description="Storm closed roads",
+                                        event_start=timezone.now(), event_end=timezone.now() + timedelta(days=1))
+    for url in [f"{base(shop)}photos/{photo.pk}", f"{base(shop)}tickets/{ticket.pk}/"]:
+        assert seller_client.get(url).status_code == 404
+    for url in [f"{base(shop)}packages/{pkg.pk}/ready", f"{base(shop)}orders/{order.number}/arrange",
+                f"{base(shop)}packages/{pkg.pk}/label-note"]:
+        assert seller_client.post(url, {"handover": "DROP_OFF", "dropoff_point": "SCX-DP-001"}).status_code == 404
+    assert seller_client.get(f"/s/{other.slug}/shipping/").status_code == 404
+    assert refreshed(pkg).status == P.PACKING
+
+
+# --- the shipping page: bulk entry and CSV ----------------------------------------------------------
+
+
+def test_shipping_page_full_and_partial_with_fixed_queries(seller_client, shop):
+    order_to_ship(shop, model="SELLER")
+    arranged(order_to_ship(shop))
+    with CaptureQueriesContext(connection) as small:
+        r = seller_client.get(base(shop))
+    assert r.status_code == 200
+    assert_valid_html(r.content)
+    for _ in range(5):
+        arranged(order_to_ship(shop))
+        order_to_ship(shop, model="SELLER")
+    with CaptureQueriesContext(connection) as big:
+        seller_client.get(base(shop))
+    assert len(small) == len(big)
+    r = seller_client.get(base(shop), headers={**HX, "HX-Target": "to-ship"})
+    assert r.status_code == 200 and r.content.decode().lstrip().startswith('<section class="card" id="to-ship"')
+
+
+def test_bulk_entry_ships_filled_rows_and_reports_bad_ones(seller_client, shop):
+    good, bad = order_to_ship(shop, model="SELLER"), order_to_ship(shop, model="SELLER")
+    r = seller_client.post(f"{base(shop)}ship", {
+        f"carrier-o{good.number}": "ups", f"tracking-o{good.number}": ups_number(),
+        f"carrier-o{bad.number}": "ups", f"tracking-o{bad.number}": "123",
+    }, headers=HX)
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "1 package(s) shipped; 1 row(s) refused" in html and "not a UPS tracking number" in html
+    assert refreshed(good).status == S.IN_TRANSIT and refreshed(bad).status == S.AWAITING_SHIPMENT
+    assert not Package.objects.filter(order=bad).exists()  # a refused row leaves nothing behind
+
+
+def csv_file(rows):
+    text = "order_number,package,carrier,tracking_number\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    return SimpleUploadedFile("tracking.csv", text.encode(), content_type="text/csv")
+
+
+def mixed_rows(shop):
+    a, b = order_to_ship(shop, model="SELLER"), order_to_ship(shop, model="SELLER")
+    platform = order_to_ship(shop)
+    dup = ups_number()
+    rows = [
+        (a.number, "", "ups", dup),  # good
+        (b.number, "1", "ups", dup),  # same number twice in the file
+        ("NOPE-1", "", "ups", ups_number()),  # not this shop's
+        (platform.number, "", "ups", ups_number()),  # ships by platform
+        (b.number, "x", "ups", ups_number()),  # unreadable package number
+        (b.number, "", "fedex", "12"),  # bad number for the carrier
+    ]
+    return a, b, rows
+
+
+def test_csv_upload_all_or_nothing_applies_nothing_and_reports_every_bad_row(seller_client, shop):
+    a, b, rows = mixed_rows(shop)
+    r = seller_client.post(f"{base(shop)}upload", {"file": csv_file(rows), "all_or_nothing": "on"})
+    assert r.status_code == 400
+    html = r.content.decode()
+    for n, why in [(3, "also on row 2"), (4, "not in this shop"), (5, "ships by platform"),
+                   (6, "not a package number"), (7, "not a FedEx tracking number")]:
+        assert f"row {n}" in html and why in html, (n, why)
+    assert "nothing was applied" in html
+    assert not Package.objects.filter(order__in=[a, b]).exists()
+    assert refreshed(a).status == S.AWAITING_SHIPMENT
+
+
+def test_csv_upload_row_by_row_applies_good_rows_only(seller_client, shop):
+    a, b, rows = mixed_rows(shop)
+    r = seller_client.post(f"{base(shop)}upload", {"file": csv_file(rows)}, headers=HX)
+    assert r.status_code == 200
+    assert "1 package(s) shipped; 5 row(s) refused" in r.content.decode()
+    assert refreshed(a).status == S.IN_TRANSIT and refreshed(b).status == S.AWAITING_SHIPMENT
+    assert not Package.objects.filter(order=b).exists()
+
+
+def test_csv_upload_of_good_rows_redirects(seller_client, shop):
+    a = order_to_ship(shop, model="SELLER")
+    b = order_to_ship(shop, model="SELLER")
+    lines = list(b.lines.all())
+    r = seller_client.post(f"{base(shop)}upload", {"file": csv_file([(a.number, "", "UPS", ups_number()),
+                                                                     (b.number, "1", "dhl", "1234567890")]),
+                                                    "all_or_nothing": "on"})
+    assert r.status_code == 302
+    assert refreshed(a).status == S.IN_TRANSIT and refreshed(b).status == S.IN_TRANSIT
+    assert lines
+
+
+def test_csv_without_the_header_is_refused(seller_client, shop):
+    bad = SimpleUploadedFile("t.csv", b"a,b\n1,2\n")
+    r = seller_client.post(f"{base(shop)}upload", {"file": bad})
+    assert r.status_code == 400 and "header must name" in r.content.decode()
+
+
+# --- Manage Orders hooks ---------------------------------------------------------------------------
+
+
+def test_manage_orders_filter_by_package_status_and_search_by_tracking(seller_client, shop):
+    collected = order_to_ship(shop)
+    arranged(collected)
+    p = Package.objects.get(order=collected)
+    actions.mark_ready(package=p, actor=ACTOR)
+    feed(event(refreshed(p), "InTransit"))
+    waiting = order_to_ship(shop)
+    arranged(waiting)
+    actions.mark_delayed(package_ids=[p.pk], actor=ACTOR)
+    url = f"/s/{shop.slug}/orders/"
+    html = seller_client.get(url, {"package_status": "IN_TRANSIT"}).content.decode()
+    assert collected.number in html and waiting.number not in html
+    html = seller_client.get(url, {"package_status": "delayed"}).content.decode()
+    assert collected.number in html and waiting.number not in html
+    html = seller_client.get(url, {"q": refreshed(p).tracking_number}).content.decode()
+    assert collected.number in html and waiting.number not in html
+
+
+# --- tickets --------------------------------------------------------------------------------------
+
+
+def test_file_force_majeure_ticket_page(seller_client, shop):
+    order = order_to_ship(shop)
+    now = timezone.now()
+    r = seller_client.get(f"{base(shop)}tickets/")
+    assert r.status_code == 200
+    assert_valid_html(r.content)
+    data = {"description": "A typhoon closed the port.", "orders": f"{order.number} NOT-MINE",
+            "event_start": now.strftime("%Y-%m-%dT%H:%M"), "event_end": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")}
+    r = seller_client.post(f"{base(shop)}tickets/", data)
+    assert r.status_code == 400 and "NOT-MINE" in r.content.decode()
+    data["orders"] = order.number
+    r = seller_client.post(f"{base(shop)}tickets/", data)
+    ticket = Ticket.objects.get()
+    assert r.status_code == 302 and r["Location"].endswith(f"/tickets/{ticket.pk}/")
+    r = seller_client.get(r["Location"])
+    assert r.status_code == 200 and order.number in r.content.decode()
+    assert_valid_html(r.content)
+
+
+def test_staff_rule_in_admin_approves_and_pauses(client, shop):
+    from shops.tests.factories import UserFactory
+
+    order = order_to_ship(shop)
+    now = timezone.now()
+    ticket = actions.file_force_majeure(shop=shop, order_ids=[order.pk], actor=ACTOR, description="Flood in the city",
+                                        event_start=now, event_end=now + timedelta(days=1))
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    url = f"/admin/shipping/ticket/{ticket.pk}/change/"
+    assert client.get(url).status_code == 200
+    r = client.post(url, {"decision": "reject", "note": ""})
+    assert r.status_code == 200 and refreshed(ticket).status == Ticket.Status.OPEN
+    r = client.post(url, {"decision": "approve", "note": "ok", "pause_until_0": "", "pause_until_1": "",
+                          "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "1"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert refreshed(ticket).status == Ticket.Status.APPROVED
+    assert refreshed(order).deadlines_paused_until == ticket.event_end
