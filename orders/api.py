@@ -4,9 +4,11 @@ Answers: 201 created, 200 for an identical repeat, 409 for a repeat that differs
 400 with field errors, 401 for a missing or wrong signature. Nothing is stored on a 4xx.
 """
 
+import functools
 import hashlib
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -26,6 +29,15 @@ from .transitions import InvalidTransition
 
 MAX_LINES = 200
 MAX_QUANTITY = 10_000
+# Order.total is DecimalField(max_digits=14, decimal_places=2); PostgreSQL refuses more.
+MAX_TOTAL = Decimal(10) ** 12
+# Times outside this range are a storefront bug (a local time sent as UTC, a zero date), and
+# near the ends of the calendar the deadlines computed from them overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=10)
+# Control characters and lone surrogates: PostgreSQL refuses NUL, neither encodes a surrogate,
+# and every field here is a single line.
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class PayloadError(Exception):
@@ -35,12 +47,14 @@ class PayloadError(Exception):
 
 
 def _signed(view):
+    @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not verify(request.body, request.headers.get("X-Signature"), settings.STOREFRONT_SECRET):
+        header = request.headers.get("X-Signature")
+        # hmac.compare_digest refuses non-ASCII text with a TypeError; such a header is simply wrong.
+        if header is None or not header.isascii() or not verify(request.body, header, settings.STOREFRONT_SECRET):
             return JsonResponse({"error": "missing or wrong X-Signature"}, status=401)
         return view(request, *args, **kwargs)
 
-    wrapper.__name__ = view.__name__
     return csrf_exempt(require_POST(wrapper))
 
 
@@ -49,6 +63,8 @@ def _json(body):
         data = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError({"body": [f"malformed JSON: {exc}"]}) from None
+    except RecursionError:
+        raise PayloadError({"body": ["malformed JSON: nested too deeply"]}) from None
     if not isinstance(data, dict):
         raise PayloadError({"body": ["expected a JSON object"]})
     return data
@@ -56,20 +72,27 @@ def _json(body):
 
 def _text(data, key, errors, path, *, required=True, max_length=200):
     value = data.get(key) if isinstance(data, dict) else None
-    if value is None or value == "":
+    if value is not None and not isinstance(value, str):
+        errors[path] = ["must be a string"]
+        return ""
+    value = (value or "").strip()
+    if not value:
         if required:
             errors[path] = ["required"]
         return ""
-    if not isinstance(value, str):
-        errors[path] = ["must be a string"]
+    if UNPRINTABLE.search(value):
+        errors[path] = ["must not contain control characters"]
         return ""
-    value = value.strip()
     if len(value) > max_length:
         errors[path] = [f"at most {max_length} characters"]
     return value
 
 
-def _time(data, key, errors, *, required=True):
+def _letters(value, n):
+    return len(value) == n and value.isascii() and value.isalpha()
+
+
+def _time(data, key, errors, *, required=True, now=None):
     value = data.get(key)
     if value is None:
         if required:
@@ -82,26 +105,37 @@ def _time(data, key, errors, *, required=True):
     if parsed is None or parsed.tzinfo is None:
         errors[key] = ["an ISO-8601 time with a UTC offset, e.g. 2026-11-21T10:00:00Z"]
         return None
+    try:
+        in_range = EARLIEST <= parsed <= (now or timezone.now()) + CLOCK_SKEW
+    except OverflowError:  # a year-1 time with a positive offset is before year 1 in UTC
+        in_range = False
+    if not in_range:
+        errors[key] = [f"between {EARLIEST.date().isoformat()} and now"]
+        return None
     return parsed
 
 
 def parse_order(data):
     """Validate a storefront order; return the keyword arguments of actions.receive_order."""
     errors = {}
+    now = timezone.now()
     number = _text(data, "number", errors, "number", max_length=40)
+    # The number is a path segment of the payment URL.
+    if number and ("/" in number or any(c.isspace() for c in number)):
+        errors["number"] = ["no slashes or spaces"]
     shop_slug = _text(data, "shop", errors, "shop", max_length=60)
     shop = Shop.objects.filter(slug=shop_slug).first() if shop_slug else None
     if shop_slug and shop is None:
         errors["shop"] = [f"unknown shop {shop_slug!r}"]
-    placed_at = _time(data, "placed_at", errors)
-    paid_at = _time(data, "paid_at", errors, required=False)
+    placed_at = _time(data, "placed_at", errors, now=now)
+    paid_at = _time(data, "paid_at", errors, required=False, now=now)
     currency = _text(data, "currency", errors, "currency", max_length=3).upper()
-    if currency and (len(currency) != 3 or not currency.isalpha()):
+    if currency and not _letters(currency, 3):
         errors["currency"] = ["a three-letter ISO 4217 code"]
     elif shop and currency and currency != shop.currency:
         errors["currency"] = [f"the shop sells in {shop.currency}"]
     shipping_model = data.get("shipping_model")
-    if shipping_model not in Order.ShippingModel.values:
+    if not isinstance(shipping_model, str) or shipping_model not in Order.ShippingModel.values:
         errors["shipping_model"] = ["one of SELLER, PLATFORM"]
 
     buyer = data.get("buyer")
@@ -133,7 +167,7 @@ def parse_order(data):
     if not clean_buyer["email"] and not clean_buyer["phone"]:
         errors.setdefault("buyer.email", []).append("an email or a phone is required")
     country = clean_buyer["address"]["country"]
-    if country and (len(country) != 2 or not country.isalpha()):
+    if country and not _letters(country, 2):
         errors["buyer.address.country"] = ["a two-letter ISO 3166 code"]
 
     lines = data.get("lines")
@@ -166,10 +200,12 @@ def parse_order(data):
             errors[f"{path}.unit_price"] = ["a decimal string such as \"12.50\", not negative, at most 2 places"]
         if sku is not None and f"{path}.quantity" not in errors and f"{path}.unit_price" not in errors:
             clean_lines.append((sku, qty, price))
+    if clean_lines and sum(price * qty for _, qty, price in clean_lines) >= MAX_TOTAL:
+        errors["lines"] = [f"the order total must be below {MAX_TOTAL:,}"]
+    if paid_at and placed_at and paid_at < placed_at:
+        errors["paid_at"] = ["before placed_at"]
     if errors:
         raise PayloadError(errors)
-    if paid_at and placed_at and paid_at < placed_at:
-        raise PayloadError({"paid_at": ["before placed_at"]})
     clean = {
         "shop": shop,
         "number": number,
@@ -240,8 +276,13 @@ def storefront_payment(request, number):
         return JsonResponse({"errors": {"number": [f"unknown order {number!r}"]}}, status=404)
     if order.paid_at is not None:  # a repeated payment notice changes nothing
         return JsonResponse(_order_json(order), status=200)
+    if paid_at is not None and paid_at < order.placed_at:
+        return JsonResponse({"errors": {"paid_at": ["before the order was placed"]}}, status=400)
     try:
         order = actions.pay_order(order=order, actor=actions.Actor.storefront(), paid_at=paid_at)
     except InvalidTransition as exc:
+        order.refresh_from_db()
+        if order.paid_at is not None:  # a concurrent notice of the same payment got the lock first
+            return JsonResponse(_order_json(order), status=200)
         return JsonResponse({"error": str(exc), **_order_json(order)}, status=409)
     return JsonResponse(_order_json(order), status=200)
