@@ -18,6 +18,7 @@ class Rule:
     rule: str  # P1..P12, whose window it reads
     func: str  # dotted path of f(*, as_of, window, dry_run, batch_size) -> int
     verb: str  # what the count means, for the run's report
+    always: bool = False  # runs even when staff switched the rule's window off
 
 
 # Order matters: flags before cancellations, lost before the cancellations they cause,
@@ -35,7 +36,9 @@ RULES = [
     Rule("P8", "shipping.policies.lost_seller_shipped", "packages marked lost (ship by seller, not received)"),
     Rule("P10", "shipping.policies.cancel_abnormal", "orders cancelled for lost or abnormal delivery"),
     Rule("P11", "returns.policies.auto_approve_unanswered", "unanswered requests approved"),
-    Rule("P10", "returns.policies.refund_cancelled_paid", "cancelled paid orders refunded"),
+    # Refunds follow every cancellation of a paid order, whoever cancelled it, so switching
+    # P10 off never stops a buyer's refund.
+    Rule("P10", "returns.policies.refund_cancelled_paid", "cancelled paid orders refunded", always=True),
 ]
 
 
@@ -61,7 +64,7 @@ def run(*, as_of=None, only=None, dry_run=False, batch_size=500):
         if only and rule.rule not in only:
             continue
         window = windows[rule.rule]
-        if not window.enabled:
+        if not window.enabled and not rule.always:
             lines.append({"rule": rule.rule, "func": rule.func, "version": window.version, "count": 0,
                           "text": f"{rule.rule} v{window.version}: off"})
             continue
@@ -69,7 +72,7 @@ def run(*, as_of=None, only=None, dry_run=False, batch_size=500):
         verb = f"would be {rule.verb}" if dry_run else rule.verb
         lines.append({
             "rule": rule.rule, "func": rule.func, "version": window.version, "count": count,
-            "text": f"{rule.rule} v{window.version} ({window.hours} h): {count} {verb}",
+            "text": f"{rule.rule} v{window.version} ({window.display}): {count} {verb}",
         })
     return lines
 

@@ -149,7 +149,7 @@ class PolicyWindow(models.Model):
         ordering = ["rule", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["rule", "version"], name="policy_window_version_unique"),
-            models.CheckConstraint(condition=Q(hours__gt=0), name="policy_window_positive"),
+            models.CheckConstraint(condition=Q(hours__gte=0), name="policy_window_not_negative"),
         ]
 
     def __str__(self):

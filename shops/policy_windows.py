@@ -19,7 +19,7 @@ DEFAULTS = {
     "P6": (Decimal(2), "Failed delivery attempts before a package is Lost (a count, not hours)"),
     "P7": (Decimal(12 * 24), "Receipt not acknowledged this many hours after order creation: Lost"),
     "P8": (Decimal(14 * 24), "Ship by seller: not received this many hours after shipment: Lost"),
-    "P9": (Decimal(0.01), "Grace after the promised delivery date before Delayed (hours)"),
+    "P9": (Decimal(0), "Grace after the promised delivery date before Delayed (hours)"),
     "P10": (Decimal(1), "Abnormal delivery cancels and refunds the order (1 = on)"),
     "P11": (Decimal(48), "Unanswered request auto-approved after this many hours"),
     "P12": (Decimal(1), "Approved force-majeure tickets pause deadlines (1 = on)"),
@@ -36,6 +36,15 @@ class Window:
     @property
     def delta(self):
         return timedelta(hours=float(self.hours))
+
+    @property
+    def display(self):
+        """The window in words: '24 h', '2 attempts', 'on'."""
+        if self.rule == "P6":
+            return f"{self.hours.normalize():f} attempts"
+        if self.rule in ("P10", "P12"):
+            return "on" if self.hours else "off"
+        return f"{self.hours.normalize():f} h"
 
     def explain(self):
         return {"rule": self.rule, "version": self.version, "window_hours": str(self.hours)}

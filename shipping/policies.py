@@ -1,0 +1,100 @@
+"""The timed platform rules on packages (SPEC P3, P6-P10).
+
+Set-based functions of (as_of, window), like orders.policies: due packages are found with
+one indexed query per batch, locked with SKIP LOCKED on PostgreSQL, and changed through
+shipping.actions (packages) and orders.actions (orders). A second run, or a second worker,
+finds nothing left to do.
+"""
+
+from django.db.models import Exists, OuterRef, Q
+
+from orders import actions as order_actions
+from orders.models import Order
+from shops.batching import locked_batches
+
+from . import actions
+from .models import Package
+from .transitions import WITH_CARRIER
+
+P = Package.Status
+
+
+def _paused(as_of):
+    """Packages of orders whose deadlines a force-majeure ticket holds (P12)."""
+    return Q(order__deadlines_paused_until__gt=as_of)
+
+
+def _explain(window, rows, what):
+    return {pk: {**window.explain(), what: d.isoformat() if d else None} for pk, d in rows}
+
+
+def _apply(qs, field, as_of, window, dry_run, batch_size, action, what, note):
+    qs = qs.exclude(_paused(as_of))
+    if dry_run:
+        return qs.count()
+    done = 0
+    for rows in locked_batches(qs, [field], batch_size):
+        done += action(package_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule), at=as_of,
+                       note=note, data=_explain(window, rows, what))
+    return done
+
+
+def flag_late_collection(*, as_of, window, dry_run=False, batch_size=500):
+    """P3: ready for handover, and neither collected (pickup) nor dropped off by collect-by."""
+    qs = Package.objects.filter(status=P.READY, collect_by__lte=as_of, late_collection_at__isnull=True)
+    return _apply(qs, "collect_by", as_of, window, dry_run, batch_size, actions.flag_late_collection, "deadline",
+                  "Not collected or dropped off within the handover window.")
+
+
+def mark_delayed(*, as_of, window, dry_run=False, batch_size=500):
+    """P9: still with the carrier past the promised delivery date: Delayed (counts
+    against the carrier)."""
+    qs = Package.objects.filter(status__in=WITH_CARRIER, is_delayed=False,
+                                promised_delivery_at__lte=as_of - window.delta)
+    return _apply(qs, "promised_delivery_at", as_of, window, dry_run, batch_size, actions.mark_delayed, "deadline",
+                  "Past the promised delivery date.")
+
+
+def lost_after_failed_attempts(*, as_of, window, dry_run=False, batch_size=500):
+    """P6: after N failed delivery attempts (N is the window's number) the package is Lost."""
+    qs = Package.objects.filter(status__in=WITH_CARRIER, failed_attempts__gte=int(window.hours))
+    return _apply(qs, "last_event_at", as_of, window, dry_run, batch_size, actions.mark_lost, "last_event_at",
+                  f"{int(window.hours)} failed delivery attempts.")
+
+
+def lost_unacknowledged(*, as_of, window, dry_run=False, batch_size=500):
+    """P7: the buyer has not received it this long after the order was placed: Lost."""
+    qs = Package.objects.filter(status__in=WITH_CARRIER, order__placed_at__lte=as_of - window.delta)
+    return _apply(qs, "collected_at", as_of, window, dry_run, batch_size, actions.mark_lost, "collected_at",
+                  "Not received within the delivery window after the order was placed.")
+
+
+def lost_seller_shipped(*, as_of, window, dry_run=False, batch_size=500):
+    """P8: ship by seller, not received this long after shipment: Lost."""
+    qs = Package.objects.filter(status__in=WITH_CARRIER, order__shipping_model=Order.ShippingModel.SELLER,
+                                collected_at__lte=as_of - window.delta)
+    return _apply(qs, "collected_at", as_of, window, dry_run, batch_size, actions.mark_lost, "collected_at",
+                  "Ship by seller: not received within the window after shipment.")
+
+
+def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
+    """P10: an order with a lost package is cancelled (the refund rule refunds the buyer,
+    who is told on the order). In transit it is 'cancel_in_transit'; a partly collected
+    order still awaiting collection is cancelled the ordinary way."""
+    lost = Exists(Package.objects.filter(order=OuterRef("pk"), status=P.LOST))
+    total = 0
+    for statuses, action in (([Order.Status.IN_TRANSIT], "cancel_in_transit"),
+                             ([Order.Status.AWAITING_COLLECTION], "cancel")):
+        qs = Order.objects.filter(lost, status__in=statuses).exclude(deadlines_paused_until__gt=as_of)
+        if dry_run:
+            total += qs.count()
+            continue
+        for rows in locked_batches(qs, ["status_changed_at"], batch_size):
+            result = order_actions.cancel_orders(
+                shop=None, order_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule),
+                reason=Order.CancelReason.DELIVERY_FAILED, action=action,
+                note="A package was lost in delivery; the buyer is refunded.",
+                data={pk: window.explain() for pk, _ in rows},
+            )
+            total += len(result.done)
+    return total
