@@ -9,4 +9,7 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def verify(body: bytes, header: str | None, secret: str) -> bool:
-    return bool(header) and hmac.compare_digest(sign(body, secret), header.strip())
+    """Constant-time check; compares bytes so a header with non-ASCII text is simply wrong."""
+    if not header:
+        return False
+    return hmac.compare_digest(sign(body, secret).encode(), header.strip().encode("utf-8", "replace"))
