@@ -435,6 +435,31 @@ def _q_orders_or_ids(orders, ids):
     return Q(order__in=list(orders.values())) | Q(pk__in=list(ids))
 
 
+@transaction.atomic
+def set_tracking(*, package, carrier, tracking_number, actor):
+    """Ship by seller: enter the carrier's number before handover (to print a label and
+    mark the package ready for the carrier to collect). Once set, only a correction changes it."""
+    package = _lock_package(package)
+    transitions.check("set_tracking", package)
+    if package.handover != Package.Handover.SELLER:
+        raise ActionRefused("Platform shipments get their tracking number from the platform label.")
+    if package.tracking_number:
+        raise ActionRefused(f"Package {package.seq} already has a tracking number; correct it instead.")
+    number = carriers.normalize(tracking_number)
+    problem = carriers.check(carrier, number) or (
+        "The platform carrier's numbers come with a platform label." if carriers.CARRIERS[carrier].platform else None
+    )
+    if problem:
+        raise ActionRefused(problem)
+    if Package.objects.filter(carrier=carrier, tracking_number=number).exists():
+        raise ActionRefused(f"Tracking number {number} is already used for another package.")
+    now = timezone.now()
+    package.carrier, package.tracking_number, package.tracking_set_at = carrier, number, now
+    package.save(update_fields=["carrier", "tracking_number", "tracking_set_at", "updated_at"])
+    _event(package, "set_tracking", actor, at=now, data={"carrier": carrier, "tracking_number": number}).save()
+    return package
+
+
 def ship_package(*, package, carrier, tracking_number, actor):
     """Ship one package by seller; raises ActionRefused with the reason."""
     order = package.order
