@@ -269,6 +269,9 @@ def storefront_payment(request, number):
         return JsonResponse({"errors": exc.errors}, status=400)
     errors = {}
     paid_at = _time(data, "paid_at", errors, required=False)
+    if data.get("number") != number:
+        # The signature covers the body only, so the body must name the order it pays.
+        errors["number"] = ["the body's number must be the order number in the URL"]
     if errors:
         return JsonResponse({"errors": errors}, status=400)
     order = Order.objects.select_related("shop").filter(number=number).first()

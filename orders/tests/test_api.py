@@ -249,7 +249,7 @@ def test_push_repeat_written_differently_but_meaning_the_same_answers_200(client
 
 def test_push_repeat_after_payment_answers_200_and_keeps_the_order_paid(client, unpaid):
     assert post_signed(client, orders_url(), unpaid).status_code == 201
-    assert post_signed(client, payment_url("SF-1001"), {}).status_code == 200
+    assert post_signed(client, payment_url("SF-1001"), {"number": "SF-1001"}).status_code == 200
     before = stored()
 
     response = post_signed(client, orders_url(), unpaid)
@@ -510,7 +510,7 @@ def unpaid_order(client, unpaid):
 def test_payment_marks_order_paid(client, shop, unpaid_order):
     paid_at = PLACED + timedelta(minutes=30)
 
-    response = post_signed(client, payment_url("SF-1001"), {"paid_at": iso(paid_at)})
+    response = post_signed(client, payment_url("SF-1001"), {"number": "SF-1001", "paid_at": iso(paid_at)})
 
     assert response.status_code == 200, response.content
     assert response.json() == {"number": "SF-1001", "status": S.AWAITING_CONFIRMATION, "shop": shop.slug}
@@ -524,8 +524,8 @@ def test_payment_marks_order_paid(client, shop, unpaid_order):
     assert Notification.objects.filter(kind=Notification.Kind.NEW_ORDER).count() == 1
 
 
-def test_payment_with_empty_body_marks_order_paid_now(client, unpaid_order):
-    response = post_signed(client, payment_url("SF-1001"), b"")
+def test_payment_without_paid_at_marks_order_paid_now(client, unpaid_order):
+    response = post_signed(client, payment_url("SF-1001"), {"number": "SF-1001"})
     assert response.status_code == 200, response.content
     unpaid_order.refresh_from_db()
     assert unpaid_order.status == S.AWAITING_CONFIRMATION
@@ -534,10 +534,10 @@ def test_payment_with_empty_body_marks_order_paid_now(client, unpaid_order):
 
 def test_payment_repeat_answers_200_and_writes_no_new_event(client, unpaid_order):
     first = PLACED + timedelta(minutes=30)
-    assert post_signed(client, payment_url("SF-1001"), {"paid_at": iso(first)}).status_code == 200
+    assert post_signed(client, payment_url("SF-1001"), {"number": "SF-1001", "paid_at": iso(first)}).status_code == 200
     before = stored()
 
-    response = post_signed(client, payment_url("SF-1001"), {"paid_at": iso(first + timedelta(minutes=5))})
+    response = post_signed(client, payment_url("SF-1001"), {"number": "SF-1001", "paid_at": iso(first + timedelta(minutes=5))})
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == S.AWAITING_CONFIRMATION
@@ -548,13 +548,13 @@ def test_payment_repeat_answers_200_and_writes_no_new_event(client, unpaid_order
 def test_payment_of_order_pushed_paid_answers_200_and_writes_no_new_event(client, payload):
     assert post_signed(client, orders_url(), payload).status_code == 201
     before = stored()
-    assert post_signed(client, payment_url("SF-1001"), {}).status_code == 200
+    assert post_signed(client, payment_url("SF-1001"), {"number": "SF-1001"}).status_code == 200
     assert stored() == before
 
 
 def test_payment_of_unknown_order_answers_404_and_stores_nothing(client, unpaid_order):
     before = stored()
-    response = post_signed(client, payment_url("NO-SUCH"), {})
+    response = post_signed(client, payment_url("NO-SUCH"), {"number": "NO-SUCH"})
     assert response.status_code == 404
     assert "number" in response.json()["errors"]
     assert stored() == before
@@ -564,7 +564,7 @@ def test_payment_of_cancelled_order_answers_409_and_changes_nothing(client, unpa
     advance(unpaid_order, S.CANCELLED)
     before = stored()
 
-    response = post_signed(client, payment_url("SF-1001"), {})
+    response = post_signed(client, payment_url("SF-1001"), {"number": "SF-1001"})
 
     assert response.status_code == 409, response.content
     assert response.json()["status"] == S.CANCELLED
@@ -582,7 +582,7 @@ def test_payment_after_a_concurrent_payment_answers_200(client, unpaid_order, mo
         return real_pay(order=order, actor=actor, paid_at=paid_at)
 
     monkeypatch.setattr(actions, "pay_order", pay_twice)
-    response = post_signed(client, payment_url("SF-1001"), {})
+    response = post_signed(client, payment_url("SF-1001"), {"number": "SF-1001"})
 
     assert response.status_code == 200, response.content
     assert list(unpaid_order.events.values_list("action", flat=True)) == ["place", "pay"]
@@ -591,10 +591,15 @@ def test_payment_after_a_concurrent_payment_answers_200(client, unpaid_order, mo
 PAYMENT_BAD = {
     "malformed json": (b'{"paid_at": ', "body"),
     "json array": (b"[]", "body"),
-    "paid_at naive": ({"paid_at": "2026-11-20T10:00:00"}, "paid_at"),
-    "paid_at not a time": ({"paid_at": "soon"}, "paid_at"),
-    "paid_at before placed_at": ({"paid_at": iso(PLACED - timedelta(minutes=1))}, "paid_at"),
-    "paid_at in the future": ({"paid_at": iso(datetime.now(UTC) + timedelta(days=2))}, "paid_at"),
+    # The number in the signed body binds the signature to this order: a captured notice
+    # cannot be replayed against another order's URL.
+    "empty body": (b"", "number"),
+    "no number": ({"paid_at": iso(PLACED + timedelta(minutes=1))}, "number"),
+    "another order's number": ({"number": "SF-9999"}, "number"),
+    "paid_at naive": ({"number": "SF-1001", "paid_at": "2026-11-20T10:00:00"}, "paid_at"),
+    "paid_at not a time": ({"number": "SF-1001", "paid_at": "soon"}, "paid_at"),
+    "paid_at before placed_at": ({"number": "SF-1001", "paid_at": iso(PLACED - timedelta(minutes=1))}, "paid_at"),
+    "paid_at in the future": ({"number": "SF-1001", "paid_at": iso(datetime.now(UTC) + timedelta(days=2))}, "paid_at"),
 }
 
 
@@ -610,7 +615,7 @@ def test_payment_bad_input_answers_400_and_changes_nothing(client, unpaid_order,
 @pytest.mark.parametrize("signature", ["", "sha256=00", "sha256=é"], ids=["missing", "wrong", "non-ascii"])
 def test_payment_with_missing_or_wrong_signature_answers_401_and_changes_nothing(client, unpaid_order, signature):
     before = stored()
-    response = post_signed(client, payment_url("SF-1001"), {}, signature=signature)
+    response = post_signed(client, payment_url("SF-1001"), {"number": "SF-1001"}, signature=signature)
     assert response.status_code == 401
     assert stored() == before
 
@@ -670,7 +675,7 @@ def test_two_pushes_of_one_number_racing_store_one_order(on_postgres, payload, m
 @pytest.mark.django_db(transaction=True)
 def test_two_payment_notices_racing_pay_once_and_both_answer_200(on_postgres, unpaid, monkeypatch):
     assert post_signed(Client(), orders_url(), unpaid).status_code == 201
-    calls = [lambda c: post_signed(c, payment_url("SF-1001"), {})] * 2
+    calls = [lambda c: post_signed(c, payment_url("SF-1001"), {"number": "SF-1001"})] * 2
 
     assert _race(calls, "pay_order", monkeypatch) == [200, 200]
     order = Order.objects.get()
