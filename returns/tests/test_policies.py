@@ -1,0 +1,166 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from orders.actions import Actor
+from orders.models import Order, OrderEvent
+from orders.tests.factories import advance, make_order
+from shops import policy_windows
+from shops.models import Notification
+
+from .. import actions, policies, tasks
+from ..models import BuyerRequest, Refund
+from .factories import delivered_order, open_cancel, open_return, paid_order
+
+pytestmark = pytest.mark.django_db
+R = BuyerRequest.Status
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def p11():
+    return policy_windows.window("P11")
+
+
+@pytest.fixture
+def p10():
+    return policy_windows.window("P10")
+
+
+def test_auto_approve_just_before_the_deadline_does_nothing(shop, p11):
+    req = open_return(delivered_order(shop))
+    assert policies.auto_approve_unanswered(as_of=req.respond_by - SECOND, window=p11) == 0
+    req.refresh_from_db()
+    assert req.status == R.REQUESTED
+
+
+def test_auto_approve_just_after_the_deadline_approves_once(shop, p11):
+    req = open_return(delivered_order(shop))
+    assert policies.auto_approve_unanswered(as_of=req.respond_by + SECOND, window=p11) == 1
+    assert policies.auto_approve_unanswered(as_of=req.respond_by + SECOND, window=p11) == 0
+    req.refresh_from_db()
+    assert req.status == R.APPROVED
+    event = req.events.get(action="approve")
+    assert (event.actor_kind, event.actor_label) == ("policy", "P11")
+    assert event.data["rule"] == "P11" and event.data["deadline"] == req.respond_by.isoformat()
+    assert Notification.objects.filter(shop=shop, kind=Notification.Kind.POLICY, text__contains=req.number).exists()
+
+
+def test_auto_approve_dry_run_counts_without_changing(shop, p11):
+    req = open_return(delivered_order(shop))
+    assert policies.auto_approve_unanswered(as_of=req.respond_by, window=p11, dry_run=True) == 1
+    req.refresh_from_db()
+    assert req.status == R.REQUESTED
+
+
+def test_auto_approve_waits_for_the_extended_deadline(shop, seller, p11):
+    req = open_return(delivered_order(shop))
+    first = req.respond_by
+    req = actions.extend_deadline(request=req, actor=Actor.seller(seller))
+    assert policies.auto_approve_unanswered(as_of=first + SECOND, window=p11) == 0
+    assert policies.auto_approve_unanswered(as_of=req.respond_by - SECOND, window=p11) == 0
+    assert policies.auto_approve_unanswered(as_of=req.respond_by + SECOND, window=p11) == 1
+
+
+def test_auto_approve_leaves_answered_requests_alone(shop, seller, p11):
+    req = open_return(delivered_order(shop))
+    actions.reject_request(request=req, actor=Actor.seller(seller), reason="no_defect")
+    assert policies.auto_approve_unanswered(as_of=req.respond_by + timedelta(days=3), window=p11) == 0
+    req.refresh_from_db()
+    assert req.status == R.REJECTED
+
+
+def test_auto_approved_cancellation_cancels_and_refunds_exactly_once(shop, p11, p10):
+    order = paid_order(shop)
+    req = open_cancel(order)
+    late = req.respond_by + SECOND
+    assert policies.auto_approve_unanswered(as_of=late, window=p11) == 1
+    assert policies.auto_approve_unanswered(as_of=late, window=p11) == 0
+    # The refund rule runs after P11 in the same run: nothing left for it.
+    assert policies.refund_cancelled_paid(as_of=late, window=p10) == 0
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert Refund.objects.filter(order=order).count() == 1
+    assert Refund.objects.get(order=order).amount == order.total
+    assert OrderEvent.objects.filter(order=order, action="cancel", actor_kind="policy", actor_label="P11").count() == 1
+
+
+def test_auto_approve_a_cancellation_whose_order_shipped_closes_it_with_the_reason(shop, p11):
+    order = paid_order(shop)
+    req = open_cancel(order)
+    advance(order, Order.Status.IN_TRANSIT)
+    assert policies.auto_approve_unanswered(as_of=req.respond_by + SECOND, window=p11) == 0
+    req.refresh_from_db()
+    assert (req.status, req.reject_reason) == (R.REJECTED, "already_shipped")
+    assert not Refund.objects.exists()
+
+
+def test_auto_approve_refund_only_refunds_the_requested_amount(shop, p11):
+    order = delivered_order(shop)
+    req = open_return(order, kind="refund_only")
+    policies.auto_approve_unanswered(as_of=req.respond_by + SECOND, window=p11)
+    req.refresh_from_db()
+    assert req.status == R.REFUNDED and Refund.objects.get().amount == req.amount
+
+
+def test_auto_approve_in_batches(shop, p11):
+    reqs = [open_return(delivered_order(shop)) for _ in range(5)]
+    late = max(r.respond_by for r in reqs) + SECOND
+    assert policies.auto_approve_unanswered(as_of=late, window=p11, batch_size=2) == 5
+
+
+def test_refund_cancelled_paid_refunds_seller_cancellations_once_and_skips_unpaid(shop, seller, p10):
+    paid = paid_order(shop)
+    from orders.actions import cancel_order
+
+    cancel_order(order=paid, actor=Actor.seller(seller), reason="out_of_stock")
+    unpaid = make_order(shop, paid=False)
+    cancel_order(order=unpaid, actor=Actor.seller(seller), reason="pricing_error")
+    as_of = paid.placed_at + timedelta(days=1)
+    assert policies.refund_cancelled_paid(as_of=as_of, window=p10, dry_run=True) == 1
+    assert policies.refund_cancelled_paid(as_of=as_of, window=p10) == 1
+    assert policies.refund_cancelled_paid(as_of=as_of, window=p10) == 0
+    refund = Refund.objects.get()
+    assert (refund.order_id, refund.amount, refund.actor_label) == (paid.pk, paid.total, "P10")
+
+
+def test_task_entry_points(shop):
+    req = open_return(delivered_order(shop))
+    assert tasks.auto_approve_unanswered(as_of=req.respond_by) == 1
+    assert tasks.refund_cancelled_paid() == 0
+
+
+def test_policy_runner_lists_both_rules():
+    from seller_center import policies as runner
+
+    funcs = {r.func for r, _ in runner.available()}
+    assert {"returns.policies.auto_approve_unanswered", "returns.policies.refund_cancelled_paid"} <= funcs
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_auto_approve_on_two_workers_at_once_refunds_once(on_postgres, shop, p11):
+    orders = [paid_order(shop) for _ in range(6)]
+    reqs = [open_cancel(o) for o in orders]
+    late = max(r.respond_by for r in reqs) + SECOND
+    counts, errors = [], []
+
+    def worker():
+        try:
+            counts.append(policies.auto_approve_unanswered(as_of=late, window=p11, batch_size=2))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(counts) == 6
+    assert Refund.objects.count() == 6
+    assert BuyerRequest.objects.filter(status=R.REFUNDED).count() == 6
