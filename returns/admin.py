@@ -69,7 +69,7 @@ class BuyerRequestAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         # The change page is read-only; staff change a request only through a ruling.
-        return request.user.is_staff
+        return False
 
     @admin.display(description="Ruling")
     def rule_link(self, obj):
@@ -77,9 +77,6 @@ class BuyerRequestAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<a class="button" href="{}">Rule on this request…</a>',
                            reverse("admin:returns_buyerrequest_rule", args=[obj.pk]))
-
-    def save_model(self, request, obj, form, change):
-        pass  # every field is read-only; nothing is saved outside the actions
 
     def get_urls(self):
         return [
@@ -89,7 +86,8 @@ class BuyerRequestAdmin(admin.ModelAdmin):
 
     def rule_view(self, request, pk):
         obj = get_object_or_404(BuyerRequest.objects.select_related("order", "shop"), pk=pk)
-        if not request.user.is_staff:
+        if not request.user.has_perm("returns.change_buyerrequest"):
+            messages.error(request, "Ruling on requests needs the “change buyer request” permission.")
             return redirect("admin:index")
         form = StaffRulingForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -124,8 +122,8 @@ class RefundAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        pass
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -193,3 +193,13 @@ def test_seller_of_two_shops_sees_each_shops_requests_apart(client):
     client.force_login(m.user)
     assert client.get(url("detail", m.shop, pk=req.pk)).status_code == 404
     assert client.get(url("detail", second, pk=req.pk)).status_code == 200
+
+
+def test_staff_without_the_permission_cannot_rule(client, shop):
+    client.force_login(UserFactory(is_staff=True))
+    req = open_return(delivered_order(shop))
+    rule = reverse("admin:returns_buyerrequest_rule", args=[req.pk])
+    response = client.post(rule, {"decision": "approve", "note": "x"})
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.status == R.REQUESTED
