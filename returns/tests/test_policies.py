@@ -164,3 +164,30 @@ def test_auto_approve_on_two_workers_at_once_refunds_once(on_postgres, shop, p11
     assert sum(counts) == 6
     assert Refund.objects.count() == 6
     assert BuyerRequest.objects.filter(status=R.REFUNDED).count() == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_refund_order_called_twice_at_once_refunds_once(on_postgres, shop):
+    order = paid_order(shop)
+    barrier = threading.Barrier(3)
+
+    results, errors = [], []
+
+    def worker(actor):
+        try:
+            barrier.wait()
+            results.append(actions.refund_order(order=order, actor=actor))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(Actor.policy(f"P{n}"),)) for n in (5, 10, 11)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert Refund.objects.filter(order=order).count() == 1
+    assert len({r.pk for r in results}) == 1
