@@ -156,7 +156,8 @@ def _make_order(shop, spec, skus, seller, index, target, now):
 
 
 @transaction.atomic
-def seed(stdout=None):
+def seed(stdout=None, scale=1.0):
+    """`scale` shrinks the order mix (tests use a fraction; the demo uses all of it)."""
     now = timezone.now()
     staff = _user("staff", staff=True)
     created = 0
@@ -179,7 +180,7 @@ def seed(stdout=None):
             skus.append(sku)
         index = 0
         for target, count in MIX:
-            for _ in range(count):
+            for _ in range(max(1, round(count * scale))):
                 index += 1
                 if _make_order(shop, spec, skus, seller, index, target, now) is not None:
                     created += 1
