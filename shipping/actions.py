@@ -81,6 +81,12 @@ def sync_order(order_id, actor, *, at=None):
     return order if order.status != before else None
 
 
+def _order_still_shipping(package):
+    order = package.order
+    if order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
+        raise ActionRefused(f"Order {order.number} is {S(order.status).label.lower()}; its packages no longer ship.")
+
+
 def _open_for_packing(order):
     if order.status != S.AWAITING_SHIPMENT:
         label = S(order.status).label.lower()
@@ -247,6 +253,7 @@ def mark_ready(*, package, actor):
     """Packed and labelled: the 48 h collection / drop-off window (P3) starts now."""
     package = _lock_package(package)
     to_status = transitions.check("mark_ready", package)
+    _order_still_shipping(package)
     if not package.tracking_number:
         raise ActionRefused(f"Package {package.seq} has no label yet: arrange shipment or enter a tracking number first.")
     now = timezone.now()
@@ -441,6 +448,7 @@ def set_tracking(*, package, carrier, tracking_number, actor):
     mark the package ready for the carrier to collect). Once set, only a correction changes it."""
     package = _lock_package(package)
     transitions.check("set_tracking", package)
+    _order_still_shipping(package)
     if package.handover != Package.Handover.SELLER:
         raise ActionRefused("Platform shipments get their tracking number from the platform label.")
     if package.tracking_number:

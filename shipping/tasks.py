@@ -11,6 +11,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from orders.models import Order
+
 from . import carriers, tracking
 from .models import Package
 
@@ -67,6 +69,8 @@ def simulate_carrier_tick(*, now=None, min_age_minutes=2, limit=500, force=False
                                            P.AVAILABLE_FOR_PICKUP],
                                status_at__lte=now - timedelta(minutes=min_age_minutes))
         .exclude(tracking_number="")
+        # A cancelled order's box stays with the seller; the demo carrier does not collect it.
+        .exclude(order__status=Order.Status.CANCELLED)
         .order_by("status_at", "pk")[:limit]
     )
     events = [e for e in (next_event(p, now) for p in due) if e]

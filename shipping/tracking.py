@@ -19,7 +19,7 @@ from orders.actions import Actor
 from . import carriers
 from .actions import PROMISED_TRANSIT, sync_order
 from .models import Package, TrackingEvent
-from .transitions import HANDED_OVER, RANK, feed_moves, tag_status
+from .transitions import HANDED_OVER, feed_moves, tag_status
 
 P = Package.Status
 MAX_BATCH = 1000
@@ -114,70 +114,59 @@ def ingest(indexed_events, result=None, *, now=None):
     packages = {}
     for pkg in Package.objects.filter(tracking_number__in=numbers).only(*_PACKAGE_FIELDS).select_for_update().order_by("pk"):
         packages[(pkg.carrier, pkg.tracking_number)] = pkg
-    known = []
+    fresh, seen = [], set()
     for i, e in indexed_events:
-        if (e["carrier"], e["tracking_number"]) in packages:
-            known.append(e)
-        else:
+        if (e["carrier"], e["tracking_number"]) not in packages:
             result.rejected.append({"index": i, "event_id": e["event_id"],
                                     "errors": {"tracking_number": ["no package has this carrier and tracking number"]}})
-    if not known:
-        return result
-    # One query: which of these events are stored already (under the package locks, so exact).
-    keys = {(e["carrier"], e["event_id"]) for e in known}
-    cond = Q()
-    for carrier in {c for c, _ in keys}:
-        cond |= Q(carrier=carrier, event_id__in=[eid for c, eid in keys if c == carrier])
-    stored = set(TrackingEvent.objects.filter(cond).values_list("carrier", "event_id"))
-    fresh, seen = [], set()
-    for e in known:
-        key = (e["carrier"], e["event_id"])
-        if key in stored or key in seen:
-            result.duplicates += 1
-            continue
-        seen.add(key)
-        fresh.append(e)
+        elif (e["carrier"], e["event_id"]) in seen:
+            result.duplicates += 1  # repeated within this request
+        else:
+            seen.add((e["carrier"], e["event_id"]))
+            fresh.append(e)
     if not fresh:
         return result
+    postgres = connection.vendor == "postgresql"
+    if not postgres:
+        # One query: which events are stored already (exact: the packages are locked).
+        stored = _stored_keys(seen)
+        result.duplicates += sum(1 for e in fresh if (e["carrier"], e["event_id"]) in stored)
+        fresh = [e for e in fresh if (e["carrier"], e["event_id"]) not in stored]
 
     by_package = defaultdict(list)
     for e in fresh:
-        by_package[(e["carrier"], e["tracking_number"])].append(e)
-    rows, changed, crossed = [], [], set()
-    for key, events in by_package.items():
-        pkg = packages[key]
-        before = pkg.status
-        dirty = False
-        for e in sorted(events, key=lambda e: e["occurred_at"]):
-            at = e["occurred_at"]
-            new = tag_status(e["tag"], e["subtag"])
-            row = {**e, "package_id": pkg.pk, "received_at": now, "from_status": "", "to_status": ""}
-            if pkg.last_event_at is None or at > pkg.last_event_at:
-                pkg.last_event_at, dirty = at, True
-            if e["tag"] == TrackingEvent.Tag.ATTEMPT_FAIL:
-                pkg.failed_attempts += 1  # exact: each event is new, under the package lock
-                dirty = True
-            if new is not None and RANK[new] >= RANK[P.COLLECTED] and new in HANDED_OVER and (
-                pkg.collected_at is None or at < pkg.collected_at
-            ) and pkg.status not in (P.LOST, P.VOID):
-                pkg.collected_at = at
-                pkg.promised_delivery_at = pkg.promised_delivery_at or at + PROMISED_TRANSIT
-                dirty = True
-            if feed_moves(pkg.status, pkg.status_at, new, at):
-                row["from_status"], row["to_status"] = pkg.status, new
-                pkg.status, pkg.status_at = new, at
-                if new == P.DELIVERED:
-                    pkg.delivered_at = at
-                result.moved += 1
-                dirty = True
-            rows.append(row)
-        if dirty:
+        by_package[packages[(e["carrier"], e["tracking_number"])]].append(e)
+    snapshots = {pkg: {f: getattr(pkg, f) for f in _UPDATED} for pkg in by_package}
+    rows = {pkg: _apply(pkg, events, now) for pkg, events in by_package.items()}
+    all_rows = [r for pkg_rows in rows.values() for r in pkg_rows]
+    if postgres:
+        # One statement stores the new events and says which they were; a package that
+        # received a repeat is recomputed from its new events only, and those rows fixed.
+        inserted = _insert_events(all_rows, returning=True)
+        if len(inserted) < len(all_rows):
+            result.duplicates += len(all_rows) - len(inserted)
+            fixes = []
+            for pkg, pkg_rows in rows.items():
+                new = [r for r in pkg_rows if (r["carrier"], r["event_id"]) in inserted]
+                if len(new) == len(pkg_rows):
+                    continue
+                for f, value in snapshots[pkg].items():
+                    setattr(pkg, f, value)
+                rows[pkg] = _apply(pkg, new, now)
+                fixes += [(inserted[(r["carrier"], r["event_id"])], r["from_status"], r["to_status"]) for r in rows[pkg]]
+            _fix_event_moves(fixes)
+    else:
+        _insert_events(all_rows)
+    changed, crossed = [], set()
+    for pkg, pkg_rows in rows.items():
+        result.stored += len(pkg_rows)
+        result.moved += sum(1 for r in pkg_rows if r["to_status"])
+        before = snapshots[pkg]["status"]
+        if any(getattr(pkg, f) != v for f, v in snapshots[pkg].items()):
             pkg.updated_at = now
             changed.append(pkg)
         if (pkg.status in HANDED_OVER and before not in HANDED_OVER) or (pkg.status == P.DELIVERED != before):
             crossed.add((pkg.order_id, pkg.carrier))
-    _insert_events(rows)
-    result.stored += len(rows)
     if changed:
         _update_packages(changed)
     for order_id, carrier in sorted(crossed):
@@ -187,21 +176,67 @@ def ingest(indexed_events, result=None, *, now=None):
     return result
 
 
+def _apply(pkg, events, now):
+    """Apply new events to a locked package in time order; return their rows."""
+    rows = []
+    for e in sorted(events, key=lambda e: e["occurred_at"]):
+        at = e["occurred_at"]
+        new = tag_status(e["tag"], e["subtag"])
+        row = {**e, "package_id": pkg.pk, "received_at": now, "from_status": "", "to_status": ""}
+        if pkg.last_event_at is None or at > pkg.last_event_at:
+            pkg.last_event_at = at
+        if e["tag"] == TrackingEvent.Tag.ATTEMPT_FAIL:
+            pkg.failed_attempts += 1  # exact: each event is new, under the package lock
+        if new in HANDED_OVER and (pkg.collected_at is None or at < pkg.collected_at) and pkg.status not in (P.LOST, P.VOID):
+            # The earliest moment the carrier had it, even when learnt late.
+            pkg.collected_at = at
+            pkg.promised_delivery_at = pkg.promised_delivery_at or at + PROMISED_TRANSIT
+        if feed_moves(pkg.status, pkg.status_at, new, at):
+            row["from_status"], row["to_status"] = pkg.status, new
+            pkg.status, pkg.status_at = new, at
+            if new == P.DELIVERED:
+                pkg.delivered_at = at
+        rows.append(row)
+    return rows
+
+
+def _stored_keys(keys):
+    cond = Q()
+    for carrier in {c for c, _ in keys}:
+        cond |= Q(carrier=carrier, event_id__in=[eid for c, eid in keys if c == carrier])
+    return set(TrackingEvent.objects.filter(cond).values_list("carrier", "event_id"))
+
+
 # --- the two writes, set-based ------------------------------------------------------------------
 # On PostgreSQL each is one statement over arrays (unnest), which costs a fraction of the
 # ORM's per-row parameter handling; elsewhere the ORM's bulk operations do the same job.
 
 
-def _insert_events(rows):
+def _insert_events(rows, returning=False):
+    """Insert, skipping (carrier, event_id) already stored; with returning (PostgreSQL),
+    return {(carrier, event_id): id} of the rows actually inserted."""
     if connection.vendor != "postgresql":
         TrackingEvent.objects.bulk_create([TrackingEvent(**r) for r in rows], ignore_conflicts=True)
-        return
+        return None
     types = {"package_id": "bigint", "occurred_at": "timestamptz", "received_at": "timestamptz"}
     arrays = ", ".join(f"%s::{types.get(c, 'text')}[]" for c in _EVENT_COLUMNS)
     sql = (f"INSERT INTO {TrackingEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) "
            f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING")
+    if returning:
+        sql += " RETURNING carrier, event_id, id"
     with connection.cursor() as cursor:
         cursor.execute(sql, [[r[c] for r in rows] for c in _EVENT_COLUMNS])
+        return {(c, e): pk for c, e, pk in cursor.fetchall()} if returning else None
+
+
+def _fix_event_moves(fixes):
+    """(id, from_status, to_status) of stored events whose move was recomputed."""
+    if not fixes:
+        return
+    sql = (f"UPDATE {TrackingEvent._meta.db_table} AS t SET from_status = v.f, to_status = v.t "
+           f"FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, f, t) WHERE t.id = v.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[x[0] for x in fixes], [x[1] for x in fixes], [x[2] for x in fixes]])
 
 
 def _update_packages(packages):

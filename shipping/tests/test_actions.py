@@ -367,3 +367,14 @@ def test_tracking_events_table_untouched_by_seller_actions():
     pkg = seller_package()
     actions.ship_package(package=pkg, carrier="ups", tracking_number=ups_number(), actor=ACTOR)
     assert TrackingEvent.objects.count() == 0
+
+
+def test_mark_ready_after_the_order_was_cancelled_is_refused():
+    from orders import actions as order_actions
+
+    order, *_ = two_line_order()
+    (pkg,) = arranged(order)
+    order_actions.cancel_order(order=refreshed(order), actor=Actor.policy("test"), reason="other", note="x")
+    with pytest.raises(ActionRefused, match="cancelled; its packages no longer ship"):
+        actions.mark_ready(package=pkg, actor=ACTOR)
+    assert refreshed(pkg).status == P.PACKING

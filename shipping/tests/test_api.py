@@ -144,3 +144,36 @@ def test_batch_of_only_bad_events_is_400(client, pkg):
 
 def test_get_is_not_allowed(client):
     assert client.get(URL).status_code == 405
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repeats_are_stored_once_and_attempts_counted_once(on_postgres):
+    import threading
+
+    from django.db import close_old_connections
+
+    from shipping import tracking
+
+    order = order_to_ship()
+    (p,) = arranged(order)
+    actions.mark_ready(package=p, actor=ACTOR)
+    p = refreshed(p)
+    t = timezone.now()
+    batch = [event(p, "AttemptFail", at=t + timedelta(minutes=i), event_id=f"c-{i}") for i in range(20)]
+    barrier = threading.Barrier(4)
+
+    def worker():
+        try:
+            barrier.wait()
+            tracking.receive(batch)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert TrackingEvent.objects.filter(package=p).count() == 20
+    assert refreshed(p).failed_attempts == 20
