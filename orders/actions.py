@@ -542,3 +542,24 @@ def recompute_deadlines(*, windows):
     open_orders.filter(status__in=[S.UNPAID, *pre_handover]).update(
         ship_by=F("placed_at") + windows["P2"].delta, handover_by=F("placed_at") + windows["P4"].delta
     )
+
+
+# --- history rows and messages for higher apps -------------------------------------------
+
+
+def record_event(*, order, actor, action, note="", data=None, at=None):
+    """A named history row that changes no status (buyer requests, refunds)."""
+    event = _event(order, action, actor, from_status=order.status, to_status=order.status,
+                   at=at or timezone.now(), note=note, data=data)
+    event.save()
+    return event
+
+
+def post_message(*, order, sender, body, author=None, at=None):
+    """A message on the order between shop and buyer, or a platform notice."""
+    body = (body or "").strip()
+    if not body:
+        raise ActionRefused("Write the message first.")
+    if len(body) > 4000:
+        raise ActionRefused("A message is at most 4000 characters.")
+    return OrderMessage.objects.create(order=order, sender=sender, author=author, body=body, created_at=at or timezone.now())

@@ -28,8 +28,11 @@ def _order(shop, number):
 
 def _filters(request):
     form = listing.OrderFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    return form, data
+    if not form.is_bound:
+        return form, {}
+    # An invalid field is left out (its error is shown); the valid ones still filter.
+    form.is_valid()
+    return form, form.cleaned_data
 
 
 def _list_context(request, shop, *, report=None):

@@ -67,9 +67,9 @@ def _move(request, action, actor, *, note="", data=None, at=None, staff=False, *
     return _event(request, action, actor, from_status=from_status, to_status=to_status, at=at, note=note, data=data)
 
 
-def _order_history(order, actor, text):
+def _order_history(order, actor, text, action="buyer_request"):
     """A row in the order's own history (the order page's timeline)."""
-    order_actions.add_note(order=order, actor=actor, text=text[:2000])
+    order_actions.record_event(order=order, actor=actor, action=action, note=text[:2000])
 
 
 def _seller_url(request):
@@ -83,7 +83,7 @@ def _tell_seller(request, text, *, kind=Notification.Kind.REQUEST, subject=None)
 
 def _tell_buyer(order, text, subject, *, at=None):
     """A platform message on the order (the buyer reads it on the return page) and an email."""
-    OrderMessage.objects.create(order=order, sender=OrderMessage.Sender.PLATFORM, body=text, created_at=at or timezone.now())
+    order_actions.post_message(order=order, sender=OrderMessage.Sender.PLATFORM, body=text, at=at)
     _email_buyer(order, subject, text)
 
 
@@ -268,7 +268,7 @@ def _refund_approved(request, order, actor, amount, note, data, now, whole_order
     _move(request, "refund_approved", actor, note=note, data={"refund": str(amount), **(data or {})}, at=now,
           closed_at=now)
     if refund is not None:
-        _order_history(order, actor, f"Refunded {amount} {order.currency} (request {request.number}).")
+        _order_history(order, actor, f"Refunded {amount} {order.currency} (request {request.number}).", action="refund")
     what = "cancelled and refunded" if request.kind == K.CANCEL else "refunded"
     _tell_buyer(order, f"Your {_kind_label(request)} request {request.number} was approved: order {order.number} is "
                        f"{what} ({amount} {order.currency}).", f"Request {request.number} approved", at=now)
@@ -432,7 +432,7 @@ def refund_request(*, request, actor, amount=None, note=""):
           data={"amount": str(amount), "partial": partial})
     who = _who(actor)
     _order_history(order, actor, f"Refunded {amount} {order.currency} for return {request.number} by {who}"
-                   + (" (partial)" if partial else "") + "." + (f" {note}" if note else ""))
+                   + (" (partial)" if partial else "") + "." + (f" {note}" if note else ""), action="refund")
     _tell_buyer(order, f"Return {request.number} refunded: {amount} {order.currency}"
                 + (f" (partial: {note})" if partial else "") + ".", f"Return {request.number} refunded", at=now)
     if staff:
@@ -457,7 +457,8 @@ def refund_order(*, order, actor, note="", data=None):
     if remaining <= 0:
         return None
     refund = _issue_refund(order, amount=remaining, actor=actor, note=note, data=data, kind=Refund.Kind.ORDER)
-    _order_history(order, actor, f"Refunded {remaining} {order.currency} to the buyer." + (f" {note}" if note else ""))
+    _order_history(order, actor, f"Refunded {remaining} {order.currency} to the buyer." + (f" {note}" if note else ""),
+                   action="refund")
     _tell_buyer(order, f"Order {order.number} was refunded: {remaining} {order.currency}.",
                 f"Order {order.number} refunded")
     return refund
@@ -486,7 +487,7 @@ def post_message(*, order, sender, body, author=None):
         raise ActionRefused("A message is at most 4000 characters.")
     if sender not in (OrderMessage.Sender.SELLER, OrderMessage.Sender.BUYER):
         raise ActionRefused("Only the seller or the buyer writes messages.")
-    message = OrderMessage.objects.create(order=order, sender=sender, author=author, body=body, created_at=timezone.now())
+    message = order_actions.post_message(order=order, sender=sender, author=author, body=body)
     if sender == OrderMessage.Sender.BUYER:
         notify(shop=order.shop, kind=Notification.Kind.MESSAGE, text=f"Order {order.number}: the buyer wrote: {body[:200]}",
                url=reverse("orders:detail", kwargs={"shop": order.shop.slug, "number": order.number}),

@@ -155,7 +155,8 @@ def test_return_journey_approve_ship_back_receive_refund(shop, seller_actor):
     refund = Refund.objects.get(order=order)
     assert (refund.amount, refund.partial, refund.request_id, refund.seq) == (Decimal("10.00"), False, req.pk, 1)
     # Every step is in the order's history and the buyer heard of each seller step.
-    assert OrderEvent.objects.filter(order=order, action="note").count() == 5
+    assert OrderEvent.objects.filter(order=order, action="buyer_request").count() == 4
+    assert OrderEvent.objects.filter(order=order, action="refund").count() == 1
     assert OrderMessage.objects.filter(order=order, sender="platform").count() == 3
 
 
