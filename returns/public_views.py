@@ -53,11 +53,20 @@ def _hit(key, window):
         return 1
 
 
+def _client_ip(request):
+    proxies = getattr(settings, "TRUSTED_PROXIES", 0)
+    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
 def _rate_limited(request, number=None):
     """Count one attempt from this IP (and on this order number); True past either limit.
-    REMOTE_ADDR only: a forwarded header is set by whoever sends the request."""
+    The client address is REMOTE_ADDR, or, behind TRUSTED_PROXIES proxies, the address the
+    nearest of them saw (a forwarded header is otherwise set by whoever sends the request)."""
     per_ip, per_order, window = _limits()
-    ip = request.META.get("REMOTE_ADDR", "unknown")
+    ip = _client_ip(request)
     over = _hit(f"returns:rl:ip:{ip}", window) > per_ip
     if number is not None:
         digest = hashlib.sha256(_normal_number(number).encode()).hexdigest()[:32]

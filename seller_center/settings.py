@@ -143,6 +143,18 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# One cache for every process when Redis is there (the buyer page's rate limits must be
+# shared by all web workers); a per-process memory cache otherwise.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How many reverse proxies in front of the app add X-Forwarded-For (0: none, trust no header).
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# Where buyers' emailed links point.
+RETURNS_PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
