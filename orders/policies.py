@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from django.db.models import Q
 
-from shops.actions import notify_many
+from shops.actions import notify_shops
 from shops.batching import locked_batches
-from shops.models import Notification, Shop
+from shops.models import Notification
 
 from . import actions
 from .models import Order
@@ -59,7 +59,8 @@ def cancel_unpaid(*, as_of, window, dry_run=False, batch_size=500):
     """P1: an unpaid order is cancelled when its payment window has passed."""
     qs = Order.objects.filter(status=S.UNPAID, auto_cancel_at__lte=as_of)
     return _cancel(qs, as_of, window, dry_run, batch_size, reason=Order.CancelReason.UNPAID,
-                   note="Not paid within the payment window.")
+                   note="Not paid within the payment window.",
+                   message="{n} unpaid order(s) cancelled by the platform: the payment window passed (P1).")
 
 
 def cancel_untracked(*, as_of, window, dry_run=False, batch_size=500):
@@ -107,18 +108,7 @@ def _flag(qs, deadline_field, action, as_of, window, dry_run, batch_size, messag
 
 
 def _notify_shops(rows, kind, message, email):
-    """One bell notification (and email) per shop per batch, not one per order."""
     by_shop = defaultdict(list)
     for _, deadline, shop_id in rows:
         by_shop[shop_id].append(deadline)
-    if not by_shop:
-        return
-    shops = Shop.objects.in_bulk(list(by_shop))
-    notes, emails = [], []
-    for shop_id, deadlines in by_shop.items():
-        firsts = [d for d in deadlines if d]
-        text = message.format(n=len(deadlines), first=min(firsts).strftime("%Y-%m-%d %H:%M UTC") if firsts else "—")
-        notes.append(Notification(shop_id=shop_id, kind=kind, text=text[:300]))
-        if email:
-            emails.append(("Seller Center: action needed", text, shops[shop_id].email))
-    notify_many(notes, emails)
+    notify_shops(by_shop, kind=kind, message=message, email=email)

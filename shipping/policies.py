@@ -10,7 +10,9 @@ from django.db.models import Exists, OuterRef, Q
 
 from orders import actions as order_actions
 from orders.models import Order
+from shops.actions import notify_shops
 from shops.batching import locked_batches
+from shops.models import Notification
 
 from . import actions
 from .models import Package
@@ -33,9 +35,16 @@ def _apply(qs, field, as_of, window, dry_run, batch_size, action, what, note):
     if dry_run:
         return qs.count()
     done = 0
-    for rows in locked_batches(qs, [field], batch_size):
-        done += action(package_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule), at=as_of,
-                       note=note, data=_explain(window, rows, what))
+    for rows in locked_batches(qs, [field, "shop_id"], batch_size):
+        moved = action(package_ids=[pk for pk, _, _ in rows], actor=order_actions.Actor.policy(window.rule), at=as_of,
+                       note=note, data=_explain(window, [(pk, d) for pk, d, _ in rows], what))
+        done += moved
+        if moved:
+            by_shop = {}
+            for _, d, shop_id in rows:
+                by_shop.setdefault(shop_id, []).append(d)
+            notify_shops(by_shop, kind=Notification.Kind.SHIPPING,
+                         message=f"{{n}} package(s): {note} ({window.rule})", email=False)
     return done
 
 
@@ -97,4 +106,9 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
                 data={pk: window.explain() for pk, _ in rows},
             )
             total += len(result.done)
+            by_shop = {}
+            for order in result.done:
+                by_shop.setdefault(order.shop_id, []).append(as_of)
+            notify_shops(by_shop, kind=Notification.Kind.POLICY,
+                         message="{n} order(s) cancelled by the platform: a package was lost in delivery (P10).")
     return total

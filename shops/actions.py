@@ -26,3 +26,22 @@ def mark_read(*, shop, user, ids=None):
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(read_at=timezone.now())
+
+
+def notify_shops(deadlines_by_shop, *, kind, message, email=True):
+    """One bell notification (and email) per shop for a batch of automated actions.
+    `deadlines_by_shop` maps shop id -> the deadlines that fired; `message` may use {n}
+    (how many) and {first} (the earliest deadline)."""
+    from .models import Shop
+
+    if not deadlines_by_shop:
+        return
+    shops = Shop.objects.in_bulk(list(deadlines_by_shop))
+    notes, emails = [], []
+    for shop_id, deadlines in deadlines_by_shop.items():
+        firsts = [d for d in deadlines if d]
+        text = message.format(n=len(deadlines), first=min(firsts).strftime("%Y-%m-%d %H:%M UTC") if firsts else "—")
+        notes.append(Notification(shop_id=shop_id, kind=kind, text=text[:300]))
+        if email:
+            emails.append(("Seller Center: action needed", text, shops[shop_id].email))
+    notify_many(notes, emails)

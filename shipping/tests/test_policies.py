@@ -126,3 +126,15 @@ def test_full_run_twice_changes_nothing_the_second_time():
     assert sum(line["count"] for line in first) > 0
     second = policies.run(as_of=later)
     assert sum(line["count"] for line in second) == 0, [line["text"] for line in second if line["count"]]
+
+
+def test_every_automated_action_notifies_the_seller():
+    from shops.models import Notification
+
+    pkg, order = collected_package()
+    run("P7", order.placed_at + timedelta(days=12))
+    run("P10", order.placed_at + timedelta(days=12, hours=1))
+    texts = list(Notification.objects.filter(shop=order.shop).values_list("kind", "text"))
+    assert any(kind == "shipping" and "P7" in text for kind, text in texts), texts
+    assert any(kind == "policy" and "P10" in text for kind, text in texts), texts
+    assert refreshed(order).messages.filter(sender="platform", body__icontains="cancelled").exists()  # the buyer
