@@ -104,6 +104,12 @@ class Package(models.Model):
         return f"Package {self.seq}"
 
     @property
+    def dropoff_point_name(self):
+        from .carriers import DROPOFF_POINTS
+
+        return dict(DROPOFF_POINTS).get(self.dropoff_point, self.dropoff_point)
+
+    @property
     def handed_over(self):
         from .transitions import HANDED_OVER
 

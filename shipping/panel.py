@@ -41,7 +41,7 @@ def order_panel(shop, order):
     timeline = []
     for e in TrackingEvent.objects.filter(package__in=packages).order_by("-occurred_at", "-id"):
         timeline.append({"at": e.occurred_at, "package": by_id[e.package_id], "carrier": True,
-                         "title": e.get_tag_display() + (f" ({e.subtag})" if e.subtag else ""),
+                         "title": e.get_tag_display(),
                          "detail": e.message, "location": e.location, "moved": e.moved,
                          "to": e.get_to_status_display() if e.to_status else ""})
     for e in PackageEvent.objects.filter(package__in=packages).order_by("-at", "-id"):

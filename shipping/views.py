@@ -371,7 +371,7 @@ def tickets(request, shop):
                     return redirect("shipping:ticket", shop=shop.slug, pk=ticket.pk)
         status = 400
     context = {
-        "shop": shop, "nav": "shipping", "form": form,
+        "shop": shop, "nav": "tickets", "form": form,
         "tickets": Ticket.objects.for_shop(shop).select_related("package", "package__order", "filed_by")[:100],
     }
     return render(request, "shipping/tickets.html", context, status=status)
@@ -382,7 +382,7 @@ def ticket(request, shop, pk):
     item = get_object_or_404(Ticket.objects.for_shop(shop).select_related("package", "package__order", "filed_by",
                                                                          "ruled_by"), pk=pk)
     return render(request, "shipping/ticket.html", {
-        "shop": shop, "nav": "shipping", "ticket": item,
+        "shop": shop, "nav": "tickets", "ticket": item,
         "orders": item.orders.only("number", "status", "deadlines_paused_until"),
         "events": item.events.all(),
     })
