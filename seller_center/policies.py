@@ -43,11 +43,16 @@ RULES = [
 
 
 def _load(path):
+    """The rule's function, or None when its module does not exist (its app is not
+    installed). Any other import error is a bug and is raised, never hidden."""
     module, _, name = path.rpartition(".")
     try:
-        return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+        loaded = import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+    return getattr(loaded, name)
 
 
 def available():

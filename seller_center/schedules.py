@@ -17,8 +17,10 @@ def importable(path):
     module, _, name = path.rpartition(".")
     try:
         return hasattr(import_module(module), name)
-    except ImportError:
-        return False
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return False
+        raise
 
 
 def setup(*, demo=True):
