@@ -8,6 +8,7 @@ of orders, and each order is either fully applied or refused with a reason.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
@@ -236,11 +237,12 @@ def _summary(lines):
 
 
 @transaction.atomic
-def pay_order(*, order, actor, paid_at=None):
+def pay_order(*, order, actor, paid_at=None, note=""):
     order = _lock(order)
     paid_at = paid_at or timezone.now()
     untracked = order.placed_at + policy_windows.window("P5").delta
-    _move(order, "pay", actor, paid_at=paid_at, auto_cancel_at=untracked, data={"paid_at": paid_at.isoformat()})
+    _move(order, "pay", actor, note=note, paid_at=paid_at, auto_cancel_at=untracked,
+          data={"paid_at": paid_at.isoformat()})
     _announce_new_order(order)
     return order
 

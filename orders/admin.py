@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -55,15 +54,8 @@ def _cancelling(action):
     return run
 
 
-@transaction.atomic
-def _pay(order, actor, data):
-    # pay_order takes no note, so the reason is the next history row, in the same transaction.
-    order = actions.pay_order(order=order, actor=actor)
-    actions.add_note(order=order, actor=actor, text=data["reason"])
-
-
 OVERRIDES: dict[str, Override] = {
-    "pay": Override(_pay),
+    "pay": Override(_noted(actions.pay_order)),
     "confirm": Override(_noted(actions.confirm_order)),
     "arrange_shipment": Override(_noted(actions.arrange_shipment)),
     "mark_in_transit": Override(_noted(actions.mark_in_transit)),
