@@ -39,8 +39,11 @@ SELLER_CARRIERS = [(c.code, c.name) for c in CARRIERS.values() if not c.platform
 ALL_CARRIERS = [(c.code, c.name) for c in CARRIERS.values()]
 
 
+_SEPARATORS = re.compile(r"[\s-]")
+
+
 def normalize(number: str) -> str:
-    return re.sub(r"[\s-]", "", number or "").upper()
+    return _SEPARATORS.sub("", number or "").upper()
 
 
 def check(carrier_code: str, number: str) -> str | None:

@@ -53,15 +53,20 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=16, help="Concurrent client threads.")
         parser.add_argument("--duplicates", type=float, default=0.1, help="Share of events sent twice.")
         parser.add_argument("--ingest-events", type=int, default=20000, help="Events for the in-process ingest timing.")
+        parser.add_argument("--async-commit", action="store_true",
+                            help="Run with CARRIER_FEED_ASYNC_COMMIT on (PostgreSQL: commits do not wait for the WAL flush).")
 
     def handle(self, *args, **opt):
         if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]):
             raise CommandError("bench_tracking needs a database file or server that gunicorn can share.")
         self.rng = random.Random(7)
+        self.async_commit = opt["async_commit"]
+        settings.CARRIER_FEED_ASYNC_COMMIT = self.async_commit
         self.clock = timezone.now()
         packages = self.setup(opt["packages"])
         self.stdout.write(f"database: {connection.vendor}; {len(packages)} packages in transit; "
-                          f"{opt['workers']} gunicorn workers, {opt['clients']} client threads")
+                          f"{opt['workers']} gunicorn workers, {opt['clients']} client threads; "
+                          f"commits {'asynchronous (CARRIER_FEED_ASYNC_COMMIT)' if self.async_commit else 'durable (default)'}")
 
         # 1. The ingest function alone, in this process.
         per_event = self.bench_ingest(packages, opt["ingest_events"], opt["batch_size"])
@@ -151,7 +156,8 @@ class Command(BaseCommand):
 
     def start_gunicorn(self, port, workers):
         env = {**os.environ, "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
-               "DJANGO_SETTINGS_MODULE": "seller_center.settings", "CARRIER_SECRET": settings.CARRIER_SECRET}
+               "DJANGO_SETTINGS_MODULE": "shipping.bench_settings" if self.async_commit else "seller_center.settings",
+               "CARRIER_SECRET": settings.CARRIER_SECRET}
         cmd = [sys.executable, "-m", "gunicorn", "seller_center.wsgi:application", "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048", "--timeout", "120"]
         server = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR)
