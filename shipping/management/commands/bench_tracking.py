@@ -59,6 +59,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opt):
         if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]):
             raise CommandError("bench_tracking needs a database file or server that gunicorn can share.")
+        # As in production: DEBUG would record every query's SQL and skew the in-process timing.
+        settings.DEBUG = False
         self.rng = random.Random(7)
         self.async_commit = opt["async_commit"]
         settings.CARRIER_FEED_ASYNC_COMMIT = self.async_commit
