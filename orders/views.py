@@ -195,7 +195,7 @@ def order_detail(request, shop, number):
     return render(request, template, _detail_context(shop, order))
 
 
-def _after_action(request, shop, order, *, ok=None, error=None, status=200, context=None):
+def after_order_action(request, shop, order, *, ok=None, error=None, status=200, context=None):
     """HTMX: re-render the order's main panel with a toast; otherwise redirect (PRG)."""
     if request.htmx:
         order.refresh_from_db()
@@ -219,8 +219,8 @@ def order_confirm(request, shop, number):
     try:
         actions.confirm_order(order=order, actor=actions.Actor.seller(request.user))
     except (InvalidTransition, actions.ActionRefused) as exc:
-        return _after_action(request, shop, order, error=str(exc), status=409)
-    return _after_action(request, shop, order, ok=f"Order {order.number} confirmed; stock reserved.")
+        return after_order_action(request, shop, order, error=str(exc), status=409)
+    return after_order_action(request, shop, order, ok=f"Order {order.number} confirmed; stock reserved.")
 
 
 @require_POST
@@ -230,7 +230,7 @@ def order_cancel(request, shop, number):
     form = CancelForm(request.POST)
     if not form.is_valid():
         error = "; ".join(e for errs in form.errors.values() for e in errs)
-        return _after_action(request, shop, order, error=error, status=400, context={"cancel_form": form})
+        return after_order_action(request, shop, order, error=error, status=400, context={"cancel_form": form})
     try:
         actions.cancel_order(
             order=order,
@@ -239,8 +239,8 @@ def order_cancel(request, shop, number):
             note=form.cleaned_data["note"],
         )
     except (InvalidTransition, actions.ActionRefused) as exc:
-        return _after_action(request, shop, order, error=str(exc), status=409)
-    return _after_action(request, shop, order, ok=f"Order {order.number} cancelled; the buyer has been told.")
+        return after_order_action(request, shop, order, error=str(exc), status=409)
+    return after_order_action(request, shop, order, ok=f"Order {order.number} cancelled; the buyer has been told.")
 
 
 @require_POST
@@ -249,6 +249,6 @@ def order_note(request, shop, number):
     order = _order(shop, number)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _after_action(request, shop, order, error="Write the note first (at most 2000 characters).", status=400)
+        return after_order_action(request, shop, order, error="Write the note first (at most 2000 characters).", status=400)
     actions.add_note(order=order, actor=actions.Actor.seller(request.user), text=form.cleaned_data["text"])
-    return _after_action(request, shop, order, ok="Note added.")
+    return after_order_action(request, shop, order, ok="Note added.")

@@ -22,6 +22,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Shared secrets of the machine endpoints (HMAC-SHA256 of the raw body).
 STOREFRONT_SECRET = env.str("STOREFRONT_SECRET", default="dev-storefront-secret")
 CARRIER_SECRET = env.str("CARRIER_SECRET", default="dev-carrier-secret")
+# PostgreSQL only: carrier-feed transactions commit without waiting for the disk. Faster
+# single events; a database crash may lose the last moments of events already answered 2xx.
+CARRIER_FEED_ASYNC_COMMIT = env.bool("CARRIER_FEED_ASYNC_COMMIT", default=False)
+# The demo's carrier simulator (shipping.tasks.simulate_carrier_tick); on while DEBUG is.
+CARRIER_SIMULATOR = env.bool("CARRIER_SIMULATOR", default=DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -50,9 +50,9 @@ def _errors(form):
 
 def _done(request, shop, order, *, ok=None, error=None, status=200):
     """Back to the order page: HTMX re-renders its main panel with a toast, otherwise a redirect."""
-    from orders.views import _after_action  # the order page owns its own re-render
+    from orders.views import after_order_action  # the order page owns its re-render
 
-    return _after_action(request, shop, order, ok=ok, error=error, status=status if error else 200)
+    return after_order_action(request, shop, order, ok=ok, error=error, status=status if error else 200)
 
 
 # --- the shipping page: to ship, bulk tracking, CSV, bulk print, print history ---------------------
