@@ -17,6 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from shops.admin import ReadOnlyInline
+
 from . import actions, transitions
 from .actions import ActionRefused, Actor
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
@@ -102,21 +104,6 @@ def _override_action(name):
 
 
 # --- inlines -------------------------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):

@@ -8,22 +8,12 @@ from django.utils.html import format_html
 
 from orders.actions import ActionRefused, Actor
 from orders.transitions import InvalidTransition as OrderInvalidTransition
+from shops.admin import ReadOnlyInline
 
 from . import actions
 from .forms import StaffRulingForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
 from .transitions import InvalidTransition
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class RequestLineInline(ReadOnlyInline):

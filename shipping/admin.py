@@ -7,20 +7,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 
 from orders.actions import ActionRefused, Actor
+from shops.admin import ReadOnlyInline
 
 from . import actions
 from .models import HandoverPhoto, Package, PackageEvent, PrintJob, Ticket, TicketEvent, TrackingEvent
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class PackageEventInline(ReadOnlyInline):

@@ -11,6 +11,23 @@ from django.contrib import admin
 from .models import SKU, Membership, Notification, Shop
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """An inline for records nothing may change from the admin (history, lines, refunds)."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
