@@ -1,0 +1,321 @@
+"""Benchmark of Manage Orders on the bench shop that generate_orders made: the list view
+per tab at page 1 and deep in the list, the tab counts, and bulk against one-by-one confirm."""
+
+import json
+import math
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, reset_queries, transaction
+from django.db.models import Count, F
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import actions, listing
+from orders.models import Order, OrderEvent, OrderLine
+from shops import policy_windows
+from shops.models import SKU, Shop
+
+from .generate_orders import BENCH_PASSWORD, BENCH_SHOP, BENCH_USER
+
+S = Order.Status
+CONFIRM_SKU = "BENCH-CONFIRM"
+DEPTH = 0.9
+
+# Targets
+MAX_QUERIES = 8
+MAX_VIEW_OVER_SQL = 2.5  # view p95 / bare rows-query p50
+MAX_DEEP_OVER_FIRST = 1.5  # deep page / page 1
+MAX_TAB_COUNTS_MS = 5.0
+MAX_BULK_QUERIES = 10
+MIN_BULK_SPEEDUP = 20.0
+
+
+def pct(values, p):
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.2f}"
+
+
+def load():
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+@contextmanager
+def db_timer(box):
+    """Add the time spent in the database to box[0] while active."""
+
+    def wrapper(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            box[0] += time.perf_counter() - started
+
+    with connection.execute_wrapper(wrapper):
+        yield
+
+
+@transaction.atomic
+def paid_orders(shop, sku, n):
+    """n orders awaiting confirmation, one unit of `sku` each, with the history row and
+    counter change a paid storefront order leaves; set-based, so setup stays short."""
+    windows = policy_windows.current()
+    now = timezone.now()
+    placed_at = now - timedelta(minutes=10)
+    stamp = now.strftime("%Y%m%d%H%M%S%f")
+    orders = Order.objects.bulk_create(
+        Order(
+            number=f"BC{stamp}-{i:04d}", shop=shop, status=S.AWAITING_CONFIRMATION, placed_at=placed_at,
+            paid_at=placed_at, status_changed_at=now, ship_by=placed_at + windows["P2"].delta,
+            handover_by=placed_at + windows["P4"].delta, auto_cancel_at=placed_at + windows["P5"].delta,
+            buyer_name="Bench Buyer", address_line1="1 Bench St", city="Springfield", country="US",
+            currency=shop.currency, total=sku.price, item_count=1, items_summary=f"1× {sku.code}",
+        )
+        for i in range(n)
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(order=o, sku=sku, sku_code=sku.code, name=sku.name, quantity=1, unit_price=sku.price) for o in orders
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(order=o, at=now, actor_kind=OrderEvent.ActorKind.POLICY, actor_label="bench_orders",
+                   action="generated", from_status="", to_status=S.AWAITING_CONFIRMATION)
+        for o in orders
+    )
+    actions.bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): n})
+    return [o.pk for o in orders]
+
+
+class Command(BaseCommand):
+    help = (
+        f"Benchmark Manage Orders as '{BENCH_USER}' on shop '{BENCH_SHOP}' (run generate_orders first): "
+        "per tab, page 1 and the page at 90% depth (query count, view p50/p95, bare rows-query SQL p50), "
+        "tab counts against a GROUP BY, and 500 bulk-confirmed orders against 500 confirmed one by one. "
+        "Adds 1000 paid orders to the bench shop on each run (500 end bulk-confirmed, 500 confirmed one by one). "
+        "Runs with DEBUG off and prints the load average: the figures are wall-clock times."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=30, help="Timed runs of each measurement.")
+
+    def handle(self, *args, repeat, **options):
+        shop = Shop.objects.filter(slug=BENCH_SHOP).first()
+        user = get_user_model().objects.filter(username=BENCH_USER).first()
+        if shop is None or user is None:
+            raise CommandError(f"No {BENCH_SHOP} shop or {BENCH_USER} user: run generate_orders first.")
+        self.repeat = max(repeat, 1)
+        warnings.filterwarnings("ignore", message="No directory at")  # whitenoise, STATIC_ROOT not collected
+        with override_settings(DEBUG=False):
+            client = Client()
+            if not client.login(username=BENCH_USER, password=BENCH_PASSWORD):
+                raise CommandError(f"Cannot log in as {BENCH_USER}/{BENCH_PASSWORD}.")
+            self.stdout.write(
+                f"{connection.vendor}, shop {shop.slug}: {Order.objects.for_shop(shop).count()} orders of "
+                f"{Order.objects.count()}; --repeat {self.repeat}; DEBUG off; times in ms; {load()}"
+            )
+            failures = []
+            failures += self.pages(client, shop)
+            failures += self.tab_counts(shop)
+            failures += self.bulk_confirm(shop, user)
+        self.stdout.write("")
+        self.stdout.write(load())
+        self.stdout.write(f"FAILED: {', '.join(failures)}" if failures else "all targets PASS")
+
+    # --- the list view ------------------------------------------------------------------
+
+    def pages(self, client, shop):
+        url = reverse("orders:list", kwargs={"shop": shop.slug})
+        counts = listing.tab_counts(shop)
+        w = self.stdout.write
+        w("")
+        w(f"Order list, {listing.SORTS['newest'][0].lower()}, 50 per page. Targets: queries <= {MAX_QUERIES}; "
+          f"view p95 / SQL p50 <= {MAX_VIEW_OVER_SQL}; deep / page 1 <= {MAX_DEEP_OVER_FIRST} (SQL p50 and view p50)")
+        header = (f"{'tab':<22} {'page':<10} {'offset':>7} {'queries':>7} {'view p50':>9} {'view p95':>9} "
+                  f"{'db in view':>10} {'SQL p50':>8} {'(server)':>8} {'p95/SQL':>8}  {'deep/p1 SQL':>11} {'deep/p1 view':>12}  result")
+        w(header)
+        w("-" * len(header))
+        failures = []
+        for tab, label in listing.TABS:
+            total = counts[tab]
+            qs = Order.objects.for_shop(shop).in_tab(tab)
+            offset = int(total * DEPTH)
+            urls = [("page 1", f"{url}?tab={tab}", 0)]
+            if total > 50:
+                # Setup only: the cursor a seller would hold after paging down to 90% of the tab.
+                row = qs.order_by("-placed_at", "-pk").only("pk", "placed_at")[offset]
+                urls.append((f"at {int(DEPTH * 100)}%", f"{url}?tab={tab}&after={listing._encode(row, 'placed_at')}", offset))
+            results = self.measure(client, [u for _, u, _ in urls])
+            first = results[0]
+            for (name, _, at), m in zip(urls, results, strict=True):
+                ok_queries = m["queries"] <= MAX_QUERIES
+                ratio = m["view_p95"] / m["sql_p50"]
+                ok_ratio = ratio <= MAX_VIEW_OVER_SQL
+                deep_sql = deep_view = ""
+                ok_deep = True
+                if m is not first:
+                    r_sql, r_view = m["sql_p50"] / first["sql_p50"], m["view_p50"] / first["view_p50"]
+                    ok_deep = r_sql <= MAX_DEEP_OVER_FIRST and r_view <= MAX_DEEP_OVER_FIRST
+                    deep_sql, deep_view = f"{r_sql:.2f}", f"{r_view:.2f}"
+                server = ms(m["server_p50"]) if m["server_p50"] is not None else "-"
+                marks = [f"queries {verdict(ok_queries)}", f"ratio {verdict(ok_ratio)}"]
+                if deep_sql:
+                    marks.append(f"deep {verdict(ok_deep)}")
+                for ok, what in ((ok_queries, "queries"), (ok_ratio, "view/SQL"), (ok_deep, "deep/page 1")):
+                    if not ok:
+                        failures.append(f"{tab} {name} {what}")
+                w(f"{label:<22} {name:<10} {at:>7} {m['queries']:>7} {ms(m['view_p50']):>9} {ms(m['view_p95']):>9} "
+                  f"{ms(m['db_p50']):>10} {ms(m['sql_p50']):>8} {server:>8} {ratio:>8.1f}  {deep_sql:>11} {deep_view:>12}  "
+                  + ", ".join(marks))
+        return failures
+
+    def measure(self, client, urls):
+        """Per URL: queries of one request, view and bare rows-query timings. The URLs, and
+        the view and its SQL, take turns in each round so that they see the same load."""
+        rows_sql, counts = [], []
+        for url in urls:
+            response = client.get(url)  # warm caches and the connection
+            if response.status_code != 200:
+                raise CommandError(f"GET {url} answered {response.status_code}")
+            reset_queries()  # each request resets the log, so the capture must start from an empty one
+            with CaptureQueriesContext(connection) as captured:
+                client.get(url)
+            queries = list(captured.captured_queries)
+            found = [q["sql"] for q in queries
+                     if 'FROM "orders_order"' in q["sql"] and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
+            if len(found) != 1:
+                raise CommandError(f"expected one rows query for {url}, found {len(found)}")
+            rows_sql.append(found[0])
+            counts.append(len(queries))
+        views, dbs, bare = ([[] for _ in urls] for _ in range(3))
+        with connection.cursor() as cursor:
+            for _ in range(self.repeat):
+                for i, url in enumerate(urls):
+                    box = [0.0]
+                    with db_timer(box):
+                        started = time.perf_counter()
+                        client.get(url)
+                        views[i].append(time.perf_counter() - started)
+                    dbs[i].append(box[0])
+                    started = time.perf_counter()
+                    cursor.execute(rows_sql[i])
+                    cursor.fetchall()
+                    bare[i].append(time.perf_counter() - started)
+            server = [[] for _ in urls]
+            if connection.vendor == "postgresql":
+                # The database's own execution time, without the round trip and row decoding.
+                for _ in range(5):
+                    for i, sql in enumerate(rows_sql):
+                        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+                        plan = cursor.fetchone()[0]
+                        plan = json.loads(plan) if isinstance(plan, str) else plan
+                        server[i].append(plan[0]["Execution Time"] / 1000)
+        return [
+            {
+                "queries": counts[i],
+                "view_p50": pct(views[i], 50),
+                "view_p95": pct(views[i], 95),
+                "db_p50": pct(dbs[i], 50),
+                "sql_p50": pct(bare[i], 50),
+                "server_p50": pct(server[i], 50) if server[i] else None,
+            }
+            for i in range(len(urls))
+        ]
+
+    # --- tab counts ---------------------------------------------------------------------
+
+    def tab_counts(self, shop):
+        times = []
+        for _ in range(self.repeat):
+            started = time.perf_counter()
+            counts = listing.tab_counts(shop)
+            times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        grouped = dict.fromkeys(S.values, 0)
+        grouped.update(Order.objects.for_shop(shop).values_list("status").annotate(n=Count("id")).order_by())
+        grouped["all"] = sum(grouped.values())
+        group_by_s = time.perf_counter() - started
+        p50 = pct(times, 50)
+        equal = counts == grouped
+        w = self.stdout.write
+        w("")
+        w(f"Tab counts (listing.tab_counts): p50 {ms(p50)} ms (target < {MAX_TAB_COUNTS_MS:.0f} ms) "
+          f"{verdict(p50 * 1000 < MAX_TAB_COUNTS_MS)}; GROUP BY on orders took {ms(group_by_s)} ms; "
+          f"equal to GROUP BY: {'yes' if equal else 'no'} {verdict(equal)}")
+        w("  " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        if not equal:
+            w("  GROUP BY: " + ", ".join(f"{k}={v}" for k, v in grouped.items()))
+        failures = []
+        if p50 * 1000 >= MAX_TAB_COUNTS_MS:
+            failures.append("tab counts time")
+        if not equal:
+            failures.append("tab counts equal")
+        return failures
+
+    # --- bulk confirm ----------------------------------------------------------------------
+
+    def bulk_confirm(self, shop, user):
+        w = self.stdout.write
+        w("")
+        sku, _ = SKU.objects.get_or_create(
+            shop=shop, code=CONFIRM_SKU, defaults={"name": "Bench confirm item", "price": Decimal("10.00")}
+        )
+        # Enough stock for this run's 1000 orders on top of what earlier runs reserved.
+        SKU.objects.filter(pk=sku.pk).update(stock_on_hand=F("reserved") + 1000)
+        sku.refresh_from_db()
+        started = time.perf_counter()
+        ids = paid_orders(shop, sku, 1000)
+        w(f"Bulk confirm: made 1000 paid orders awaiting confirmation on SKU {CONFIRM_SKU} "
+          f"in {ms(time.perf_counter() - started)} ms (setup, set-based)")
+        actor = actions.Actor.seller(user)
+        bulk_ids, single_ids = ids[:500], ids[500:]
+
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            result = actions.confirm_orders(shop=shop, order_ids=bulk_ids, actor=actor)
+            bulk_s = time.perf_counter() - started
+        bulk_queries = len(captured.captured_queries)
+        statements = sum(1 for q in captured.captured_queries if q["sql"] not in ("BEGIN", "COMMIT"))
+
+        orders = list(Order.objects.filter(pk__in=single_ids).select_related("shop").order_by("pk"))
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            for order in orders:
+                actions.confirm_order(order=order, actor=actor)
+            single_s = time.perf_counter() - started
+        single_queries = len(captured.captured_queries)
+
+        confirmed = Order.objects.filter(pk__in=ids, status=S.AWAITING_SHIPMENT).count()
+        speedup = single_s / bulk_s
+        ok_queries = bulk_queries <= MAX_BULK_QUERIES and len(result.done) == 500
+        ok_speed = speedup >= MIN_BULK_SPEEDUP
+        w(f"  confirm_orders, 500 at once: {len(result.done)} confirmed, {bulk_queries} queries "
+          f"({statements} statements + BEGIN/COMMIT; target <= {MAX_BULK_QUERIES}) {verdict(ok_queries)}, {ms(bulk_s)} ms")
+        w(f"  confirm_order, 500 one by one: {single_queries} queries, {ms(single_s)} ms "
+          f"({ms(single_s / 500)} ms each)")
+        w(f"  one by one / bulk: {speedup:.1f}x (target >= {MIN_BULK_SPEEDUP:.0f}x) {verdict(ok_speed)}; "
+          f"{confirmed} of 1000 now awaiting shipment")
+        failures = []
+        if not ok_queries:
+            failures.append("bulk confirm queries")
+        if not ok_speed:
+            failures.append("bulk confirm speed-up")
+        return failures
