@@ -37,7 +37,7 @@ def test_simulator_walks_a_ready_package_to_delivered_through_the_feed():
 
 
 def test_simulator_waits_for_min_age_and_is_off_without_the_setting(settings):
-    settings.DEBUG = False
+    settings.CARRIER_SIMULATOR = False
     order = order_to_ship()
     (pkg,) = arranged(order)
     actions.mark_ready(package=pkg, actor=ACTOR)
