@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import Count
 
 from orders import actions
@@ -176,7 +176,6 @@ def test_two_confirms_racing_for_the_last_unit_exactly_one_wins(on_postgres):
         except actions.ActionRefused:
             outcomes.append("refused")
         finally:
-            close_old_connections()
             connection.close()
 
     threads = [threading.Thread(target=confirm, args=(o,)) for o in orders]

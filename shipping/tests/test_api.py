@@ -151,7 +151,7 @@ def test_get_is_not_allowed(client):
 def test_concurrent_repeats_are_stored_once_and_attempts_counted_once(on_postgres):
     import threading
 
-    from django.db import close_old_connections
+    from django.db import connection
 
     from shipping import tracking
 
@@ -168,7 +168,7 @@ def test_concurrent_repeats_are_stored_once_and_attempts_counted_once(on_postgre
             barrier.wait()
             tracking.receive(batch)
         finally:
-            close_old_connections()
+            connection.close()  # the thread's own connection, or it outlives the test database
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for th in threads:
