@@ -38,6 +38,7 @@ def _filters(request):
 def _list_context(request, shop, *, report=None):
     form, data = _filters(request)
     tab = data.get("tab") or "all"
+    counts = listing.tab_counts(shop)
     qs = listing.filtered(shop, data).in_tab(tab)
     page = listing.page(
         qs,
@@ -52,8 +53,9 @@ def _list_context(request, shop, *, report=None):
         "form": form,
         "extra_filters": [form[key] for key in registry.LIST_FILTERS],
         "tab": tab,
-        "tabs": listing.TABS,
-        "counts": listing.tab_counts(shop),
+        "tabs": [(value, label, counts[value]) for value, label in listing.TABS],
+        "tab_count": counts[tab],
+        "counts": counts,
         "page": page,
         "orders": page.rows,
         "filters_active": any(data.get(k) for k in form.fields if k not in ("tab", "sort", "size")),
