@@ -14,6 +14,7 @@ from shops.access import shop_required
 from . import actions, listing, registry
 from .forms import BulkCancelForm, CancelForm, NoteForm
 from .models import Order
+from .templatetags.orders_tags import ROW_FIELDS
 from .transitions import InvalidTransition
 
 BULK_LIMIT = 1000  # orders one bulk action may touch ("all matching" included)
@@ -39,7 +40,7 @@ def _list_context(request, shop, *, report=None):
     form, data = _filters(request)
     tab = data.get("tab") or "all"
     counts = listing.tab_counts(shop)
-    qs = listing.filtered(shop, data).in_tab(tab)
+    qs = listing.filtered(shop, data).in_tab(tab).only(*ROW_FIELDS)
     page = listing.page(
         qs,
         sort=data.get("sort") or "newest",
