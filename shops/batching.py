@@ -24,20 +24,21 @@ def locked_batches(queryset, fields, batch_size=500):
     """Yield lists of `fields` tuples (pk first), each batch inside its own transaction
     with its rows locked; the caller changes them before asking for the next batch.
 
-    Rows the caller leaves due are not handed out twice in one run.
+    Batches walk the primary key upwards (keyset), so rows the caller leaves due, and
+    rows another worker holds, are not handed out again in this run.
     """
-    seen = set()
+    last = None
     while True:
         started = time.perf_counter()
         with transaction.atomic():
-            qs = queryset.exclude(pk__in=seen) if seen else queryset
+            qs = queryset.filter(pk__gt=last) if last is not None else queryset
             qs = qs.order_by("pk")
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
             rows = list(qs.values_list("pk", *fields)[:batch_size])
             if not rows:
                 return
-            seen.update(r[0] for r in rows)
+            last = rows[-1][0]
             yield rows
         if _timings is not None:
             _timings.append(time.perf_counter() - started)
