@@ -12,9 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("--at", help="ISO-8601 time to apply the rules as of (default: now)")
         parser.add_argument("--rule", action="append", help="Only this rule (P1..P12); repeatable")
         parser.add_argument("--dry-run", action="store_true", help="Count what would change; change nothing")
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-size", type=int, default=policies.BATCH_SIZE)
 
-    def handle(self, *args, at=None, rule=None, dry_run=False, batch_size=500, **options):
+    def handle(self, *args, at=None, rule=None, dry_run=False, batch_size=policies.BATCH_SIZE, **options):
         as_of = None
         if at:
             try:

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=1_000_000)
         parser.add_argument("--due", type=int, default=100_000)
         parser.add_argument("--shops", type=int, default=50)
-        parser.add_argument("--batch-size", type=int, default=500, help="as the schedule runs it")
+        parser.add_argument("--batch-size", type=int, default=policies.BATCH_SIZE, help="as the schedule runs it")
 
     def handle(self, *args, orders, due, shops, batch_size, **options):
         if connection.vendor != "postgresql":
