@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install install-dev migrate demo lint bench clean
+.PHONY: run test install install-dev migrate demo lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -156,7 +156,8 @@ def _lines_by_order(order_ids):
     per_order = defaultdict(Counter)
     from .models import OrderLine
 
-    for order_id, sku_id, qty in OrderLine.objects.filter(order_id__in=order_ids).values_list(
+    # order_by(): the default ordering would join and sort by the order for nothing.
+    for order_id, sku_id, qty in OrderLine.objects.filter(order_id__in=order_ids).order_by().values_list(
         "order_id", "sku_id", "quantity"
     ):
         per_order[order_id][sku_id] += qty
