@@ -363,6 +363,9 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", d
         updated_at=now, auto_cancel_at=None,
     )
     label = Order.CancelReason(reason).label
+    # The seller's note is written to the buyer; a staff member's reason is internal (it may
+    # say "fraud suspected") and stays in the history only.
+    buyer_note = f" {note}" if note and actor.kind == OrderEvent.ActorKind.SELLER else ""
     events, messages, deltas = [], [], Counter()
     for order in result.done:
         events.append(
@@ -374,7 +377,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", d
                 order=order,
                 sender=OrderMessage.Sender.PLATFORM,
                 created_at=now,
-                body=f"Your order {order.number} was cancelled. Reason: {label}." + (f" {note}" if note else ""),
+                body=f"Your order {order.number} was cancelled. Reason: {label}." + buyer_note,
             )
         )
         deltas[(order.shop_id, order.status)] -= 1

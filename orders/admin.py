@@ -87,8 +87,7 @@ class OverrideForm(forms.Form):
                 initial=override.cancel_reason,
             )
             self.order_fields(["cancel_reason", "reason"])
-            # cancel_orders puts the note in the buyer's cancellation message.
-            self.fields["reason"].help_text += " The buyer's cancellation message quotes it too."
+            self.fields["reason"].help_text += " The buyer is told only the cancellation reason."
 
 
 def _override_label(name):

@@ -188,3 +188,18 @@ def test_two_confirms_racing_for_the_last_unit_exactly_one_wins(on_postgres):
     assert (sku.stock_on_hand, sku.reserved) == (1, 1)
     assert Order.objects.filter(status=S.AWAITING_SHIPMENT).count() == 1
     assert OrderEvent.objects.filter(action="confirm").count() == 1
+
+
+def test_cancel_by_staff_keeps_the_reason_out_of_the_buyers_message(seller):
+    order = make_order()
+    seller.is_staff = True
+    actions.cancel_order(order=order, actor=actions.Actor.staff(seller), reason="other", note="fraud suspected")
+    message = order.messages.get()
+    assert "fraud" not in message.body and "Other" in message.body
+    assert order.events.get(action="cancel").note == "fraud suspected"
+
+
+def test_cancel_by_seller_tells_the_buyer_the_sellers_note(seller):
+    order = make_order(seller.memberships.get().shop)
+    actions.cancel_order(order=order, actor=actions.Actor.seller(seller), reason="other", note="Sorry, discontinued")
+    assert "Sorry, discontinued" in order.messages.get().body
