@@ -57,7 +57,7 @@ class InvalidTransition(Exception):
     """An action the request's status or kind does not allow."""
 
     def __init__(self, action, request):
-        self.action, self.status = action, request.status
+        self.action, self.from_status = action, request.status  # the status the move was tried from
         label = BuyerRequest.Status(request.status).label.lower()
         kind = BuyerRequest.Kind(request.kind).label.lower()
         sources, _, kinds = TRANSITIONS[action]

@@ -84,7 +84,7 @@ def feed_moves(current, current_at, new, new_at):
 
 class InvalidPackageMove(Exception):
     def __init__(self, action, package):
-        self.action, self.status = action, package.status
+        self.action, self.from_status = action, package.status  # the status the move was tried from
         label = P(package.status).label.lower()
         super().__init__(f"Package {package.seq} of order {package.order.number} is {label}; "
                          f"it cannot be {_PAST.get(action, action)}.")

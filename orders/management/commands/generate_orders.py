@@ -191,7 +191,7 @@ def _recount(shop_ids):
                  CROSS JOIN unnest(%(statuses)s::text[]) AS st(status)
                   LEFT JOIN (SELECT shop_id, status, count(*) AS n FROM orders_order
                               WHERE shop_id = ANY(%(shops)s) GROUP BY shop_id, status) AS g
-                         ON g.shop_id = s.id AND g.status = st.status
+                         ON (g.shop_id, g.status) = (s.id, st.status)
                 ON CONFLICT (shop_id, status) DO UPDATE SET count = EXCLUDED.count
                 """,
                 {"shops": shop_ids, "statuses": list(S.values)},
@@ -219,7 +219,7 @@ def _restock(shop_ids):
                   FROM shops_sku AS s2
                   LEFT JOIN (SELECT l.sku_id, sum(l.quantity) AS units
                                FROM orders_orderline AS l JOIN orders_order AS o ON o.id = l.order_id
-                              WHERE o.shop_id = ANY(%(shops)s) AND o.status = ANY(%(reserving)s)
+                              WHERE o.shop_id = ANY(%(shops)s) AND o.status IN (SELECT unnest(%(reserving)s::text[]))
                               GROUP BY l.sku_id) AS r ON r.sku_id = s2.id
                  WHERE s.id = s2.id AND s2.shop_id = ANY(%(shops)s) AND s2.code LIKE 'GSKU-%%'
                 """,
