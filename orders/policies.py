@@ -41,18 +41,24 @@ def _run(qs, deadline_field, as_of, dry_run, batch_size, apply):
     return done
 
 
-def _cancel(qs, as_of, window, dry_run, batch_size, *, reason, note, message=None):
-    def apply(rows):
-        result = actions.cancel_orders(
-            shop=None, order_ids=[pk for pk, _, _ in rows], actor=actions.Actor.policy(window.rule),
-            reason=reason, note=note, data=_explain(window, rows),
-        )
-        done = {o.pk for o in result.done}
-        if message:
-            _notify_shops([r for r in rows if r[0] in done], Notification.Kind.POLICY, message, email=True)
-        return len(done)
+def _cancel(qs, as_of, window, dry_run, batch_size, *, reason, note, message):
+    if dry_run:
+        return _run(qs, "auto_cancel_at", as_of, dry_run, batch_size, None)
+    # One bell per shop for the whole run, not one per batch: a seller reads "120 orders
+    # cancelled", once. It is sent in the last batch's transaction, after every batch.
+    fired = defaultdict(list)
+    actor = actions.Actor.policy(window.rule)
 
-    return _run(qs, "auto_cancel_at", as_of, dry_run, batch_size, apply)
+    def apply(rows):
+        n = actions.cancel_due_orders(order_ids=[pk for pk, _, _ in rows], actor=actor, reason=reason, note=note,
+                                      explain=window.explain(), deadline_field="auto_cancel_at")
+        for _, deadline, shop_id in rows:
+            fired[shop_id].append(deadline)
+        return n
+
+    done = _run(qs, "auto_cancel_at", as_of, dry_run, batch_size, apply)
+    notify_shops(fired, kind=Notification.Kind.POLICY, message=message, email=True)
+    return done
 
 
 def cancel_unpaid(*, as_of, window, dry_run=False, batch_size=500):

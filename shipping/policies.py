@@ -98,17 +98,15 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
         if dry_run:
             total += qs.count()
             continue
-        for rows in locked_batches(qs, ["status_changed_at"], batch_size):
-            result = order_actions.cancel_orders(
-                shop=None, order_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule),
+        by_shop = {}
+        for rows in locked_batches(qs, ["shop_id"], batch_size):
+            total += order_actions.cancel_due_orders(
+                order_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule),
                 reason=Order.CancelReason.DELIVERY_FAILED, action=action,
-                note="A package was lost in delivery; the buyer is refunded.",
-                data={pk: window.explain() for pk, _ in rows},
+                note="A package was lost in delivery; the buyer is refunded.", explain=window.explain(),
             )
-            total += len(result.done)
-            by_shop = {}
-            for order in result.done:
-                by_shop.setdefault(order.shop_id, []).append(as_of)
-            notify_shops(by_shop, kind=Notification.Kind.POLICY,
-                         message="{n} order(s) cancelled by the platform: a package was lost in delivery (P10).")
+            for _, shop_id in rows:
+                by_shop.setdefault(shop_id, []).append(as_of)
+        notify_shops(by_shop, kind=Notification.Kind.POLICY,
+                     message="{n} order(s) cancelled by the platform: a package was lost in delivery (P10).")
     return total

@@ -1,0 +1,74 @@
+"""The few vendor differences of the set-based SQL that bulk actions and policies write
+(INSERT ... SELECT of history rows, messages and refunds), so that one statement does the
+work of thousands of Python objects on PostgreSQL and on SQLite alike."""
+
+import json
+
+from django.db import connection
+
+
+def postgres():
+    return connection.vendor == "postgresql"
+
+
+def in_ids(column, ids):
+    """`column` matches one of `ids`: a single array parameter on PostgreSQL (one plan,
+    whatever the count), a list of placeholders on SQLite."""
+    ids = list(ids)
+    if postgres():
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids)) or 'NULL'})", ids
+
+
+def in_values(column, values):
+    """`column` is one of a few constant strings (statuses)."""
+    values = sorted(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def json_with_time(base, key, column):
+    """A JSON object: the constant `base` dict plus `key` set to the timestamp `column`
+    of each row, in ISO 8601 as Python's isoformat() writes it (null stays null)."""
+    if postgres():
+        # PostgreSQL trims trailing zeros of the fraction; isoformat() writes six digits,
+        # or none when the time falls on a whole second.
+        utc = f"({column} AT TIME ZONE 'UTC')"
+        iso = (f"CASE WHEN date_trunc('second', {utc}) = {utc} "
+               f"THEN to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"') "
+               f"ELSE to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END")
+        return f"(%s::jsonb || jsonb_build_object(%s::text, {iso}))", [json.dumps(base), key]
+    # Django keeps SQLite timestamps as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC.
+    iso = f"CASE WHEN {column} IS NULL THEN NULL ELSE replace({column}, ' ', 'T') || '+00:00' END"
+    return f"json_set(%s, '$.' || %s, {iso})", [json.dumps(base), key]
+
+
+def json_constant(base):
+    if postgres():
+        return "%s::jsonb", [json.dumps(base)]
+    return "%s", [json.dumps(base)]
+
+
+def money_text(column):
+    """A decimal money column as text with two decimals (12.50)."""
+    if postgres():
+        return f"to_char({column}, 'FM999999999990.00')"
+    return f"printf('%%.2f', {column})"
+
+
+def execute(sql, params=()):
+    """Run one statement; return its row count."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def fetch(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def when(value):
+    """A timestamp parameter stored as the ORM stores it (naive UTC text on SQLite), so
+    raw and ORM writes compare and read back alike."""
+    return connection.ops.adapt_datetimefield_value(value)
