@@ -102,25 +102,39 @@ def _event(order, action, actor, *, from_status, to_status, at, note="", data=No
 
 
 def bump_status_counts(deltas):
-    """Apply {(shop_id, status): delta} to the counters with three statements whatever
-    the number of keys. Counter rows are locked in (shop, status) order first, so
-    concurrent transactions never deadlock on them."""
+    """Apply {(shop_id, status): delta} to the counters in one statement whatever the
+    number of keys (two more the first time a shop has orders in a status). Counter
+    rows are locked in (shop, status) order, so concurrent transactions never deadlock."""
     keys = sorted(k for k, delta in deltas.items() if delta)
     if not keys:
         return
-    OrderStatusCount.objects.bulk_create(
-        [OrderStatusCount(shop_id=shop_id, status=status, count=0) for shop_id, status in keys], ignore_conflicts=True
-    )
-    if connection.features.has_select_for_update:
-        list(OrderStatusCount.objects.filter(shop_id__in={k[0] for k in keys}, status__in={k[1] for k in keys})
-             .order_by("shop_id", "status").select_for_update().values_list("pk"))
+    missing = sorted(set(keys) - _bump_counters(keys, deltas))
+    if missing:
+        OrderStatusCount.objects.bulk_create(
+            [OrderStatusCount(shop_id=shop_id, status=status, count=0) for shop_id, status in missing],
+            ignore_conflicts=True,
+        )
+        _bump_counters(missing, deltas)
+
+
+def _bump_counters(keys, deltas):
+    """One UPDATE adding each key's delta to its counter row; returns the keys it found."""
     table = OrderStatusCount._meta.db_table
-    rows = " UNION ALL ".join(["SELECT %s AS shop_id, %s AS status, %s AS delta"] * len(keys))
-    sql.execute(
-        f"UPDATE {table} SET count = {table}.count + d.delta FROM ({rows}) AS d "
-        f"WHERE {table}.shop_id = d.shop_id AND {table}.status = d.status",
-        [v for shop_id, status in keys for v in (shop_id, str(status), deltas[(shop_id, status)])],
+    values = [(shop_id, str(status), deltas[(shop_id, status)]) for shop_id, status in keys]
+    if sql.postgres():
+        rows = "unnest(%s::bigint[], %s::text[], %s::bigint[]) AS d(shop_id, status, delta)"
+        params = [list(column) for column in zip(*values)]
+    else:
+        rows = "(" + " UNION ALL ".join(["SELECT %s AS shop_id, %s AS status, %s AS delta"] * len(values)) + ") AS d"
+        params = [v for row in values for v in row]
+    lock = " ORDER BY c.shop_id, c.status FOR UPDATE OF c" if connection.features.has_select_for_update else ""
+    found = sql.fetch(
+        f"UPDATE {table} SET count = {table}.count + d.delta FROM (SELECT c.id, d.delta FROM {table} c "
+        f"JOIN {rows} ON c.shop_id = d.shop_id AND c.status = d.status{lock}) AS d "
+        f"WHERE {table}.id = d.id RETURNING {table}.shop_id, {table}.status",
+        params,
     )
+    return set(found)
 
 
 def _lock(order):
@@ -379,60 +393,77 @@ def cancel_due_orders(*, order_ids, actor, reason, note, action="cancel", explai
 def _write_cancellations(order_ids, *, actor, reason, note, action, at, explain=None, deadline_field=None):
     """Cancel locked orders in a fixed number of statements: the database writes each
     history row and buyer message from the order itself (INSERT ... SELECT), releases
-    reserved stock from the lines, and the counters move by the per-shop totals."""
+    reserved stock from the lines, and the counters move by the per-shop totals.
+    On PostgreSQL it is one statement: the orders are read once, and every write takes
+    them from there (data-modifying WITH); SQLite runs the same writes one by one."""
     from_states, to_status = transitions.TRANSITIONS[action]
-    orders, lines = Order._meta.db_table, OrderLine._meta.db_table
+    orders, lines, sku = Order._meta.db_table, OrderLine._meta.db_table, SKU._meta.db_table
     ids_sql, ids = sql.in_ids("o.id", order_ids)
     states_sql, states = sql.in_values("o.status", from_states)
-    where, params = f"{ids_sql} AND {states_sql}", [*ids, *states]
-
-    deltas = Counter()
-    for shop_id, status, n in sql.fetch(
-        f"SELECT o.shop_id, o.status, COUNT(*) FROM {orders} o WHERE {where} GROUP BY o.shop_id, o.status", params
-    ):
-        deltas[(shop_id, status)] -= n
-        deltas[(shop_id, to_status)] += n
-    if not deltas:
-        return 0
-
-    if any(status in RESERVING for _, status in deltas):
-        # Lock in id order, as confirm does, so the two never deadlock.
-        reserving_sql, reserving = sql.in_values("o.status", RESERVING)
-        released = (f"SELECT l.sku_id, SUM(l.quantity) AS quantity FROM {lines} l JOIN {orders} o ON o.id = l.order_id "
-                    f"WHERE {ids_sql} AND {reserving_sql} GROUP BY l.sku_id")
-        if connection.features.has_select_for_update:
-            sql.fetch(f"SELECT id FROM {SKU._meta.db_table} WHERE id IN (SELECT sku_id FROM ({released}) r) "
-                      f"ORDER BY id FOR UPDATE", [*ids, *reserving])
-        sku = SKU._meta.db_table
-        sql.execute(f"UPDATE {sku} SET reserved = {sku}.reserved - r.quantity FROM ({released}) r WHERE {sku}.id = r.sku_id",
-                    [*ids, *reserving])
-
+    reserving_sql, reserving = sql.in_values("o.status", RESERVING)
+    due_columns = "o.id, o.shop_id, o.status, o.number" + (f", o.{deadline_field}" if deadline_field else "")
+    due_sql, due_params = f"SELECT {due_columns} FROM {orders} o WHERE {ids_sql} AND {states_sql}", [*ids, *states]
     base = {"reason": reason, **(explain or {})}
     data_sql, data_params = (sql.json_with_time(base, "deadline", f"o.{deadline_field}") if deadline_field
                              else sql.json_constant(base))
-    sql.execute(
-        f"INSERT INTO {OrderEvent._meta.db_table} "
-        f"(order_id, at, actor_kind, actor_id, actor_label, action, from_status, to_status, note, data) "
-        f"SELECT o.id, %s, %s, %s, %s, %s, o.status, %s, %s, {data_sql} FROM {orders} o WHERE {where}",
-        [sql.when(at), actor.kind, getattr(actor.user, "pk", None), actor.label, action, str(to_status), note,
-         *data_params, *params],
-    )
     # The seller's note is written to the buyer; a staff member's reason is internal (it may
     # say "fraud suspected") and stays in the history only.
     buyer_note = f" {note}" if note and actor.kind == OrderEvent.ActorKind.SELLER else ""
     label = Order.CancelReason(reason).label
-    sql.execute(
+    when = sql.when(at)
+    # Each write reads the due orders, as they were before this cancellation, from {due}.
+    release_stock = (
+        # Stock rows are locked in id order, as confirm does, so the two never deadlock.
+        f"UPDATE {sku} SET reserved = {sku}.reserved - r.quantity FROM (SELECT s.id, q.quantity FROM {sku} s "
+        f"JOIN (SELECT l.sku_id, SUM(l.quantity) AS quantity FROM {lines} l JOIN {{due}} ON o.id = l.order_id "
+        f"WHERE {reserving_sql} GROUP BY l.sku_id) q ON q.sku_id = s.id"
+        + (" ORDER BY s.id FOR UPDATE OF s" if connection.features.has_select_for_update else "")
+        + f") r WHERE {sku}.id = r.id",
+        reserving,
+    )
+    history = (
+        f"INSERT INTO {OrderEvent._meta.db_table} "
+        f"(order_id, at, actor_kind, actor_id, actor_label, action, from_status, to_status, note, data) "
+        f"SELECT o.id, %s, %s, %s, %s, %s, o.status, %s, %s, {data_sql} FROM {{due}}",
+        [when, actor.kind, getattr(actor.user, "pk", None), actor.label, action, str(to_status), note, *data_params],
+    )
+    message = (
         f"INSERT INTO {OrderMessage._meta.db_table} (order_id, sender, author_id, body, created_at) "
-        f"SELECT o.id, %s, NULL, 'Your order ' || o.number || %s, %s FROM {orders} o WHERE {where}",
-        [OrderMessage.Sender.PLATFORM.value, f" was cancelled. Reason: {label}.{buyer_note}", sql.when(at), *params],
+        f"SELECT o.id, %s, NULL, 'Your order ' || o.number || %s, %s FROM {{due}}",
+        [OrderMessage.Sender.PLATFORM.value, f" was cancelled. Reason: {label}.{buyer_note}", when],
     )
-    cancelled = sql.execute(
-        f"UPDATE {orders} AS o SET status = %s, status_changed_at = %s, cancelled_at = %s, cancel_reason = %s, "
-        f"cancel_note = %s, updated_at = %s, auto_cancel_at = NULL WHERE {where}",
-        [str(to_status), sql.when(at), sql.when(at), str(reason), note, sql.when(at), *params],
+    status = (
+        f"UPDATE {orders} SET status = %s, status_changed_at = %s, cancelled_at = %s, cancel_reason = %s, "
+        f"cancel_note = %s, updated_at = %s, auto_cancel_at = NULL WHERE id IN (SELECT o.id FROM {{due}})",
+        [str(to_status), when, when, str(reason), note, when],
     )
+    count = "SELECT o.shop_id, o.status, COUNT(*) FROM {due} GROUP BY o.shop_id, o.status"
+
+    if sql.postgres():
+        writes = [release_stock, history, message, status]
+        ctes = ", ".join(f"w{i} AS ({text.format(due='due o')})" for i, (text, _) in enumerate(writes))
+        # The orders are found by id first: left to itself, the planner ANDs the id list
+        # with the status index, reading every open order's index entry.
+        grouped = sql.fetch(
+            f"WITH picked AS MATERIALIZED (SELECT {due_columns} FROM {orders} o WHERE {ids_sql}), "
+            f"due AS MATERIALIZED (SELECT * FROM picked o WHERE {states_sql}), "
+            f"{ctes} {count.format(due='due o')}",
+            [*due_params, *(p for _, params in writes for p in params)],
+        )
+    else:
+        due = f"({due_sql}) o"
+        grouped = sql.fetch(*sql.bind(count, [], "due", due, due_params))
+        writes = [history, message, status]
+        if any(s in RESERVING for _, s, _ in grouped):
+            writes.insert(0, release_stock)
+        for text, params in writes:
+            sql.execute(*sql.bind(text, params, "due", due, due_params))
+    deltas = Counter()
+    for shop_id, from_status, n in grouped:
+        deltas[(shop_id, from_status)] -= n
+        deltas[(shop_id, to_status)] += n
     bump_status_counts(deltas)
-    return cancelled
+    return sum(n for _, _, n in grouped)
 
 
 def cancel_order(*, order, actor, reason, note=""):

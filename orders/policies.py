@@ -36,7 +36,7 @@ def _run(qs, deadline_field, as_of, dry_run, batch_size, apply):
     if dry_run:
         return qs.count()
     done = 0
-    for rows in locked_batches(qs, [deadline_field, "shop_id"], batch_size):
+    for rows in locked_batches(qs, [deadline_field, "shop_id"], batch_size, leaves=True):
         done += apply(rows)
     return done
 

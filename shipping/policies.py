@@ -99,7 +99,7 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
             total += qs.count()
             continue
         by_shop = {}
-        for rows in locked_batches(qs, ["shop_id"], batch_size):
+        for rows in locked_batches(qs, ["shop_id"], batch_size, leaves=True):
             total += order_actions.cancel_due_orders(
                 order_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule),
                 reason=Order.CancelReason.DELIVERY_FAILED, action=action,

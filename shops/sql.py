@@ -72,3 +72,11 @@ def when(value):
     """A timestamp parameter stored as the ORM stores it (naive UTC text on SQLite), so
     raw and ORM writes compare and read back alike."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def bind(text, params, name, fragment, fragment_params):
+    """Put the SQL `fragment` (with its own parameters) where `text` says {name}, and its
+    parameters at the matching place among `params`."""
+    head, tail = text.split("{" + name + "}")
+    k = head.count("%s")
+    return head + fragment + tail, [*params[:k], *fragment_params, *params[k:]]

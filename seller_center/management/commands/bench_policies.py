@@ -27,6 +27,11 @@ CANCELLING = ("cancel_unpaid", "cancel_untracked")
 OPEN = "('UNPAID', 'AWAITING_CONFIRMATION', 'AWAITING_SHIPMENT', 'AWAITING_COLLECTION')"
 
 
+def vacuum():
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE orders_order")
+
+
 class Command(BaseCommand):
     help = "Time a full policy run on N orders with D due (PostgreSQL); print figures and ratios."
 
@@ -55,13 +60,14 @@ class Command(BaseCommand):
                 f"WHERE status IN {OPEN} ORDER BY (status = 'UNPAID') DESC, id LIMIT %s)",
                 [as_of - timedelta(hours=1), due],
             )
-            cursor.execute("ANALYZE orders_order")
+        vacuum()
         total = Order.objects.count()
         n_due = Order.objects.filter(auto_cancel_at__lte=as_of).count()
         self.stdout.write(f"orders: {total}, due for P1/P5 cancellation: {n_due}, batch size {batch_size}")
 
         bare = []
         for _ in range(3):
+            vacuum()  # each measurement starts from the same table, without the last one's dead rows
             with transaction.atomic(), connection.cursor() as cursor:
                 started = time.perf_counter()
                 cursor.execute(BARE, {"now": as_of, "as_of": as_of})
@@ -71,6 +77,7 @@ class Command(BaseCommand):
         bare_s = statistics.median(bare)
         self.stdout.write(f"hand-written UPDATE of the same {changed} rows: {bare_s:.3f} s (median of 3, rolled back)")
 
+        vacuum()
         with measure_batches() as p1_batches:
             started = time.perf_counter()
             lines = policies.run(as_of=as_of, funcs=CANCELLING, batch_size=batch_size)
