@@ -379,15 +379,17 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
 
 
 @transaction.atomic
-def cancel_due_orders(*, order_ids, actor, reason, note, action="cancel", explain=None, deadline_field=None):
+def cancel_due_orders(*, order_ids, actor, reason, note, action="cancel", explain=None, deadline_field=None,
+                      at=None):
     """The platform cancels orders a rule found due, already locked by the rule's batch:
     the same writes as cancel_orders without reading the orders into Python, so a batch
     of thousands costs a few statements. Orders no longer in a cancellable status are
     left alone. `deadline_field` names the deadline that fired, recorded in each history
-    row. Returns how many were cancelled."""
+    row; `at` is the rule's "as of" time (the refund rule, later in the same run, sees
+    these cancellations). Returns how many were cancelled."""
     _clean_cancel_reason(actor, reason, note)
     return _write_cancellations(order_ids, actor=actor, reason=reason, note=note, action=action, explain=explain,
-                                deadline_field=deadline_field, at=timezone.now())
+                                deadline_field=deadline_field, at=at or timezone.now())
 
 
 def _write_cancellations(order_ids, *, actor, reason, note, action, at, explain=None, deadline_field=None):

@@ -36,7 +36,7 @@ def _run(qs, deadline_field, as_of, dry_run, batch_size, apply):
     if dry_run:
         return qs.count()
     done = 0
-    for rows in locked_batches(qs, [deadline_field, "shop_id"], batch_size, leaves=True):
+    for rows in locked_batches(qs, [deadline_field, "shop_id"], batch_size):
         done += apply(rows)
     return done
 
@@ -51,7 +51,7 @@ def _cancel(qs, as_of, window, dry_run, batch_size, *, reason, note, message):
 
     def apply(rows):
         n = actions.cancel_due_orders(order_ids=[pk for pk, _, _ in rows], actor=actor, reason=reason, note=note,
-                                      explain=window.explain(), deadline_field="auto_cancel_at")
+                                      explain=window.explain(), deadline_field="auto_cancel_at", at=as_of)
         for _, deadline, shop_id in rows:
             fired[shop_id].append(deadline)
         return n

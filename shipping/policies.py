@@ -99,11 +99,11 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
             total += qs.count()
             continue
         by_shop = {}
-        for rows in locked_batches(qs, ["shop_id"], batch_size, leaves=True):
+        for rows in locked_batches(qs, ["shop_id"], batch_size):
             total += order_actions.cancel_due_orders(
                 order_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule),
                 reason=Order.CancelReason.DELIVERY_FAILED, action=action,
-                note="A package was lost in delivery; the buyer is refunded.", explain=window.explain(),
+                note="A package was lost in delivery; the buyer is refunded.", explain=window.explain(), at=as_of,
             )
             for _, shop_id in rows:
                 by_shop.setdefault(shop_id, []).append(as_of)

@@ -191,3 +191,17 @@ def test_refund_order_called_twice_at_once_refunds_once(on_postgres, shop):
     assert not errors
     assert Refund.objects.filter(order=order).count() == 1
     assert len({r.pk for r in results}) == 1
+
+
+def test_full_run_refunds_the_orders_it_cancels_in_the_same_run(shop):
+    from seller_center import policies as runner
+
+    order = paid_order(shop)  # paid, never handed over: P5 cancels it at its deadline
+    order.refresh_from_db()
+    lines = runner.run(as_of=order.auto_cancel_at)
+    counts = {(line["rule"], line["func"].rsplit(".", 1)[1]): line["count"] for line in lines}
+    assert counts[("P5", "cancel_untracked")] == 1
+    assert counts[("P10", "refund_cancelled_paid")] == 1
+    order.refresh_from_db()
+    assert order.cancelled_at == order.status_changed_at
+    assert Refund.objects.get(order=order).amount == order.total
