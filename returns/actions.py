@@ -501,16 +501,16 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
                  f"WHERE {new_sql} AND r.kind = %s",
         params=[*new, whole], sender=OrderMessage.Sender.PLATFORM, at=at,
     )
-    emails = []
-    for pk, number, email, refund_amount, currency in Refund.objects.filter(
-        order_id__in=refunded, kind=Refund.Kind.ORDER
-    ).exclude(order__buyer_email="").order_by().values_list(
-        "order_id", "order__number", "order__buyer_email", "amount", "currency"
-    ):
-        text = f"Order {number} was refunded: {refund_amount:.2f} {currency}."
-        link = links.url_for(Order(pk=pk, number=number))
-        emails.append((f"Order {number} refunded", f"{text}\n\nFollow your order and requests here: {link}\n",
-                       None, [email]))
+    refunds = list(Refund.objects.filter(order_id__in=refunded, kind=Refund.Kind.ORDER).exclude(
+        order__buyer_email="").order_by().values_list("order_id", "order__number", "order__buyer_email", "amount",
+                                                      "currency"))
+    urls = links.urls_for((pk, number) for pk, number, *_ in refunds)
+    emails = [
+        (f"Order {number} refunded",
+         f"Order {number} was refunded: {amount:.2f} {currency}.\n\nFollow your order and requests here: {urls[pk]}\n",
+         None, [email])
+        for pk, number, email, amount, currency in refunds
+    ]
     if emails:
         transaction.on_commit(lambda: send_mass_mail(emails, fail_silently=True))
     return len(refunded)

@@ -13,7 +13,11 @@ def max_age():
 
 
 def make_token(order):
-    return signing.dumps({"o": order.pk, "n": order.number}, salt=SALT, compress=True)
+    return _token(order.pk, order.number)
+
+
+def _token(pk, number):
+    return signing.dumps({"o": pk, "n": number}, salt=SALT, compress=True)
 
 
 def read_token(token):
@@ -32,5 +36,16 @@ def path_for(order):
 
 
 def url_for(order):
-    base = getattr(settings, "RETURNS_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
-    return base + path_for(order)
+    return _base() + path_for(order)
+
+
+def urls_for(orders):
+    """{pk: url} for many (pk, number) pairs: the route is reversed once, not per order."""
+    marker = "TOKEN"
+    head, tail = reverse("returns_public:link", kwargs={"token": marker}).split(marker)
+    base = _base() + head
+    return {pk: f"{base}{_token(pk, number)}{tail}" for pk, number in orders}
+
+
+def _base():
+    return getattr(settings, "RETURNS_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
