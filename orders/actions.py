@@ -14,6 +14,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from shops import policy_windows, sql
+from shops.batching import lock
 from shops.models import SKU
 
 from . import transitions
@@ -369,8 +370,8 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
     if not result.done:
         return result
     now = timezone.now()
-    _write_cancellations([o.pk for o in result.done], actor=actor, reason=reason, note=note, action=action,
-                         explain=explain, at=now)
+    _write_cancellations(_picked_by_id([o.pk for o in result.done], ["id", "shop_id", "status", "number"]),
+                         actor=actor, reason=reason, note=note, action=action, explain=explain, at=now)
     for order in result.done:
         order.status, order.cancel_reason, order.cancel_note, order.cancelled_at = S.CANCELLED, reason, note, now
         order.status_changed_at = order.updated_at = now
@@ -379,32 +380,44 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
 
 
 @transaction.atomic
-def cancel_due_orders(*, order_ids, actor, reason, note, action="cancel", explain=None, deadline_field=None,
-                      at=None):
-    """The platform cancels orders a rule found due, already locked by the rule's batch:
-    the same writes as cancel_orders without reading the orders into Python, so a batch
-    of thousands costs a few statements. Orders no longer in a cancellable status are
-    left alone. `deadline_field` names the deadline that fired, recorded in each history
-    row; `at` is the rule's "as of" time (the refund rule, later in the same run, sees
-    these cancellations). Returns how many were cancelled."""
+def cancel_due_orders(*, due, actor, reason, note, action="cancel", explain=None, deadline_field=None, at=None):
+    """The platform cancels the orders a rule found due: `due` is an Order queryset
+    (shops.batching.due_chunks), locked here, skipping rows another worker holds. The
+    same writes as cancel_orders without reading the orders into Python: on PostgreSQL
+    the lock and every write are one statement. Orders no longer in a cancellable status
+    are left alone. `deadline_field` names the deadline that fired, recorded in each
+    history row; `at` is the rule's "as of" time (the refund rule, later in the same run,
+    sees these cancellations). Returns [(shop_id, how many, earliest deadline)]."""
     _clean_cancel_reason(actor, reason, note)
-    return _write_cancellations(order_ids, actor=actor, reason=reason, note=note, action=action, explain=explain,
+    columns = ["id", "shop_id", "status", "number", *([deadline_field] if deadline_field else [])]
+    if sql.postgres():
+        picked = lock(due).values_list(*columns).query.sql_with_params()
+    else:
+        ids = list(due.values_list("pk", flat=True))
+        picked = _picked_by_id(ids, columns)
+    return _write_cancellations(picked, actor=actor, reason=reason, note=note, action=action, explain=explain,
                                 deadline_field=deadline_field, at=at or timezone.now())
 
 
-def _write_cancellations(order_ids, *, actor, reason, note, action, at, explain=None, deadline_field=None):
-    """Cancel locked orders in a fixed number of statements: the database writes each
-    history row and buyer message from the order itself (INSERT ... SELECT), releases
-    reserved stock from the lines, and the counters move by the per-shop totals.
-    On PostgreSQL it is one statement: the orders are read once, and every write takes
-    them from there (data-modifying WITH); SQLite runs the same writes one by one."""
+def _picked_by_id(order_ids, columns):
+    ids_sql, ids = sql.in_ids("o.id", order_ids)
+    return f"SELECT {', '.join('o.' + c for c in columns)} FROM {Order._meta.db_table} o WHERE {ids_sql}", ids
+
+
+def _write_cancellations(picked, *, actor, reason, note, action, at, explain=None, deadline_field=None):
+    """Cancel orders in a fixed number of statements: the database writes each history
+    row and buyer message from the order itself (INSERT ... SELECT), releases reserved
+    stock from the lines, and the counters move by the per-shop totals. `picked` is a
+    SELECT (sql, params) of the orders' id, shop_id, status, number[, deadline_field],
+    locked or locking. On PostgreSQL it is one statement: the orders are read once and
+    every write takes them from there (data-modifying WITH); SQLite runs the writes one
+    by one. Returns [(shop_id, how many, earliest deadline)]."""
     from_states, to_status = transitions.TRANSITIONS[action]
     orders, lines, sku = Order._meta.db_table, OrderLine._meta.db_table, SKU._meta.db_table
-    ids_sql, ids = sql.in_ids("o.id", order_ids)
     states_sql, states = sql.in_values("o.status", from_states)
     reserving_sql, reserving = sql.in_values("o.status", RESERVING)
-    due_columns = "o.id, o.shop_id, o.status, o.number" + (f", o.{deadline_field}" if deadline_field else "")
-    due_sql, due_params = f"SELECT {due_columns} FROM {orders} o WHERE {ids_sql} AND {states_sql}", [*ids, *states]
+    picked_sql, picked_params = picked
+    due_sql, due_params = f"SELECT * FROM ({picked_sql}) o WHERE {states_sql}", [*picked_params, *states]
     base = {"reason": reason, **(explain or {})}
     data_sql, data_params = (sql.json_with_time(base, "deadline", f"o.{deadline_field}") if deadline_field
                              else sql.json_constant(base))
@@ -439,33 +452,37 @@ def _write_cancellations(order_ids, *, actor, reason, note, action, at, explain=
         f"cancel_note = %s, updated_at = %s, auto_cancel_at = NULL WHERE id IN (SELECT o.id FROM {{due}})",
         [str(to_status), when, when, str(reason), note, when],
     )
-    count = "SELECT o.shop_id, o.status, COUNT(*) FROM {due} GROUP BY o.shop_id, o.status"
+    first = f"MIN(o.{deadline_field})" if deadline_field else "NULL"
+    count = f"SELECT o.shop_id, o.status, COUNT(*), {first} FROM {{due}} GROUP BY o.shop_id, o.status"
 
     if sql.postgres():
         writes = [release_stock, history, message, status]
         ctes = ", ".join(f"w{i} AS ({text.format(due='due o')})" for i, (text, _) in enumerate(writes))
-        # The orders are found by id first: left to itself, the planner ANDs the id list
-        # with the status index, reading every open order's index entry.
+        # The orders are picked (and locked) first, then filtered: left to itself, the
+        # planner may AND the id list with the status index, reading every open order's entry.
         grouped = sql.fetch(
-            f"WITH picked AS MATERIALIZED (SELECT {due_columns} FROM {orders} o WHERE {ids_sql}), "
-            f"due AS MATERIALIZED (SELECT * FROM picked o WHERE {states_sql}), "
+            f"WITH picked AS MATERIALIZED ({picked_sql}), due AS MATERIALIZED (SELECT * FROM picked o WHERE {states_sql}), "
             f"{ctes} {count.format(due='due o')}",
-            [*due_params, *(p for _, params in writes for p in params)],
+            [*picked_params, *states, *(p for _, params in writes for p in params)],
         )
     else:
         due = f"({due_sql}) o"
         grouped = sql.fetch(*sql.bind(count, [], "due", due, due_params))
         writes = [history, message, status]
-        if any(s in RESERVING for _, s, _ in grouped):
+        if any(s in RESERVING for _, s, _, _ in grouped):
             writes.insert(0, release_stock)
         for text, params in writes:
             sql.execute(*sql.bind(text, params, "due", due, due_params))
-    deltas = Counter()
-    for shop_id, from_status, n in grouped:
+    deltas, by_shop = Counter(), {}
+    for shop_id, from_status, n, earliest in grouped:
+        earliest = sql.read_time(earliest)
         deltas[(shop_id, from_status)] -= n
         deltas[(shop_id, to_status)] += n
+        count_before, earliest_before = by_shop.get(shop_id, (0, None))
+        by_shop[shop_id] = (count_before + n, min(d for d in (earliest, earliest_before) if d) if earliest or
+                            earliest_before else None)
     bump_status_counts(deltas)
-    return sum(n for _, _, n in grouped)
+    return [(shop_id, n, earliest) for shop_id, (n, earliest) in by_shop.items()]
 
 
 def cancel_order(*, order, actor, reason, note=""):

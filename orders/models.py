@@ -220,11 +220,14 @@ class OrderEvent(models.Model):
         STOREFRONT = "storefront", "Storefront"
         POLICY = "policy", "Platform policy"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    # Indexes are what make history writes cost (policies write thousands of rows a run):
+    # the order's lookups use orderevent_order_at, and only rows written by a person are
+    # indexed by actor.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events", db_index=False)
     at = models.DateTimeField(db_index=True)
     actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     actor_label = models.CharField(max_length=150, blank=True, help_text="Who, in words: a user name, a carrier, a rule.")
     action = models.CharField(max_length=40)
@@ -235,7 +238,10 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["order", "at", "id"], name="orderevent_order_at")]
+        indexes = [
+            models.Index(fields=["order", "at", "id"], name="orderevent_order_at"),
+            models.Index(fields=["actor"], name="orderevent_actor", condition=Q(actor__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.order_id} {self.action} {self.from_status}->{self.to_status}"
@@ -261,15 +267,21 @@ class OrderMessage(models.Model):
         BUYER = "buyer", "Buyer"
         PLATFORM = "platform", "Platform"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="messages")
+    # As on OrderEvent: the order's lookups use ordermessage_order_at; platform notices
+    # (no author) are not indexed by author.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="messages", db_index=False)
     sender = models.CharField(max_length=8, choices=Sender.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", db_index=False)
     body = models.TextField(max_length=4000)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["order", "created_at"], name="ordermessage_order_at")]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="ordermessage_order_at"),
+            models.Index(fields=["author"], name="ordermessage_author", condition=Q(author__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.order_id} {self.sender}: {self.body[:40]}"

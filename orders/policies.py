@@ -6,13 +6,12 @@ actions, so running it twice, or on two workers at once, changes nothing the sec
 Every history row says which rule, which window version and which deadline fired it.
 """
 
-from collections import defaultdict
 from datetime import timedelta
 
 from django.db.models import Q
 
-from shops.actions import notify_shops
-from shops.batching import locked_batches
+from shops.actions import add_to_tally, notify_shops, tally
+from shops.batching import due_chunks, locked_batches
 from shops.models import Notification
 
 from . import actions
@@ -42,21 +41,20 @@ def _run(qs, deadline_field, as_of, dry_run, batch_size, apply):
 
 
 def _cancel(qs, as_of, window, dry_run, batch_size, *, reason, note, message):
+    qs = qs.filter(_not_paused(as_of))
     if dry_run:
-        return _run(qs, "auto_cancel_at", as_of, dry_run, batch_size, None)
+        return qs.count()
     # One bell per shop for the whole run, not one per batch: a seller reads "120 orders
-    # cancelled", once. It is sent in the last batch's transaction, after every batch.
-    fired = defaultdict(list)
-    actor = actions.Actor.policy(window.rule)
-
-    def apply(rows):
-        n = actions.cancel_due_orders(order_ids=[pk for pk, _, _ in rows], actor=actor, reason=reason, note=note,
-                                      explain=window.explain(), deadline_field="auto_cancel_at", at=as_of)
-        for _, deadline, shop_id in rows:
-            fired[shop_id].append(deadline)
-        return n
-
-    done = _run(qs, "auto_cancel_at", as_of, dry_run, batch_size, apply)
+    # cancelled", once. It is sent in its own transaction after every batch.
+    fired = {}
+    done = 0
+    for chunk in due_chunks(qs, batch_size):
+        for shop_id, n, first in actions.cancel_due_orders(
+            due=chunk, actor=actions.Actor.policy(window.rule), reason=reason, note=note, explain=window.explain(),
+            deadline_field="auto_cancel_at", at=as_of,
+        ):
+            add_to_tally(fired, shop_id, n, first)
+            done += n
     notify_shops(fired, kind=Notification.Kind.POLICY, message=message, email=True)
     return done
 
@@ -114,7 +112,4 @@ def _flag(qs, deadline_field, action, as_of, window, dry_run, batch_size, messag
 
 
 def _notify_shops(rows, kind, message, email):
-    by_shop = defaultdict(list)
-    for _, deadline, shop_id in rows:
-        by_shop[shop_id].append(deadline)
-    notify_shops(by_shop, kind=kind, message=message, email=email)
+    notify_shops(tally((shop_id, deadline) for _, deadline, shop_id in rows), kind=kind, message=message, email=email)

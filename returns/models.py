@@ -237,8 +237,10 @@ class Refund(models.Model):
         ORDER = "order", "Whole order"  # cancellation or full refund: at most once per order
         REQUEST = "request", "Request"  # a return's or refund-only request's refund, full or partial
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    request = models.ForeignKey(BuyerRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
+    # Lookups by order use refund_seq_unique, by request refund_request_once (see Meta).
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", db_index=False)
+    request = models.ForeignKey(BuyerRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds",
+                                db_index=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     partial = models.BooleanField(default=False, help_text="Less than the request's value, by the seller's choice.")
     amount = models.DecimalField(max_digits=14, decimal_places=2)
@@ -247,7 +249,8 @@ class Refund(models.Model):
     refunded_before = models.DecimalField(max_digits=14, decimal_places=2)
     order_total = models.DecimalField(max_digits=14, decimal_places=2)
     actor_kind = models.CharField(max_length=12, choices=OrderEvent.ActorKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", db_index=False)
     actor_label = models.CharField(max_length=150, blank=True)
     note = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -265,6 +268,7 @@ class Refund(models.Model):
             models.UniqueConstraint(fields=["order"], condition=Q(kind="order"), name="refund_whole_order_once"),
             models.UniqueConstraint(fields=["request"], condition=Q(request__isnull=False), name="refund_request_once"),
         ]
+        indexes = [models.Index(fields=["actor"], name="refund_actor", condition=Q(actor__isnull=False))]
 
     def __str__(self):
         return f"{self.order_id} #{self.seq}: {self.amount} {self.currency}"

@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Q
 
 from orders import actions as order_actions
 from orders.models import Order
-from shops.actions import notify_shops
-from shops.batching import locked_batches
+from shops.actions import add_to_tally, notify_shops, tally
+from shops.batching import due_chunks, locked_batches
 from shops.models import Notification
 
 from . import actions
@@ -40,10 +40,7 @@ def _apply(qs, field, as_of, window, dry_run, batch_size, action, what, note):
                        note=note, data=_explain(window, [(pk, d) for pk, d, _ in rows], what))
         done += moved
         if moved:
-            by_shop = {}
-            for _, d, shop_id in rows:
-                by_shop.setdefault(shop_id, []).append(d)
-            notify_shops(by_shop, kind=Notification.Kind.SHIPPING,
+            notify_shops(tally((shop_id, d) for _, d, shop_id in rows), kind=Notification.Kind.SHIPPING,
                          message=f"{{n}} package(s): {note} ({window.rule})", email=False)
     return done
 
@@ -99,14 +96,14 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
             total += qs.count()
             continue
         by_shop = {}
-        for rows in locked_batches(qs, ["shop_id"], batch_size):
-            total += order_actions.cancel_due_orders(
-                order_ids=[pk for pk, _ in rows], actor=order_actions.Actor.policy(window.rule),
-                reason=Order.CancelReason.DELIVERY_FAILED, action=action,
-                note="A package was lost in delivery; the buyer is refunded.", explain=window.explain(), at=as_of,
-            )
-            for _, shop_id in rows:
-                by_shop.setdefault(shop_id, []).append(as_of)
+        for chunk in due_chunks(qs, batch_size):
+            for shop_id, n, _ in order_actions.cancel_due_orders(
+                due=chunk, actor=order_actions.Actor.policy(window.rule), reason=Order.CancelReason.DELIVERY_FAILED,
+                action=action, note="A package was lost in delivery; the buyer is refunded.",
+                explain=window.explain(), at=as_of,
+            ):
+                total += n
+                add_to_tally(by_shop, shop_id, n, as_of)
         notify_shops(by_shop, kind=Notification.Kind.POLICY,
                      message="{n} order(s) cancelled by the platform: a package was lost in delivery (P10).")
     return total

@@ -28,19 +28,32 @@ def mark_read(*, shop, user, ids=None):
     return qs.update(read_at=timezone.now())
 
 
-def notify_shops(deadlines_by_shop, *, kind, message, email=True):
+def tally(rows, into=None):
+    """{shop_id: (how many, earliest deadline)} from (shop_id, deadline) pairs, added to
+    `into` if given (a rule's run adds up its batches)."""
+    into = {} if into is None else into
+    for shop_id, deadline in rows:
+        add_to_tally(into, shop_id, 1, deadline)
+    return into
+
+
+def add_to_tally(into, shop_id, n, first):
+    count, earliest = into.get(shop_id, (0, None))
+    into[shop_id] = (count + n, min((d for d in (earliest, first) if d), default=None))
+
+
+def notify_shops(tallies, *, kind, message, email=True):
     """One bell notification (and email) per shop for a batch of automated actions.
-    `deadlines_by_shop` maps shop id -> the deadlines that fired; `message` may use {n}
-    (how many) and {first} (the earliest deadline)."""
+    `tallies` maps shop id -> (how many, the earliest deadline that fired) (see tally());
+    `message` may use {n} and {first}."""
     from .models import Shop
 
-    if not deadlines_by_shop:
+    if not tallies:
         return
-    shops = Shop.objects.in_bulk(list(deadlines_by_shop))
+    shops = Shop.objects.in_bulk(list(tallies))
     notes, emails = [], []
-    for shop_id, deadlines in deadlines_by_shop.items():
-        firsts = [d for d in deadlines if d]
-        text = message.format(n=len(deadlines), first=min(firsts).strftime("%Y-%m-%d %H:%M UTC") if firsts else "—")
+    for shop_id, (n, first) in tallies.items():
+        text = message.format(n=n, first=first.strftime("%Y-%m-%d %H:%M UTC") if first else "—")
         notes.append(Notification(shop_id=shop_id, kind=kind, text=text[:300]))
         if email:
             emails.append(("Seller Center: action needed", text, shops[shop_id].email))

@@ -20,25 +20,38 @@ def measure_batches():
         _timings = None
 
 
-def locked_batches(queryset, fields, batch_size=1000):
-    """Yield lists of `fields` tuples (pk first), each batch inside its own transaction
-    with its rows locked; the caller changes them before asking for the next batch.
+def due_chunks(queryset, batch_size=1000):
+    """Yield, each inside its own transaction, `queryset` narrowed to the next chunk of
+    the rows that were due when the run started; lock it with `lock()`.
 
-    The rows due when the run starts are listed once, without locks (one scan of the
-    rule's index, however large the backlog); each batch then locks the next of them that
-    are still due, skipping rows another worker holds. So a row is handed out at most
-    once per run, whether the caller moves it or leaves it due, no batch re-reads what
-    earlier batches handled, and rows that fall due during the run wait for the next run.
+    The due rows are listed once, without locks (one scan of the rule's index, however
+    large the backlog); each chunk then re-checks that its rows are still due. So a row
+    is handed out at most once per run, whether the caller moves it or leaves it due, no
+    chunk re-reads what earlier ones handled, and rows that fall due during the run wait
+    for the next run.
     """
     due = list(queryset.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(due), batch_size):
         started = time.perf_counter()
         with transaction.atomic():
-            qs = queryset.filter(pk__in=due[start:start + batch_size]).order_by()
-            if connection.features.has_select_for_update_skip_locked:
-                qs = qs.select_for_update(skip_locked=True, of=("self",))
-            rows = list(qs.values_list("pk", *fields))
-            if rows:
-                yield rows
+            yield queryset.filter(pk__in=due[start:start + batch_size]).order_by()
         if _timings is not None:
             _timings.append(time.perf_counter() - started)
+
+
+def lock(queryset):
+    """Lock the rows, skipping those another worker holds (PostgreSQL); SQLite has one
+    writer at a time anyway."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def locked_batches(queryset, fields, batch_size=1000):
+    """Yield lists of `fields` tuples (pk first) of the due rows (see due_chunks), each
+    batch inside its own transaction with its rows locked; the caller changes them
+    before asking for the next batch."""
+    for chunk in due_chunks(queryset, batch_size):
+        rows = list(lock(chunk).values_list("pk", *fields))
+        if rows:
+            yield rows

@@ -80,3 +80,16 @@ def bind(text, params, name, fragment, fragment_params):
     head, tail = text.split("{" + name + "}")
     k = head.count("%s")
     return head + fragment + tail, [*params[:k], *fragment_params, *params[k:]]
+
+
+def read_time(value):
+    """A timestamp read by raw SQL as an aware datetime (SQLite hands back text)."""
+    if isinstance(value, str):
+        from datetime import UTC
+
+        from django.utils.dateparse import parse_datetime
+
+        value = parse_datetime(value)
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+    return value
