@@ -70,7 +70,7 @@ def refund_cancelled_paid(*, as_of, window, dry_run=False, batch_size=500):
         return qs.count()
     actor = Actor.policy(window.rule)
     done = 0
-    for rows in locked_batches(qs, [], batch_size, leaves=True):
+    for rows in locked_batches(qs, [], batch_size):
         done += actions.refund_orders(order_ids=[pk for pk, in rows], actor=actor, note="The order was cancelled.",
                                       explain=window.explain(), explain_time="cancelled_at")
     return done
