@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -154,10 +155,19 @@ def page(qs, *, sort="newest", size=50, after=None, before=None):
 
 
 def tab_counts(shop):
-    """Exact per-status counts from the counters (one indexed read), plus All."""
+    """Exact per-status counts from the counters (one indexed read), plus All.
+
+    Plain SQL: every Manage Orders view reads the counters, and building this one-line
+    query through the ORM took about seven times as long as running it."""
     from .models import OrderStatusCount
 
+    meta = OrderStatusCount._meta
+    qn = connection.ops.quote_name
+    sql = (f"SELECT {qn(meta.get_field('status').column)}, {qn(meta.get_field('count').column)} "
+           f"FROM {qn(meta.db_table)} WHERE {qn(meta.get_field('shop').column)} = %s")
     counts = dict.fromkeys(Order.Status.values, 0)
-    counts.update(OrderStatusCount.objects.filter(shop=shop).values_list("status", "count"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [shop.pk])
+        counts.update(cursor.fetchall())
     counts["all"] = sum(counts.values())
     return counts

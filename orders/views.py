@@ -14,10 +14,11 @@ from shops.access import shop_required
 from . import actions, listing, registry
 from .forms import BulkCancelForm, CancelForm, NoteForm
 from .models import Order
-from .templatetags.orders_tags import ROW_FIELDS
+from .templatetags.orders_tags import ROW_FIELDS, query_string
 from .transitions import InvalidTransition
 
 BULK_LIMIT = 1000  # orders one bulk action may touch ("all matching" included)
+CANCEL_REASONS = BulkCancelForm.base_fields["reason"].choices  # the bulk bar's <select>
 
 
 def _order(shop, number):
@@ -40,7 +41,7 @@ def _list_context(request, shop, *, report=None):
     form, data = _filters(request)
     tab = data.get("tab") or "all"
     counts = listing.tab_counts(shop)
-    qs = listing.filtered(shop, data).in_tab(tab).only(*ROW_FIELDS)
+    qs = listing.filtered(shop, data).in_tab(tab).values_list(*ROW_FIELDS, named=True)
     page = listing.page(
         qs,
         sort=data.get("sort") or "newest",
@@ -54,13 +55,17 @@ def _list_context(request, shop, *, report=None):
         "form": form,
         "extra_filters": [form[key] for key in registry.LIST_FILTERS],
         "tab": tab,
-        "tabs": [(value, label, counts[value]) for value, label in listing.TABS],
-        "tab_count": counts[tab],
+        # Counts as text: {{ number }} would run number localization (get_language(),
+        # formats) for each of the ten, to print the same digits.
+        "tabs": [
+            (value, label, str(counts[value]), query_string(request.GET, tab=value)) for value, label in listing.TABS
+        ],
+        "tab_count": str(counts[tab]),
         "counts": counts,
         "page": page,
         "orders": page.rows,
         "filters_active": any(data.get(k) for k in form.fields if k not in ("tab", "sort", "size")),
-        "bulk_cancel_form": BulkCancelForm(),
+        "cancel_reasons": CANCEL_REASONS,
         "report": report,
         "now": timezone.now(),
         "list_query": request.GET.urlencode(),

@@ -186,6 +186,81 @@ def test_row_actions_show_only_when_allowed(seller_client, shop):
     assert f'aria-label="Confirm order {shipped.number}"' not in content
 
 
+def test_order_rows_escape_what_buyers_and_sellers_typed(seller_client, shop):
+    sku = SKUFactory(shop=shop, code="<script>sku</script>", name="<b>mug</b>")
+    order = make_order(shop, lines=[(sku, 1)], name='<script>alert("x")</script> & Co')
+    full, partial = seller_client.get(list_url(shop)), seller_client.get(list_url(shop), HTTP_HX_TARGET="results", **HX)
+    for response in (full, partial):
+        content = response.content.decode()
+        assert order.number in content
+        assert "<script>" not in content and "<b>" not in content
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in content
+        assert "&lt;script&gt;sku&lt;/script&gt;" in content
+
+
+def test_filter_bar_escapes_the_query(seller_client, shop):
+    content = seller_client.get(list_url(shop, sku='"><script>', q="<script>", board="<x>")).content.decode()
+    assert "<script>" not in content and "<x>" not in content
+    assert 'name="sku" value="&quot;&gt;&lt;script&gt;"' in content
+
+
+@pytest.mark.parametrize("data", [
+    None,
+    {"tab": "all"},
+    {"placed_from": "", "placed_to": "", "sku": ""},
+    {"placed_from": "2026-01-01", "sku": "MUG-1"},
+    {"placed_from": "not a date", "sku": "x" * 70},
+    {"placed_from": "2026-02-01", "placed_to": "2026-01-01"},
+    {"sku": '"><script>'},
+])
+def test_filter_inputs_render_as_django_widgets_do(data):
+    from orders import listing
+    from orders.templatetags.orders_tags import input_tag, select
+
+    form = listing.OrderFilterForm(data)
+    if data is not None:
+        form.is_valid()
+    for name in ("placed_from", "placed_to", "sku"):
+        assert input_tag(form[name]) == str(form[name])
+    assert 'id="id_shipping_model"' in select(form["shipping_model"])
+
+
+@pytest.mark.parametrize("query", [
+    "", "tab=all", "q=a+b%0Ac&tab=UNPAID&after=xyz", "sku=%C3%A9%26%3D&before=c&size=20", "ids=1&ids=2&tab=all", "after=a&before=b",
+])
+@pytest.mark.parametrize("changes", [{}, {"tab": "CANCELLED"}, {"after": "cur"}, {"before": "cur", "tab": None},
+                                     {"size": 100, "sku": ""}])
+def test_query_string_matches_a_copied_querydict(query, changes):
+    from django.http import QueryDict
+
+    from orders.templatetags.orders_tags import query_string
+
+    params = QueryDict(query).copy()
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = value
+    for key in ("after", "before"):
+        if key not in changes:
+            params.pop(key, None)
+    assert query_string(QueryDict(query), **changes) == f"?{params.urlencode()}"
+
+
+def test_cached_url_is_reverse_under_each_script_prefix():
+    from django.urls import clear_script_prefix, set_script_prefix
+
+    from orders.templatetags.orders_tags import cached_url
+
+    assert cached_url("orders:list", shop="s-1") == reverse("orders:list", kwargs={"shop": "s-1"})
+    set_script_prefix("/sub/")
+    try:
+        assert cached_url("orders:list", shop="s-1") == reverse("orders:list", kwargs={"shop": "s-1"})
+        assert cached_url("orders:list", shop="s-1").startswith("/sub/")
+    finally:
+        clear_script_prefix()
+    assert not cached_url("orders:list", shop="s-1").startswith("/sub/")
+
+
 def test_order_page_full_and_partial_masks_buyer(seller_client, shop):
     order = make_order(shop, phone="+15550009876")
     url = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})

@@ -58,6 +58,27 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
+def settings_in_use():
+    """What the timed view runs with: DEBUG is switched off for the run, but the settings
+    derived from it at import (static files storage, HTTPS) follow the environment."""
+    from django.conf import settings
+    from django.template import engines
+
+    def names(loaders):
+        for loader in loaders:
+            if isinstance(loader, (tuple, list)):
+                yield loader[0].removeprefix("django.template.loaders.")
+                yield from names(loader[1])
+            else:
+                yield loader.removeprefix("django.template.loaders.")
+
+    engine = engines["django"].engine
+    return (f"settings: DEBUG off for the run (DEBUG in the environment at import: {os.environ.get('DEBUG', 'unset')}), "
+            f"template debug {engine.debug}, loaders {' > '.join(names(engine.loaders))}, "
+            f"static files {settings.STORAGES['staticfiles']['BACKEND'].rsplit('.', 1)[-1]}, "
+            f"sessions {settings.SESSION_ENGINE.rsplit('.', 1)[-1]}, {len(settings.MIDDLEWARE)} middleware")
+
+
 @contextmanager
 def db_timer(box):
     """Add the time spent in the database to box[0] while active."""
@@ -130,6 +151,7 @@ class Command(BaseCommand):
                 f"{connection.vendor}, shop {shop.slug}: {Order.objects.for_shop(shop).count()} orders of "
                 f"{Order.objects.count()}; --repeat {self.repeat}; DEBUG off; times in ms; {load()}"
             )
+            self.stdout.write(settings_in_use())
             failures = []
             failures += self.pages(client, shop)
             failures += self.tab_counts(shop)
