@@ -124,7 +124,7 @@ def _bump_counters(keys, deltas):
     values = [(shop_id, str(status), deltas[(shop_id, status)]) for shop_id, status in keys]
     if sql.postgres():
         rows = "unnest(%s::bigint[], %s::text[], %s::bigint[]) AS d(shop_id, status, delta)"
-        params = [list(column) for column in zip(*values)]
+        params = [list(column) for column in zip(*values, strict=True)]
     else:
         rows = "(" + " UNION ALL ".join(["SELECT %s AS shop_id, %s AS status, %s AS delta"] * len(values)) + ") AS d"
         params = [v for row in values for v in row]
