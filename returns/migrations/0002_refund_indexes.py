@@ -13,7 +13,12 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # On PostgreSQL, dropping a foreign key's own index (db_index=False) also drops every
+    # other single-column index on that column, the partial unique constraints included;
+    # they are taken down first and put back after.
     operations = [
+        migrations.RemoveConstraint(model_name='refund', name='refund_whole_order_once'),
+        migrations.RemoveConstraint(model_name='refund', name='refund_request_once'),
         migrations.AlterField(
             model_name='refund',
             name='actor',
@@ -32,5 +37,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='refund',
             index=models.Index(condition=models.Q(('actor__isnull', False)), fields=['actor'], name='refund_actor'),
+        ),
+        migrations.AddConstraint(
+            model_name='refund',
+            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'order')), fields=('order',), name='refund_whole_order_once'),
+        ),
+        migrations.AddConstraint(
+            model_name='refund',
+            constraint=models.UniqueConstraint(condition=models.Q(('request__isnull', False)), fields=('request',), name='refund_request_once'),
         ),
     ]
