@@ -5,6 +5,9 @@ import time
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.models import F
+
+from .sql import InIds
 
 _timings = None  # a list while measure_batches() is active
 
@@ -34,7 +37,7 @@ def due_chunks(queryset, batch_size=1000):
     for start in range(0, len(due), batch_size):
         started = time.perf_counter()
         with transaction.atomic():
-            yield queryset.filter(pk__in=due[start:start + batch_size]).order_by()
+            yield queryset.filter(InIds(F("pk"), due[start:start + batch_size])).order_by()
         if _timings is not None:
             _timings.append(time.perf_counter() - started)
 

@@ -1,8 +1,11 @@
 import pytest
+from django.db import connection
+from django.db.models import F
 
 from orders.models import Order
 from orders.tests.factories import make_order
 from shops.batching import locked_batches
+from shops.sql import InIds
 from shops.tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,3 +32,15 @@ def test_locked_batches_skip_rows_no_longer_due_and_leave_new_ones_for_the_next_
             Order.objects.filter(pk=orders[5].pk).update(status="AWAITING_CONFIRMATION")
             make_order(shop, paid=False)
     assert handed == [o.pk for o in orders[:5]]
+
+
+def test_in_ids_matches_exactly_the_listed_rows_with_one_parameter():
+    shop = ShopFactory()
+    orders = [make_order(shop=shop) for _ in range(4)]
+    wanted = [orders[0].pk, orders[2].pk]
+    qs = Order.objects.filter(InIds(F("pk"), wanted))
+    assert sorted(qs.values_list("pk", flat=True)) == sorted(wanted)
+    assert not Order.objects.filter(InIds(F("pk"), [])).exists()
+    sql, params = qs.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        assert "= ANY(%s)" in sql and list(params) == [wanted]

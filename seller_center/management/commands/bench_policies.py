@@ -23,6 +23,7 @@ UPDATE orders_order SET status = 'CANCELLED',
    AND auto_cancel_at <= %(as_of)s
    AND (deadlines_paused_until IS NULL OR deadlines_paused_until <= %(as_of)s)
 """
+SAVED = ("id", "status", "cancel_reason", "cancelled_at", "status_changed_at", "updated_at", "auto_cancel_at")
 CANCELLING = ("cancel_unpaid", "cancel_untracked")
 OPEN = "('UNPAID', 'AWAITING_CONFIRMATION', 'AWAITING_SHIPMENT', 'AWAITING_COLLECTION')"
 
@@ -75,14 +76,22 @@ class Command(BaseCommand):
         bare = []
         for _ in range(3):
             vacuum()  # each measurement starts from the same table, without the last one's dead rows
-            with transaction.atomic(), connection.cursor() as cursor:
+            with connection.cursor() as cursor:
+                # Untimed: what the UPDATE changes, to put back after it. The UPDATE commits,
+                # as each batch of the runner does: a rolled-back one never waits for its WAL
+                # to reach the disk, so it would be measured without its durable cost.
+                cursor.execute(f"CREATE TEMP TABLE bench_saved AS SELECT {', '.join(SAVED)} FROM orders_order "
+                               f"WHERE {BARE.split(' WHERE ', 1)[1]}", {"as_of": as_of})
                 started = time.perf_counter()
-                cursor.execute(BARE, {"now": as_of, "as_of": as_of})
+                with transaction.atomic():
+                    cursor.execute(BARE, {"now": as_of, "as_of": as_of})
                 bare.append(time.perf_counter() - started)
                 changed = cursor.rowcount
-                transaction.set_rollback(True)
+                cursor.execute(f"UPDATE orders_order o SET {', '.join(f'{c} = s.{c}' for c in SAVED[1:])} "
+                               f"FROM bench_saved s WHERE o.id = s.id")
+                cursor.execute("DROP TABLE bench_saved")
         bare_s = statistics.median(bare)
-        self.stdout.write(f"hand-written UPDATE of the same {changed} rows: {bare_s:.3f} s (median of 3, rolled back)")
+        self.stdout.write(f"hand-written UPDATE of the same {changed} rows: {bare_s:.3f} s (median of 3, each committed, then put back)")
 
         vacuum()
         with measure_batches() as p1_batches:
