@@ -19,8 +19,13 @@ class PackageQuerySet(models.QuerySet):
         """Packages that count for their order (a re-split voids the old ones)."""
         return self.exclude(status=Package.Status.VOID)
 
+    def of_open_orders(self):
+        """Packages whose order still goes to the buyer: a seller may cancel an order
+        while its package waits for the carrier, and nothing may then chase that box."""
+        return self.exclude(order__status=Order.Status.CANCELLED)
+
     def late_to_collect(self, now):
-        return self.filter(status=Package.Status.READY, collect_by__lt=now)
+        return self.of_open_orders().filter(status=Package.Status.READY, collect_by__lt=now)
 
 
 class Package(models.Model):

@@ -31,7 +31,7 @@ def _explain(window, rows, what):
 
 
 def _apply(qs, field, as_of, window, dry_run, batch_size, action, what, note):
-    qs = qs.exclude(_paused(as_of))
+    qs = qs.of_open_orders().exclude(_paused(as_of))
     if dry_run:
         return qs.count()
     done = 0

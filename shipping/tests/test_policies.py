@@ -138,3 +138,17 @@ def test_every_automated_action_notifies_the_seller():
     assert any(kind == "shipping" and "P7" in text for kind, text in texts), texts
     assert any(kind == "policy" and "P10" in text for kind, text in texts), texts
     assert refreshed(order).messages.filter(sender="platform", body__icontains="cancelled").exists()  # the buyer
+
+
+def test_cancelled_orders_packages_are_not_chased_for_late_collection():
+    from orders import actions as order_actions
+
+    order = order_to_ship()
+    (pkg,) = arranged(order)
+    actions.mark_ready(package=refreshed(pkg), actor=ACTOR)
+    pkg = refreshed(pkg)
+    order_actions.cancel_order(order=refreshed(order), actor=ACTOR, reason=Order.CancelReason.BUYER_REQUESTED)
+    later = pkg.collect_by + timedelta(hours=1)
+    assert run("P3", later, "flag_late_collection") == 0
+    assert refreshed(pkg).late_collection_at is None
+    assert not Package.objects.for_shop(order.shop).late_to_collect(later).exists()
