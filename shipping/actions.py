@@ -551,12 +551,12 @@ def add_handover_photo(*, package, upload, actor):
     if package.photos.filter(sha256=image.sha256).exists():
         raise ActionRefused("That photo is already on this package.")
     now = timezone.now()
-    photo = HandoverPhoto(package=package, content_type=image.content_type, ext=image.ext, size=image.size,
+    photo = HandoverPhoto(package=package, content_type=image.content_type, ext=image.ext, size=len(image.data),
                           width=image.width, height=image.height, sha256=image.sha256, uploaded_by=actor.user,
                           uploaded_at=now)
     photo.image.save(f"{image.sha256[:16]}.{image.ext}", ContentFile(image.data), save=False)
     photo.save()
-    _event(package, "add_photo", actor, at=now, data={"photo": photo.pk, "bytes": image.size}).save()
+    _event(package, "add_photo", actor, at=now, data={"photo": photo.pk, "bytes": len(image.data)}).save()
     return photo
 
 

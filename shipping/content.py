@@ -4,11 +4,10 @@ Labels must not carry links, QR codes or other platforms' contacts (SPEC "Shippi
 photos are checked by their content, not their name or declared type.
 """
 
-import hashlib
 import re
-from dataclasses import dataclass
 
 from orders.actions import ActionRefused
+from shops import images
 
 MAX_LABEL_NOTE = 120
 
@@ -58,26 +57,11 @@ def check_label_text(text: str) -> str:
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000
 MAX_PHOTOS_PER_PACKAGE = 6
-_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
-@dataclass(frozen=True)
-class CheckedImage:
-    content_type: str
-    ext: str
-    size: int
-    width: int
-    height: int
-    sha256: str
-    data: bytes
-
-
-def check_photo(upload) -> CheckedImage:
-    """Read the upload (at most MAX_PHOTO_BYTES) and decode it: a JPEG, PNG or WebP image, or refused."""
-    from io import BytesIO
-
-    from PIL import Image, UnidentifiedImageError
-
+def check_photo(upload) -> images.CleanImage:
+    """Read the upload (at most MAX_PHOTO_BYTES), decode it (JPEG, PNG or WebP) and return
+    it re-encoded without metadata (shops.images), or refuse it."""
     size = getattr(upload, "size", None)
     if size is not None and size > MAX_PHOTO_BYTES:
         raise ActionRefused(f"A photo is at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.")
@@ -87,19 +71,8 @@ def check_photo(upload) -> CheckedImage:
     if not data:
         raise ActionRefused("The photo is empty.")
     try:
-        with Image.open(BytesIO(data)) as img:
-            fmt = img.format
-            width, height = img.size
-            if width * height > MAX_PHOTO_PIXELS:
-                raise ActionRefused("The photo has too many pixels.")
-            img.verify()
-        with Image.open(BytesIO(data)) as img:
-            img.load()  # verify() does not decode the pixels; load() does
-    except ActionRefused:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return images.clean_image(data, max_pixels=MAX_PHOTO_PIXELS)
+    except images.TooManyPixels:
+        raise ActionRefused("The photo has too many pixels.") from None
+    except images.NotAnImage:
         raise ActionRefused("That file is not a readable JPEG, PNG or WebP image.") from None
-    if fmt not in _FORMATS:
-        raise ActionRefused("Photos must be JPEG, PNG or WebP images.")
-    content_type, ext = _FORMATS[fmt]
-    return CheckedImage(content_type, ext, len(data), width, height, hashlib.sha256(data).hexdigest(), data)

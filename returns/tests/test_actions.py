@@ -1,3 +1,4 @@
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -357,3 +358,15 @@ def test_requests_are_per_shop(shop):
     other = ShopFactory()
     open_return(delivered_order(other))
     assert BuyerRequest.objects.for_shop(shop).count() == 0
+
+
+def test_buyer_photo_is_stored_without_its_location(shop):
+    from shops.tests.test_images import GPS_IFD, opened, photo
+
+    order = delivered_order(shop)
+    req = open_return(order, files=[upload("IMG_0001.jpg", photo("JPEG"), "image/jpeg")])
+    stored = req.photos.get()
+    with stored.file.open("rb") as f:
+        data = f.read()
+    assert stored.content_type == "image/jpeg" and stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert GPS_IFD not in opened(data).getexif() and b"PhoneCo" not in data

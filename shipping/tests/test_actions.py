@@ -378,3 +378,14 @@ def test_mark_ready_after_the_order_was_cancelled_is_refused():
     with pytest.raises(ActionRefused, match="cancelled; its packages no longer ship"):
         actions.mark_ready(package=pkg, actor=ACTOR)
     assert refreshed(pkg).status == P.PACKING
+
+
+def test_handover_photo_is_stored_without_its_metadata():
+    from shops.tests.test_images import GPS_IFD, opened, photo
+
+    order, *_ = two_line_order()
+    (pkg,) = arranged(order)
+    stored = actions.add_handover_photo(package=pkg, upload=SimpleUploadedFile("box.jpg", photo("JPEG")), actor=ACTOR)
+    with stored.image.open("rb") as f:
+        data = f.read()
+    assert stored.size == len(data) and GPS_IFD not in opened(data).getexif() and b"PhoneCo" not in data
