@@ -154,6 +154,7 @@ class Command(BaseCommand):
             self.stdout.write(settings_in_use())
             failures = []
             failures += self.pages(client, shop)
+            self.floor(client, shop)
             failures += self.tab_counts(shop)
             failures += self.bulk_confirm(shop, user)
         self.stdout.write("")
@@ -266,6 +267,37 @@ class Command(BaseCommand):
             }
             for i in range(len(urls))
         ]
+
+    def floor(self, client, shop):
+        """The same figures for the smallest authenticated page (_floor_urls): not a target,
+        the yardstick that tells how much of the view's time any Django page takes."""
+        url = f"/floor/?shop={shop.pk}"
+        with override_settings(ROOT_URLCONF=f"{__package__}._floor_urls"):
+            client.get(url)
+            reset_queries()
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url)
+            if response.status_code != 200:
+                raise CommandError(f"GET {url} answered {response.status_code}")
+            statements = [q["sql"] for q in captured.captured_queries]
+            views, bare = [], []
+            with connection.cursor() as cursor:
+                for _ in range(self.repeat * 3):
+                    started = time.perf_counter()
+                    client.get(url)
+                    views.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    for sql in statements:
+                        cursor.execute(sql)
+                        cursor.fetchall()
+                    bare.append(time.perf_counter() - started)
+        p50, p95, sql = pct(views, 50), pct(views, 95), pct(bare, 50)
+        self.stdout.write("")
+        self.stdout.write(
+            f"Yardstick, the smallest authenticated page on this stack (login, {len(statements)} queries: session, "
+            f"user, one counter read; one-line template): view p50 {ms(p50)}, p95 {ms(p95)}, SQL p50 {ms(sql)}, "
+            f"p95/SQL {p95 / sql:.1f}"
+        )
 
     # --- tab counts ---------------------------------------------------------------------
 
