@@ -233,14 +233,16 @@ def approve_request(*, request, actor, amount=None, note="", data=None):
     now = timezone.now()
     if request.kind == K.REFUND_ONLY:
         amount = _clean_amount(request, order, amount, note)
+    ship_back_by = now + policy_windows.window("P13").delta if request.kind == K.RETURN else None
     _move(request, action, actor, note=note, data=data, at=now, staff=staff, answered_at=now, reject_reason="",
-          reject_note="")
+          reject_note="", ship_back_by=ship_back_by)
     who = _who(actor)
     if request.kind == K.RETURN:
         _order_history(order, actor, f"Return request {request.number} approved by {who}; awaiting the item."
                        + (f" {note}" if note else ""))
-        _tell_buyer(order, f"Your return request {request.number} was approved by {who}. Ship the item back and "
-                           "enter the return tracking number on your return page." + (f" {note}" if note else ""),
+        _tell_buyer(order, f"Your return request {request.number} was approved by {who}. Ship the item back by "
+                           f"{ship_back_by:%Y-%m-%d %H:%M} UTC and enter the return tracking number on your return "
+                           "page; after that the return is closed." + (f" {note}" if note else ""),
                     f"Return {request.number} approved: ship the item back", at=now)
     elif request.kind == K.CANCEL:
         order_actions.cancel_order(order=order, actor=actor, reason=Order.CancelReason.BUYER_REQUESTED,
@@ -347,11 +349,13 @@ def ship_back(*, request, carrier, tracking, actor=None):
     request = _lock_request(request)
     order = _lock_order(request.order_id)
     now = timezone.now()
+    refund_by = now + policy_windows.window("P14").delta
     _move(request, "ship_back", actor, at=now, return_carrier=carrier, return_tracking=tracking,
-          return_shipped_at=now, data={"carrier": carrier, "tracking": tracking})
+          return_shipped_at=now, refund_by=refund_by, data={"carrier": carrier, "tracking": tracking})
     _order_history(order, actor, f"Return {request.number} shipped back by the buyer: {carrier} {tracking}".strip() + ".")
     _tell_seller(request, f"Order {order.number}: the buyer shipped return {request.number} back "
-                          f"({carrier} {tracking}). Confirm receipt when it arrives.")
+                          f"({carrier} {tracking}). Confirm receipt when it arrives and refund by "
+                          f"{refund_by:%Y-%m-%d %H:%M} UTC, or the platform refunds the buyer in full.")
     return request
 
 
@@ -412,31 +416,52 @@ def _issue_refund(order, *, amount, actor, request=None, note="", data=None, kin
 
 
 @transaction.atomic
-def refund_request(*, request, actor, amount=None, note=""):
+def refund_request(*, request, actor, amount=None, note="", data=None):
     """The seller refunds a received return: the amount asked for, or a partial amount with a
-    reason. Staff may refund a return the seller never confirmed."""
+    reason. Staff may refund a return the seller never confirmed; the platform's rule (P14)
+    refunds in full a return the seller left unrefunded."""
     staff = actor.kind == OrderEvent.ActorKind.STAFF
+    platform = staff or actor.kind == OrderEvent.ActorKind.POLICY
     request = _lock_request(request)
     order = _lock_order(request.order_id)
     action = "refund"
-    if staff and not transitions.allowed("refund", request):
+    if actor.kind == OrderEvent.ActorKind.POLICY:
+        action = "auto_refund"
+    elif staff and not transitions.allowed("refund", request):
         action = "staff_refund"
-    transitions.check(action, request, staff=staff)
+    transitions.check(action, request, staff=platform)
     if Refund.objects.filter(request=request).exists():
         raise ActionRefused(f"Request {request.number} was already refunded.")
     amount = _clean_amount(request, order, amount, note)
     now = timezone.now()
     partial = amount < request.amount
-    _issue_refund(order, amount=amount, actor=actor, request=request, note=note, partial=partial, at=now)
-    _move(request, action, actor, note=note, at=now, staff=staff, closed_at=now,
-          data={"amount": str(amount), "partial": partial})
+    _issue_refund(order, amount=amount, actor=actor, request=request, note=note, partial=partial, at=now, data=data)
+    _move(request, action, actor, note=note, at=now, staff=platform, closed_at=now,
+          data={"amount": str(amount), "partial": partial, **(data or {})})
     who = _who(actor)
     _order_history(order, actor, f"Refunded {amount} {order.currency} for return {request.number} by {who}"
                    + (" (partial)" if partial else "") + "." + (f" {note}" if note else ""), action="refund")
     _tell_buyer(order, f"Return {request.number} refunded: {amount} {order.currency}"
                 + (f" (partial: {note})" if partial else "") + ".", f"Return {request.number} refunded", at=now)
-    if staff:
-        _tell_seller(request, f"Order {order.number}: platform staff refunded return {request.number} ({amount}).")
+    if platform:
+        _tell_seller(request, f"Order {order.number}: {who} refunded return {request.number} ({amount})."
+                     + (f" {note}" if note and not staff else ""))
+    return request
+
+
+@transaction.atomic
+def lapse_return(*, request, actor, note="", data=None):
+    """P13: an approved return the buyer did not ship back in time is closed; what it asked
+    for no longer counts against the order, so the buyer could ask again while the order
+    allows it."""
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    now = timezone.now()
+    _move(request, "lapse", actor, note=note, data=data, at=now, staff=True, closed_at=now)
+    _order_history(order, actor, f"Return {request.number} closed by {_who(actor)}: not shipped back in time.")
+    _tell_buyer(order, f"Return {request.number} was closed: the item was not shipped back in time.",
+                f"Return {request.number} closed", at=now)
+    _tell_seller(request, f"Order {order.number}: return {request.number} closed, the buyer did not ship it back in time.")
     return request
 
 

@@ -49,6 +49,7 @@ class BuyerRequest(models.Model):
         REFUNDED = "REFUNDED", "Refunded"  # closed with a refund (a cancellation: order cancelled too)
         REJECTED = "REJECTED", "Rejected"  # closed: the seller or staff refused, with a reason
         WITHDRAWN = "WITHDRAWN", "Withdrawn"  # closed: the buyer withdrew it
+        LAPSED = "LAPSED", "Closed, not shipped back"  # closed: an approved return not shipped back in time (P13)
 
     class RejectReason(models.TextChoices):
         NO_DEFECT = "no_defect", "The item shows no defect"
@@ -82,6 +83,10 @@ class BuyerRequest(models.Model):
     return_tracking = models.CharField(max_length=60, blank=True)
     return_shipped_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
+    ship_back_by = models.DateTimeField(null=True, blank=True, help_text="An approved return: shipped back by this "
+                                        "time, else closed by the platform (P13).")
+    refund_by = models.DateTimeField(null=True, blank=True, help_text="A return shipped back: refunded by this time, "
+                                     "else refunded in full by the platform (P14).")
     closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = BuyerRequestQuerySet.as_manager()
@@ -92,6 +97,8 @@ class BuyerRequest(models.Model):
             models.Index(fields=["shop", "status", "-created_at", "-id"], name="request_shop_status_created"),
             models.Index(fields=["shop", "-created_at", "-id"], name="request_shop_created"),
             models.Index(fields=["status", "respond_by"], name="request_status_respond_by"),
+            models.Index(fields=["status", "ship_back_by"], name="request_status_ship_back_by"),
+            models.Index(fields=["status", "refund_by"], name="request_status_refund_by"),
         ]
         constraints = [
             # One conversation at a time per order: the next opens when this one closes.

@@ -1,5 +1,5 @@
-"""The timed platform rules of returns (SPEC P11, and the refund that follows every
-cancellation of a paid order).
+"""The timed platform rules of returns (SPEC P11; P13 and P14, which see every return to
+an end; and the refund that follows every cancellation of a paid order).
 
 Set-based functions of (as_of, window): due rows are found with one indexed query per
 batch, locked (SKIP LOCKED on PostgreSQL) and changed through the actions, so a second run,
@@ -54,6 +54,55 @@ def auto_approve_unanswered(*, as_of, window, dry_run=False, batch_size=500):
             except InvalidTransition:
                 continue  # answered meanwhile
     return approved
+
+
+def _each_request(qs, deadline_field, window, batch_size, act):
+    """Apply `act(request, data)` to each due request of `qs`, in locked batches; a request
+    moved meanwhile (by the seller, the buyer or another worker) is left as it is."""
+    done = 0
+    for rows in locked_batches(qs, [deadline_field], batch_size):
+        for pk, started in rows:
+            data = {**window.explain(), deadline_field: started.isoformat()}
+            try:
+                with transaction.atomic():
+                    act(BuyerRequest(pk=pk), data)
+                done += 1
+            except (InvalidTransition, ActionRefused):
+                continue
+    return done
+
+
+def not_shipped_back(as_of):
+    return BuyerRequest.objects.filter(status__in=transitions.from_states("lapse"), kind=BuyerRequest.Kind.RETURN,
+                                       ship_back_by__lte=as_of)
+
+
+def lapse_unreturned(*, as_of, window, dry_run=False, batch_size=500):
+    """P13: an approved return the buyer has not shipped back by its ship-back deadline (the
+    window after the approval) is closed; the buyer is told, nothing is refunded. Returns how many."""
+    qs = not_shipped_back(as_of)
+    if dry_run:
+        return qs.count()
+    actor = Actor.policy(window.rule)
+    return _each_request(qs, "ship_back_by", window, batch_size, lambda request, data: actions.lapse_return(
+        request=request, actor=actor, data=data, note="Not shipped back within the time allowed."))
+
+
+def shipped_back_unrefunded(as_of):
+    return BuyerRequest.objects.filter(status__in=transitions.from_states("auto_refund"),
+                                       kind=BuyerRequest.Kind.RETURN, refund_by__lte=as_of)
+
+
+def refund_unrefunded_returns(*, as_of, window, dry_run=False, batch_size=500):
+    """P14: a return the buyer shipped back and the seller has not refunded by its refund
+    deadline (the window after the shipment), received or not, is refunded in full by the
+    platform. Returns how many."""
+    qs = shipped_back_unrefunded(as_of)
+    if dry_run:
+        return qs.count()
+    actor = Actor.policy(window.rule)
+    return _each_request(qs, "refund_by", window, batch_size, lambda request, data: actions.refund_request(
+        request=request, actor=actor, data=data, note="Not refunded by the seller in time."))
 
 
 def cancelled_unrefunded(as_of):

@@ -27,8 +27,13 @@ TRANSITIONS: dict[str, tuple[frozenset, str, frozenset]] = {
     # Platform staff may overrule a rejection and refund a return the seller never confirmed.
     "staff_approve": (frozenset({R.REQUESTED, R.REJECTED}), R.APPROVED, ALL_KINDS),
     "staff_refund": (frozenset({R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
+    # The platform's rules on returns: an approved return the buyer never ships back closes
+    # (P13); one the buyer shipped and the seller never refunded is refunded in full (P14).
+    "lapse": (frozenset({R.APPROVED}), R.LAPSED, frozenset({K.RETURN})),
+    "auto_refund": (frozenset({R.RETURN_SHIPPED, R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
 }
-STAFF_ONLY = frozenset({"staff_approve", "staff_refund"})
+# Moves only the platform makes: its staff, or its rules.
+STAFF_ONLY = frozenset({"staff_approve", "staff_refund", "lapse", "auto_refund"})
 
 # What the order must be for a new request of each kind.
 ORDER_STATES_FOR_KIND = {
@@ -50,6 +55,8 @@ _PAST = {
     "refund_approved": "refunded",
     "staff_approve": "approved",
     "staff_refund": "refunded",
+    "lapse": "closed as not shipped back",
+    "auto_refund": "refunded by the platform",
 }
 
 

@@ -31,6 +31,7 @@ TABS = [
     (S.REFUNDED, "Refunded"),
     (S.REJECTED, "Rejected"),
     (S.WITHDRAWN, "Withdrawn"),
+    (S.LAPSED, "Not shipped back"),
     ("all", "All"),
 ]
 REFUSED = (ActionRefused, InvalidTransition, OrderInvalidTransition)

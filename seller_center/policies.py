@@ -1,4 +1,4 @@
-"""The policy runner: every platform rule (SPEC P1-P12) of every app, applied as of a time.
+"""The policy runner: every platform rule (SPEC P1-P12, and P13-P14) of every app, applied as of a time.
 
 Each app keeps its rules in its own policies.py as functions of (as_of, window); this
 module only lists them, reads the current windows once and calls them in order. A run is
@@ -15,7 +15,7 @@ from shops import policy_windows
 
 @dataclass(frozen=True)
 class Rule:
-    rule: str  # P1..P12, whose window it reads
+    rule: str  # P1..P14, whose window it reads
     func: str  # dotted path of f(*, as_of, window, dry_run, batch_size) -> int
     verb: str  # what the count means, for the run's report
     always: bool = False  # runs even when staff switched the rule's window off
@@ -36,6 +36,8 @@ RULES = [
     Rule("P8", "shipping.policies.lost_seller_shipped", "packages marked lost (ship by seller, not received)"),
     Rule("P10", "shipping.policies.cancel_abnormal", "orders cancelled for lost or abnormal delivery"),
     Rule("P11", "returns.policies.auto_approve_unanswered", "unanswered requests approved"),
+    Rule("P13", "returns.policies.lapse_unreturned", "approved returns closed: not shipped back in time"),
+    Rule("P14", "returns.policies.refund_unrefunded_returns", "returns refunded: the seller did not refund in time"),
     # Refunds follow every cancellation of a paid order, whoever cancelled it, so switching
     # P10 off never stops a buyer's refund.
     Rule("P10", "returns.policies.refund_cancelled_paid", "cancelled paid orders refunded", always=True),
@@ -70,7 +72,7 @@ BATCH_SIZE = 5000
 
 def run(*, as_of=None, only=None, funcs=None, dry_run=False, batch_size=BATCH_SIZE):
     """Apply (or, dry_run, count) every rule as of `as_of`; return report lines. `only`
-    keeps some rules (P1..P12), `funcs` some functions (by name), for back-fills and benches."""
+    keeps some rules (P1..P14), `funcs` some functions (by name), for back-fills and benches."""
     as_of = as_of or timezone.now()
     windows = policy_windows.current()
     lines = []

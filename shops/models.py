@@ -130,7 +130,8 @@ class Notification(models.Model):
 
 
 class PolicyWindow(models.Model):
-    """One version of a platform rule's window (SPEC "Platform policies", P1-P12).
+    """One version of a platform rule's window (SPEC "Platform policies", P1-P12, and
+    P13-P14 that see every return to an end).
 
     Staff never edit a version: a change adds the next version, so every automated
     action can say which version fired it. Kept in shops, the lowest app, because every

@@ -23,6 +23,9 @@ DEFAULTS = {
     "P10": (Decimal(1), "Abnormal delivery cancels and refunds the order (1 = on)"),
     "P11": (Decimal(48), "Unanswered request auto-approved after this many hours"),
     "P12": (Decimal(1), "Approved force-majeure tickets pause deadlines (1 = on)"),
+    # Beyond the seeds: a return never ends half-way.
+    "P13": (Decimal(7 * 24), "Approved return not shipped back by the buyer within this many hours: closed"),
+    "P14": (Decimal(10 * 24), "Return shipped back and not refunded by the seller within this many hours: refunded"),
 }
 
 

@@ -27,8 +27,10 @@ def seller_actor(seller):
 
 def _through(req, status, seller_actor):
     """Walk a return request forward through the actions."""
-    if status in (R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED):
+    if status in (R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.LAPSED):
         req = actions.approve_request(request=req, actor=seller_actor)
+    if status == R.LAPSED:
+        req = actions.lapse_return(request=req, actor=Actor.policy("P13"))
     if status in (R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED):
         req = actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
     if status in (R.RECEIVED, R.REFUNDED):
@@ -299,7 +301,7 @@ def test_staff_may_refund_a_return_the_seller_never_confirmed(shop, seller_actor
     assert req.status == R.REFUNDED
 
 
-ALL_STATUSES = [R.REQUESTED, R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.REJECTED, R.WITHDRAWN]
+ALL_STATUSES = [R.REQUESTED, R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.REJECTED, R.WITHDRAWN, R.LAPSED]
 
 
 @pytest.mark.parametrize("action", [a for a in transitions.TRANSITIONS if a not in transitions.STAFF_ONLY])

@@ -5,9 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from orders.actions import Actor
 from orders.models import Order, OrderEvent, OrderMessage
 from shops.tests.factories import MembershipFactory, ShopFactory, UserFactory
 
+from .. import actions
 from ..models import BuyerRequest, Refund
 from .factories import delivered_order, open_cancel, open_return, paid_order, upload
 
@@ -203,3 +205,13 @@ def test_staff_without_the_permission_cannot_rule(client, shop):
     assert response.status_code == 302
     req.refresh_from_db()
     assert req.status == R.REQUESTED
+
+
+def test_request_detail_shows_the_ship_back_and_refund_deadlines(seller_client, shop, seller):
+    seller_actor = Actor.seller(seller)
+    req = actions.approve_request(request=open_return(delivered_order(shop)), actor=seller_actor)
+    page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
+    assert "Shipped back by" in page and "then the return is closed (P13)" in page
+    actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
+    page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
+    assert "Refunded by" in page and "else the platform refunds in full (P14)" in page

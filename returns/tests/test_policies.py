@@ -205,3 +205,75 @@ def test_full_run_refunds_the_orders_it_cancels_in_the_same_run(shop):
     order.refresh_from_db()
     assert order.cancelled_at == order.status_changed_at
     assert Refund.objects.get(order=order).amount == order.total
+
+
+# --- P13 and P14: every return reaches an end ------------------------------------------------
+
+
+def _approved_return(shop):
+    seller = shop.memberships.get().user
+    return actions.approve_request(request=open_return(delivered_order(shop)), actor=Actor.seller(seller))
+
+
+def test_p13_closes_an_approved_return_not_shipped_back_by_its_deadline_once(shop):
+    p13 = policy_windows.window("P13")
+    req = _approved_return(shop)
+    assert req.ship_back_by == req.answered_at + p13.delta
+    assert policies.lapse_unreturned(as_of=req.ship_back_by - SECOND, window=p13) == 0
+    assert policies.lapse_unreturned(as_of=req.ship_back_by, window=p13) == 1
+    assert policies.lapse_unreturned(as_of=req.ship_back_by + SECOND, window=p13) == 0
+    req.refresh_from_db()
+    assert req.status == R.LAPSED and req.closed_at is not None
+    event = req.events.get(action="lapse")
+    assert (event.actor_kind, event.actor_label, event.data["rule"]) == ("policy", "P13", "P13")
+    assert event.data["ship_back_by"] == req.ship_back_by.isoformat()
+    assert not Refund.objects.filter(order=req.order).exists()
+    assert req.order.messages.filter(body__contains=f"{req.number} was closed").exists()
+    # Closed, so the order is free for another request while it still allows one.
+    assert open_return(req.order).status == R.REQUESTED
+
+
+def test_p13_leaves_a_return_shipped_back_in_time(shop):
+    p13 = policy_windows.window("P13")
+    req = actions.ship_back(request=_approved_return(shop), carrier="UPS", tracking="1Z999")
+    assert policies.lapse_unreturned(as_of=req.ship_back_by + timedelta(days=1), window=p13) == 0
+    req.refresh_from_db()
+    assert req.status == R.RETURN_SHIPPED
+
+
+@pytest.mark.parametrize("received", [False, True])
+def test_p14_refunds_in_full_a_shipped_back_return_the_seller_did_not_refund(shop, seller, received):
+    p14 = policy_windows.window("P14")
+    req = actions.ship_back(request=_approved_return(shop), carrier="UPS", tracking="1Z999")
+    assert req.refund_by == req.return_shipped_at + p14.delta
+    if received:
+        req = actions.confirm_receipt(request=req, actor=Actor.seller(seller))
+    assert policies.refund_unrefunded_returns(as_of=req.refund_by - SECOND, window=p14) == 0
+    assert policies.refund_unrefunded_returns(as_of=req.refund_by, window=p14) == 1
+    assert policies.refund_unrefunded_returns(as_of=req.refund_by + SECOND, window=p14) == 0
+    req.refresh_from_db()
+    assert req.status == R.REFUNDED
+    refund = Refund.objects.get(request=req)
+    assert refund.amount == req.amount and refund.actor_label == "P14" and not refund.partial
+    event = req.events.get(action="auto_refund")
+    assert event.data["rule"] == "P14" and event.data["refund_by"] == req.refund_by.isoformat()
+    assert Notification.objects.filter(shop=shop, text__contains=f"refunded return {req.number}").exists()
+
+
+def test_p14_leaves_a_return_the_seller_refunded(shop, seller):
+    p14 = policy_windows.window("P14")
+    seller = Actor.seller(seller)
+    req = actions.confirm_receipt(request=actions.ship_back(request=_approved_return(shop), carrier="UPS",
+                                                            tracking="1Z999"), actor=seller)
+    actions.refund_request(request=req, actor=seller, amount="5.00", note="Scuffed")
+    assert policies.refund_unrefunded_returns(as_of=req.refund_by + timedelta(days=1), window=p14) == 0
+    assert Refund.objects.filter(request=req).count() == 1
+
+
+def test_sellers_cannot_lapse_or_auto_refund(shop, seller):
+    from ..transitions import InvalidTransition
+
+    req = _approved_return(shop)
+    with pytest.raises(InvalidTransition):
+        actions.refund_request(request=req, actor=Actor.seller(seller))
+    assert not req.can("lapse") and req.can("lapse", staff=True)

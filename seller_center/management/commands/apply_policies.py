@@ -6,11 +6,11 @@ from seller_center import policies
 
 
 class Command(BaseCommand):
-    help = "Apply the platform rules (P1-P12) as of a time; one line per rule with what it did."
+    help = "Apply the platform rules (P1-P14) as of a time; one line per rule with what it did."
 
     def add_arguments(self, parser):
         parser.add_argument("--at", help="ISO-8601 time to apply the rules as of (default: now)")
-        parser.add_argument("--rule", action="append", help="Only this rule (P1..P12); repeatable")
+        parser.add_argument("--rule", action="append", help="Only this rule (P1..P14); repeatable")
         parser.add_argument("--dry-run", action="store_true", help="Count what would change; change nothing")
         parser.add_argument("--batch-size", type=int, default=policies.BATCH_SIZE)
 
