@@ -5,13 +5,17 @@ Two sizes: 4x6 in (thermal printers) and A6. The label carries the recipient in 
 barcode of the tracking number. No links, no QR codes: seller text was checked on entry.
 """
 
+from functools import cache
 from io import BytesIO
+from pathlib import Path
 
 from django.db.models import Count
 from django.utils import timezone
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import inch
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from .carriers import CARRIERS
@@ -33,9 +37,27 @@ def packages_for_print(queryset):
     return packages
 
 
-def _latin(text):
-    # The standard PDF fonts are Latin-1; anything else is shown as '?' rather than garbage.
-    return (text or "").encode("latin-1", "replace").decode("latin-1")
+# DejaVu Sans (shipping/fonts, from npm's dejavu-fonts-ttf): the standard PDF fonts are
+# Latin-1 only, which printed "Nguy?n" for Nguyễn and nothing readable for a Cyrillic
+# address. Embedded as a subset: only the glyphs a label uses travel in the PDF.
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONTS = {False: ("LabelSans", "DejaVuSans.ttf"), True: ("LabelSans-Bold", "DejaVuSans-Bold.ttf")}
+
+
+@cache
+def _font(bold):
+    """The label font (registered once per process) and the code points it can draw."""
+    name, file = FONTS[bold]
+    font = TTFont(name, str(FONT_DIR / file))
+    pdfmetrics.registerFont(font)
+    return name, frozenset(font.face.charToGlyph)
+
+
+def printable(text, bold=False):
+    """`text` as the label can print it: a character the font lacks (CJK, Thai) shows as
+    '?' rather than an empty box, so a gap on the label is visible as one."""
+    _, drawable = _font(bold)
+    return "".join(ch if ord(ch) in drawable else "?" for ch in (text or ""))
 
 
 class _Page:
@@ -47,9 +69,9 @@ class _Page:
 
     def text(self, value, *, size=9, bold=False, gap=2):
         size = size * self.scale
-        font = "Helvetica-Bold" if bold else "Helvetica"
+        font, _ = _font(bold)
         max_w = self.w - 2 * self.margin
-        value = _latin(value)
+        value = printable(value, bold)
         if self.c.stringWidth(value, font, size) > max_w:
             while value and self.c.stringWidth(value + "...", font, size) > max_w:
                 value = value[:-1]

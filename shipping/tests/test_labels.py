@@ -99,3 +99,14 @@ def test_print_view_refuses_another_shops_packages(seller_client, shop):
     r = seller_client.post(f"/s/{shop.slug}/shipping/print", {"package": [other.get().pk], "kind": "label", "size": "4x6"})
     assert r.status_code == 404
     assert not PrintJob.objects.exists()
+
+
+def test_label_prints_names_and_addresses_beyond_latin_1(shop):
+    qs = arranged_packages(shop, name="Nguyễn Thị Ánh")
+    order = qs.get().order
+    order.city, order.address_line1 = "Hà Nội", "ул. Тверская, 7"
+    order.save(update_fields=["city", "address_line1"])
+    _, (text,) = pdf_pages(labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size="4x6"))
+    assert "Nguyễn Thị Ánh" in text and "Hà Nội" in text and "ул. Тверская, 7" in text
+    # A script the font lacks is marked, not dropped.
+    assert labels.printable("王小明 Wang") == "??? Wang"
