@@ -7,8 +7,10 @@ through the bell (and email), the buyer through a message on the order (and emai
 """
 
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -544,6 +546,22 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
 # --- messages and links ----------------------------------------------------------------
 
 
+class TooManyMessages(ActionRefused):
+    """The buyer's page is public (anyone who knows the order's number and contact), and
+    each buyer message rings the seller's bell and sends an email: a burst is refused."""
+
+
+def _check_buyer_message_rate(order):
+    limit = getattr(settings, "RETURNS_BUYER_MESSAGES_PER_HOUR", 10)
+    since = timezone.now() - timedelta(hours=1)
+    # Locks the order row (the caller's transaction) so two messages at once count each other.
+    Order.objects.select_for_update().filter(pk=order.pk).exists()
+    sent = OrderMessage.objects.filter(order=order, sender=OrderMessage.Sender.BUYER, created_at__gte=since).count()
+    if sent >= limit:
+        raise TooManyMessages(f"You have sent {sent} messages about this order in the last hour; "
+                              "wait a while before sending another.")
+
+
 @transaction.atomic
 def post_message(*, order, sender, body, author=None):
     """A seller or buyer message on the order; the other side is told."""
@@ -554,6 +572,8 @@ def post_message(*, order, sender, body, author=None):
         raise ActionRefused("A message is at most 4000 characters.")
     if sender not in (OrderMessage.Sender.SELLER, OrderMessage.Sender.BUYER):
         raise ActionRefused("Only the seller or the buyer writes messages.")
+    if sender == OrderMessage.Sender.BUYER:
+        _check_buyer_message_rate(order)
     message = order_actions.post_message(order=order, sender=sender, author=author, body=body)
     if sender == OrderMessage.Sender.BUYER:
         notify(shop=order.shop, kind=Notification.Kind.MESSAGE, text=f"Order {order.number}: the buyer wrote: {body[:200]}",

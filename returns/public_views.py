@@ -282,7 +282,12 @@ def buyer_message(request):
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _after(request, order, error="Write the message first (at most 4000 characters).", status=400)
-    actions.post_message(order=order, sender=OrderMessage.Sender.BUYER, body=form.cleaned_data["body"])
+    try:
+        actions.post_message(order=order, sender=OrderMessage.Sender.BUYER, body=form.cleaned_data["body"])
+    except actions.TooManyMessages as exc:
+        return _after(request, order, error=str(exc), status=429)
+    except ActionRefused as exc:
+        return _after(request, order, error=str(exc), status=400)
     return _after(request, order, ok="Message sent to the seller.")
 
 

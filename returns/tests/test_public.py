@@ -300,3 +300,17 @@ def test_cancelled_order_page_shows_the_cancellation_notice(client, shop, seller
     _login(client, order)
     page = client.get(PAGE).content.decode()
     assert "was cancelled" in page and Order.Status.CANCELLED.label in page
+
+
+def test_a_burst_of_buyer_messages_is_refused_and_stores_nothing(client, shop, settings):
+    settings.RETURNS_BUYER_MESSAGES_PER_HOUR = 3
+    order = delivered_order(shop)
+    _login(client, order)
+    for i in range(3):
+        assert client.post(reverse("returns_public:message"), {"body": f"Hello {i}"}).status_code == 302
+    bells = Notification.objects.filter(shop=shop, kind="message").count()
+    response = client.post(reverse("returns_public:message"), {"body": "Hello again"})
+    assert response.status_code == 429
+    assert "in the last hour" in response.content.decode()
+    assert OrderMessage.objects.filter(order=order, sender="buyer").count() == 3
+    assert Notification.objects.filter(shop=shop, kind="message").count() == bells
