@@ -17,7 +17,7 @@ from shops import policy_windows, sql
 from shops.batching import lock
 from shops.models import SKU
 
-from . import transitions
+from . import registry, transitions
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
 from .transitions import RESERVING, InvalidTransition
 
@@ -630,6 +630,8 @@ def pause_deadlines(*, order_ids, until, actor, note="", data=None):
                    data={"until": until.isoformat(), **((data or {}).get(pk) or {})})
         for pk, status in rows
     )
+    for hook in registry.PAUSE_HOOKS.values():
+        hook.pause(order_ids=[pk for pk, _ in rows], pause=pause, actor=actor, at=now)
     return len(rows)
 
 

@@ -49,10 +49,20 @@ class SearchResolver:
     resolve: Callable  # (shop, tokens: list[str]) -> django.db.models.Q | None
 
 
+@dataclass(frozen=True)
+class PauseHook:
+    """Deadlines a higher app keeps on an order's behalf (a request's answer-by) that a
+    force-majeure pause (P12) moves with the order's own."""
+
+    key: str
+    pause: Callable  # (order_ids, pause: timedelta, actor, at) -> None, inside the pause's transaction
+
+
 BOARD_CARDS: dict[str, BoardCard] = {}
 ORDER_PANELS: dict[str, OrderPanel] = {}
 LIST_FILTERS: dict[str, ListFilter] = {}
 SEARCH_RESOLVERS: dict[str, SearchResolver] = {}
+PAUSE_HOOKS: dict[str, PauseHook] = {}
 
 
 def register_card(card: BoardCard):
@@ -69,6 +79,10 @@ def register_filter(list_filter: ListFilter):
 
 def register_search(resolver: SearchResolver):
     SEARCH_RESOLVERS[resolver.key] = resolver
+
+
+def register_pause_hook(hook: PauseHook):
+    PAUSE_HOOKS[hook.key] = hook
 
 
 def cards():

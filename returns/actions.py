@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -371,6 +371,29 @@ def confirm_receipt(*, request, actor, note=""):
     _tell_buyer(order, f"The seller received your return {request.number}; the refund follows.",
                 f"Return {request.number} received", at=now)
     return request
+
+
+def pause_request_deadlines(*, order_ids, pause, actor, at):
+    """Force majeure approved on these orders (P12): what the seller owes on their open
+    requests (the answer, P11; the refund of a shipped-back return, P14) moves later by
+    the pause. The buyer's ship-back deadline (P13) stays: the event is the seller's."""
+    moves = {
+        "respond_by": BuyerRequest.objects.filter(order_id__in=order_ids, status=R.REQUESTED),
+        "refund_by": BuyerRequest.objects.filter(order_id__in=order_ids, status__in=[R.RETURN_SHIPPED, R.RECEIVED],
+                                                 refund_by__isnull=False),
+    }
+    events = []
+    for field, qs in moves.items():
+        rows = list(qs.select_for_update().values_list("pk", "status", field))
+        qs.filter(pk__in=[pk for pk, _, _ in rows]).update(**{field: F(field) + pause})
+        events += [
+            RequestEvent(request_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                         action="deadline_paused", from_status=status, to_status=status,
+                         note="Force majeure: the seller's deadline moves later by the pause.",
+                         data={"field": field, "before": before.isoformat(), "after": (before + pause).isoformat()})
+            for pk, status, before in rows
+        ]
+    RequestEvent.objects.bulk_create(events)
 
 
 # --- refunds ---------------------------------------------------------------------------

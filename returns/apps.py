@@ -51,6 +51,7 @@ class ReturnsConfig(AppConfig):
         registry.register_panel(registry.OrderPanel(
             key="requests", template="returns/_order_panel.html", context=_panel_context, order=50,
         ))
+        registry.register_pause_hook(registry.PauseHook(key="requests", pause=_pause_requests))
         post_save.connect(signals.order_event_saved, sender=OrderEvent, dispatch_uid="returns.order_event_saved")
 
 
@@ -64,3 +65,9 @@ def _panel_context(shop, order):
         "refunds": list(Refund.objects.filter(order=order, order__shop=shop)),
         "message_form": MessageForm(),
     }
+
+
+def _pause_requests(*, order_ids, pause, actor, at):
+    from .actions import pause_request_deadlines
+
+    pause_request_deadlines(order_ids=order_ids, pause=pause, actor=actor, at=at)

@@ -231,6 +231,9 @@ ACTION_LABELS = {
     "ship_back": "Return shipped",
     "receive": "Return received",
     "refund": "Refunded",
+    "auto_refund": "Refunded by the platform",
+    "lapse": "Closed, not shipped back",
+    "deadline_paused": "Deadline moved (force majeure)",
 }
 
 

@@ -277,3 +277,27 @@ def test_sellers_cannot_lapse_or_auto_refund(shop, seller):
     with pytest.raises(InvalidTransition):
         actions.refund_request(request=req, actor=Actor.seller(seller))
     assert not req.can("lapse") and req.can("lapse", staff=True)
+
+
+def test_force_majeure_moves_the_sellers_request_deadlines_not_the_buyers(shop, seller, p11):
+    from django.utils import timezone
+
+    from orders.actions import pause_deadlines
+
+    asked = open_return(delivered_order(shop))
+    shipped = actions.ship_back(request=_approved_return(shop), carrier="UPS", tracking="1Z1")
+    approved = _approved_return(shop)
+    before = {r.pk: (r.respond_by, r.refund_by, r.ship_back_by) for r in (asked, shipped, approved)}
+    pause = timedelta(days=3)
+    pause_deadlines(order_ids=[asked.order_id, shipped.order_id, approved.order_id],
+                    until=timezone.now() + pause, actor=Actor.policy("P12"), note="flood")
+    for r in (asked, shipped, approved):
+        r.refresh_from_db()
+    assert asked.respond_by - before[asked.pk][0] >= pause - timedelta(seconds=5)
+    assert shipped.refund_by - before[shipped.pk][1] >= pause - timedelta(seconds=5)
+    assert approved.ship_back_by == before[approved.pk][2]
+    assert asked.events.filter(action="deadline_paused").count() == 1
+    assert shipped.events.get(action="deadline_paused").data["field"] == "refund_by"
+    assert not approved.events.filter(action="deadline_paused").exists()
+    # The old deadline no longer fires P11.
+    assert policies.auto_approve_unanswered(as_of=before[asked.pk][0] + SECOND, window=p11) == 0
