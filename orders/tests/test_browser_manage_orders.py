@@ -249,10 +249,17 @@ def test_keyboard_only_filter_select_and_confirm(page, login, seller, shop, orde
     assert_focus_visible(confirm)
     page.keyboard.press("Enter")
     expect(page.locator("#bulk-report")).to_contain_text("1 confirmed.")
+    # The focus lands on the report, not the top of the page, and the toast beside it is
+    # visual only (the report is what a screen reader reads).
+    expect(page.locator("#bulk-report")).to_be_focused()
+    expect(page.locator("#toasts .toast").last).to_have_attribute("aria-hidden", "true")
     expect(tab_count(page, AWAITING_CONFIRMATION)).to_have_text("4")
     expect(page.locator("#rows tr").filter(has_text=first_number).locator(".status")).to_have_text(
         "Awaiting shipment"
     )
+    # Tab goes on from the report into the bulk form, not from the top of the page.
+    page.keyboard.press("Tab")
+    page.wait_for_function("() => !!document.activeElement.closest('#results')", timeout=3000)
     assert_same_document(page)
 
 
@@ -277,6 +284,22 @@ def test_keyboard_only_cancel_on_the_order_page(page, login, seller, shop, order
     expect(page.get_by_role("region", name="Messages with the buyer")).to_contain_text(
         "Reason: Pricing error."
     )
+    # The re-rendered panel has the focus, so Tab continues inside it.
+    page.wait_for_function("() => !!document.activeElement.closest('#order-main')", timeout=3000)
+
+
+def test_a_refused_action_is_focused_and_announced_once(page, login, seller, shop, orders):
+    mug_short = orders["mug_short"]
+    login(seller.username)
+    page.goto(order_url(shop, mug_short))
+    confirm = page.locator("#order-main").get_by_role("button", name=re.compile(r"^Confirm"))
+    focus_by_keyboard(page, confirm)
+    page.keyboard.press("Enter")
+    alert = page.locator("#order-main").get_by_role("alert")
+    expect(alert).to_contain_text("MUG-WHT")
+    expect(alert).to_be_focused()
+    # The toast says the same visually; only the alert is announced.
+    expect(page.locator("#toasts .toast").last).to_have_attribute("aria-hidden", "true")
 
 
 # --- a phone -------------------------------------------------------------------------

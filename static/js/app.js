@@ -1,19 +1,49 @@
-// Toasts from HX-Trigger {"toast": {"level", "message"}} and auto-dismiss of flash messages.
+// Toasts from HX-Trigger {"toast": {"level", "message"}}, auto-dismiss of flash messages, and
+// keyboard focus after a swap.
 (function () {
-  function toast(level, message) {
+  var pending = [];
+  function toast(level, message, quiet) {
     var box = document.getElementById("toasts");
     if (!box || !message) return;
     var el = document.createElement("div");
     el.className = "toast toast-" + (level || "info");
     el.textContent = message;
+    // The swapped content carries the same news in its own alert or report, which is what
+    // gets the focus: a screen reader would otherwise hear it twice.
+    if (quiet) el.setAttribute("aria-hidden", "true");
     box.appendChild(el);
     setTimeout(function () { el.remove(); }, 6000);
   }
-  document.addEventListener("toast", function (e) { toast(e.detail.level, e.detail.message); });
+  function flush(news) {
+    pending.splice(0).forEach(function (t) { toast(t.level, t.message, news); });
+  }
+  // htmx fires HX-Trigger events before it swaps: hold the toast until the content is in.
+  document.addEventListener("toast", function (e) {
+    pending.push(e.detail);
+    setTimeout(function () { flush(false); }, 400);  // a response that swaps nothing
+  });
   // htmx does not swap 4xx responses by default; these carry a re-rendered panel with the error.
   document.addEventListener("htmx:beforeSwap", function (e) {
     var code = e.detail.xhr.status;
     if (code === 400 || code === 409 || code === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
+  });
+  // The control that had the focus usually went with the content it was in, and the
+  // browser then drops the focus to the top of the page: a keyboard user would have to
+  // tab all the way back. Focus goes to the swapped content's message, or the content.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var el = e.detail.elt;
+    if (!el || !document.contains(el)) el = e.detail.target && document.getElementById(e.detail.target.id);
+    if (!el || !document.contains(el)) return;
+    // Out-of-band parts (tab counts) and the board's own refreshes are not the answer to
+    // what the user did: they neither take the focus nor decide the toast.
+    if (el.matches("#board, #tabs, #filter-errors, #bell-count") || el.closest("#board")) return;
+    var news = el.querySelector('[role="alert"]:not(:empty), [role="status"]:not(:empty), #bulk-report');
+    flush(!!news);
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) return;
+    var target = news || el;
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (el) { setTimeout(function () { el.remove(); }, 8000); });
