@@ -23,4 +23,5 @@ urlpatterns = [
     path("s/<slug:shop>/notifications/", include("shops.urls")),
     path("returns/", include("returns.public_urls")),
     path("s/<slug:shop>/requests/", include("returns.urls")),
+    path("s/<slug:shop>/health/", views.health_page, name="shop_health"),
 ]

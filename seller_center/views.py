@@ -1,7 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.vary import vary_on_headers
 
+from shops.access import shop_required
 from shops.models import Shop
+
+from . import health as shop_health
 
 
 @login_required
@@ -20,3 +24,26 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"ok": True})
+
+
+@shop_required
+@vary_on_headers("HX-Request")
+def health_page(request, shop):
+    """Shop health: the rates over a period (7, 30 or 90 days), week by week, and the
+    demand forecast with restock hints. The period travels in the URL."""
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        days = 30
+    days = days if days in shop_health.PERIODS else 30
+    context = {
+        "shop": shop, "nav": "health", "days": days, "periods": shop_health.PERIODS,
+        "summary": shop_health.summary(shop, days=days),
+        "weeks": shop_health.weekly(shop),
+        "forecast": shop_health.forecast(shop),
+        "forecast_days": shop_health.FORECAST_DAYS, "history_days": shop_health.HISTORY_DAYS,
+        "cover_days": shop_health.COVER_TARGET_DAYS,
+    }
+    if request.htmx:
+        return render(request, "health/shop_health.html#health-summary", context)
+    return render(request, "health/shop_health.html", context)

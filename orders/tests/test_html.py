@@ -30,6 +30,7 @@ def test_pages_are_valid_html(seller_client, shop):
         reverse("orders:list", kwargs={"shop": shop.slug}) + "?tab=AWAITING_CONFIRMATION&q=X+Y",
         reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number}),
         reverse("shops:notifications", kwargs={"shop": shop.slug}),
+        reverse("shop_health", kwargs={"shop": shop.slug}),
     ]
     for url in urls:
         response = seller_client.get(url)
