@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from shops.admin import ReadOnlyInline
 
-from . import actions, transitions
+from . import actions, registry, transitions
 from .actions import ActionRefused, Actor
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
 from .transitions import ACTION_LABELS, TRANSITIONS, InvalidTransition
@@ -88,6 +88,14 @@ class OverrideForm(forms.Form):
             )
             self.order_fields(["cancel_reason", "reason"])
             self.fields["reason"].help_text += " The buyer is told only the cancellation reason."
+
+
+def _refusal(order, name):
+    """Why an override would be refused for this order, or None: its status, or a higher
+    app's guard (an order that ships in packages moves with them)."""
+    if not transitions.allowed(name, order.status):
+        return order.get_status_display().lower()
+    return registry.override_refusal(order, name)
 
 
 def _override_label(name):
@@ -247,7 +255,7 @@ class OrderAdmin(NoDelete, admin.ModelAdmin):
             "action_name": f"override_{name}",
             "target": Order.Status(target).label,
             "sources": [Order.Status(s).label for s in Order.Status if s in sources],
-            "rows": [(order, transitions.allowed(name, order.status)) for order in orders],
+            "rows": [(order, _refusal(order, name)) for order in orders],
             "from_changelist": from_changelist,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media + form.media,
@@ -259,6 +267,10 @@ class OrderAdmin(NoDelete, admin.ModelAdmin):
         run, actor = OVERRIDES[name].run, Actor.staff(request.user)
         done, refused = [], []
         for order in orders:
+            guarded = registry.override_refusal(order, name)
+            if guarded:
+                refused.append(f"{order.number}: {guarded}")
+                continue
             try:
                 run(order, actor, data)
             except (InvalidTransition, ActionRefused) as exc:

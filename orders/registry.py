@@ -63,6 +63,10 @@ ORDER_PANELS: dict[str, OrderPanel] = {}
 LIST_FILTERS: dict[str, ListFilter] = {}
 SEARCH_RESOLVERS: dict[str, SearchResolver] = {}
 PAUSE_HOOKS: dict[str, PauseHook] = {}
+# Staff overrides (orders admin) a higher app refuses for an order: key -> f(order, override
+# name) returning the refusal's text, or None. Shipping refuses shipment moves of an order
+# that ships in packages, which must move with them.
+OVERRIDE_GUARDS: dict[str, Callable] = {}
 
 
 def register_card(card: BoardCard):
@@ -83,6 +87,14 @@ def register_search(resolver: SearchResolver):
 
 def register_pause_hook(hook: PauseHook):
     PAUSE_HOOKS[hook.key] = hook
+
+
+def register_override_guard(key, guard: Callable):
+    OVERRIDE_GUARDS[key] = guard
+
+
+def override_refusal(order, name):
+    return next((text for guard in OVERRIDE_GUARDS.values() if (text := guard(order, name))), None)
 
 
 def cards():

@@ -619,6 +619,43 @@ def flag_late_collection(*, package_ids, actor, at=None, note="", data=None):
     return len(rows)
 
 
+@transaction.atomic
+def staff_move_packages(*, package_ids, action, actor, note):
+    """Platform staff record what the carrier's feed did not: the packages were collected
+    (`staff_collected`) or delivered (`staff_delivered`). Each moved package gets a history
+    row with the staff member's reason, and its order follows through sync_order, the same
+    way a carrier event moves it. Returns (moved, order numbers that moved)."""
+    if not (note or "").strip():
+        raise ActionRefused("Say why staff step in; the reason is kept in each package's history.")
+    sources, target = transitions.TRANSITIONS[action]
+    at = timezone.now()
+    rows = list(Package.objects.filter(pk__in=package_ids, status__in=sources).exclude(order__status=S.CANCELLED)
+                .select_for_update().order_by("pk").values_list("pk", "status", "order_id"))
+    if not rows:
+        return 0, []
+    stamp = {"collected_at": at} if target == P.COLLECTED else {"delivered_at": at}
+    if target == P.COLLECTED:
+        stamp["promised_delivery_at"] = at + PROMISED_TRANSIT
+    Package.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=target, status_at=at, updated_at=at, **stamp)
+    PackageEvent.objects.bulk_create(
+        PackageEvent(package_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                     action=action, from_status=status, to_status=target, note=note)
+        for pk, status, _ in rows
+    )
+    moved = [sync_order(order_id, actor, at=at) for order_id in sorted({o for _, _, o in rows})]
+    return len(rows), [order.number for order in moved if order is not None]
+
+
+def order_override_refusal(order, name):
+    """Staff overrides of an order's shipment moves (orders admin) would leave its packages
+    behind: an order with packages moves with them (Packages admin), not on its own."""
+    if name in ("arrange_shipment", "mark_in_transit", "mark_delivered") and \
+            Package.objects.active().filter(order=order).exists():
+        return (f"Order {order.number} ships in packages: move them in Shipping → Packages "
+                "(mark ready, collected or delivered) and the order follows.")
+    return None
+
+
 # --- complaints and force-majeure tickets ----------------------------------------------------
 
 

@@ -4,7 +4,9 @@ go through shipping.actions so they leave the same history as every other change
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.template.response import TemplateResponse
 
 from orders.actions import ActionRefused, Actor
 from shops.admin import ReadOnlyInline
@@ -44,7 +46,7 @@ class PackageAdmin(NoDelete, admin.ModelAdmin):
     search_fields = ["tracking_number", "order__number"]
     list_select_related = ["shop", "order"]
     inlines = [TrackingEventInline, PackageEventInline, PhotoInline]
-    actions = ["declare_lost", "mark_delayed"]
+    actions = ["declare_lost", "mark_delayed", "mark_collected", "mark_delivered"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Package._meta.fields]
@@ -63,6 +65,35 @@ class PackageAdmin(NoDelete, admin.ModelAdmin):
         n = actions.mark_delayed(package_ids=list(queryset.values_list("pk", flat=True)), actor=Actor.staff(request.user),
                                  note="Marked delayed by platform staff.")
         self.message_user(request, f"{n} package(s) marked delayed.")
+
+    @admin.action(description="Mark the selected packages collected by the carrier (feed missing)")
+    def mark_collected(self, request, queryset):
+        return self._staff_move(request, queryset, "staff_collected", "collected")
+
+    @admin.action(description="Mark the selected packages delivered (feed missing)")
+    def mark_delivered(self, request, queryset):
+        return self._staff_move(request, queryset, "staff_delivered", "delivered")
+
+    def _staff_move(self, request, queryset, action, word):
+        """Ask for the reason first (kept in each package's history), then move them."""
+        reason = (request.POST.get("reason") or "").strip()
+        ids = list(queryset.values_list("pk", flat=True)[:500])
+        if "apply" not in request.POST:
+            context = {**self.admin_site.each_context(request), "title": f"Mark packages {word}",
+                       "opts": self.model._meta, "packages": queryset[:500], "action": action.replace("staff_", "mark_"),
+                       "word": word, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME}
+            return TemplateResponse(request, "admin/shipping/staff_move.html", context)
+        try:
+            n, orders = actions.staff_move_packages(package_ids=ids, action=action, actor=Actor.staff(request.user),
+                                                    note=reason)
+        except ActionRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        text = f"{n} package(s) marked {word}."
+        if orders:
+            text += f" Orders moved with them: {', '.join(orders)}."
+        self.message_user(request, text + (" The others were not in a state to move." if n < len(ids) else ""))
+        return None
 
 
 @admin.register(TrackingEvent)

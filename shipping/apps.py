@@ -19,6 +19,7 @@ class ShippingConfig(AppConfig):
                                 apply=panel.apply_package_filter)
         )
         registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking))
+        registry.register_override_guard("packages", _override_refusal)
         registry.register_card(
             registry.BoardCard(
                 key="late_to_collect",
@@ -31,3 +32,9 @@ class ShippingConfig(AppConfig):
                 order=40,
             )
         )
+
+
+def _override_refusal(order, name):
+    from .actions import order_override_refusal
+
+    return order_override_refusal(order, name)

@@ -31,6 +31,9 @@ TRANSITIONS: dict[str, tuple[frozenset, str | None]] = {
     "mark_lost": (WITH_CARRIER, P.LOST),
     "mark_delayed": (WITH_CARRIER, None),
     "add_photo": (frozenset({P.PACKING, P.READY, P.COLLECTED, P.IN_TRANSIT}), None),
+    # Platform staff, when the carrier's feed is missing or wrong (with a reason).
+    "staff_collected": (frozenset({P.READY}), P.COLLECTED),
+    "staff_delivered": (WITH_CARRIER, P.DELIVERED),
 }
 
 _PAST = {
@@ -42,6 +45,8 @@ _PAST = {
     "mark_lost": "declared lost",
     "mark_delayed": "marked delayed",
     "add_photo": "given handover photos",
+    "staff_collected": "marked collected",
+    "staff_delivered": "marked delivered",
 }
 
 # Feed ranks: a package never moves to a lower rank. Rank 4 is the last mile, where the
