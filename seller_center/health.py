@@ -56,6 +56,29 @@ def _rate(label, num, den, good_when_low, explain):
     return Rate(label, num or 0, den or 0, good_when_low, explain)
 
 
+def figures(shop, *, days):
+    """Everything the page shows, computed at most once per HEALTH_CACHE_SECONDS (600) per
+    shop and period: on a 200,000-order shop the three reads take about 0.7 s, and these
+    are trends, not a live count (the page says when they were computed)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    def compute():
+        now = timezone.now()
+        return {"summary": summary(shop, days=days, now=now), "weeks": weekly(shop, now=now),
+                "forecast": forecast(shop, now=now), "computed_at": now}
+
+    seconds = getattr(settings, "HEALTH_CACHE_SECONDS", 600)
+    if not seconds:
+        return compute()
+    key = f"shop-health:{shop.pk}:{days}:{shop.time_zone}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
 def summary(shop, *, days, now=None):
     """The shop's rates over the last `days` days, and its average handling time."""
     now = now or timezone.now()

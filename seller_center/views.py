@@ -38,9 +38,7 @@ def health_page(request, shop):
     days = days if days in shop_health.PERIODS else 30
     context = {
         "shop": shop, "nav": "health", "days": days, "periods": shop_health.PERIODS,
-        "summary": shop_health.summary(shop, days=days),
-        "weeks": shop_health.weekly(shop),
-        "forecast": shop_health.forecast(shop),
+        **shop_health.figures(shop, days=days),
         "forecast_days": shop_health.FORECAST_DAYS, "history_days": shop_health.HISTORY_DAYS,
         "cover_days": shop_health.COVER_TARGET_DAYS,
     }

@@ -111,7 +111,9 @@ def test_health_page_full_and_partial(seller_client, shop):
     assert seller_client.get(url(shop, days="nonsense")).status_code == 200  # falls back to 30 days
 
 
-def test_health_page_query_count_is_fixed(seller_client, shop):
+def test_health_page_query_count_is_fixed(seller_client, shop, settings):
+    settings.HEALTH_CACHE_SECONDS = 0
+
     def count():
         with CaptureQueriesContext(connection) as q:
             assert seller_client.get(url(shop)).status_code == 200
@@ -128,3 +130,20 @@ def test_another_shops_health_is_not_found(seller_client, shop):
     other = ShopFactory()
     make_order(other)
     assert seller_client.get(url(other)).status_code == 404
+
+
+def test_health_figures_are_computed_once_per_period_then_served_from_the_cache(seller_client, shop):
+    make_order(shop)
+
+    def get(**query):
+        with CaptureQueriesContext(connection) as q:
+            response = seller_client.get(url(shop, **query))
+        assert response.status_code == 200 and "Figures as of" in response.content.decode()
+        return len(q.captured_queries), response.content.decode()
+
+    first, page = get()
+    again, cached = get()
+    assert again < first  # the page's own queries only: session, user, shops, bell
+    make_order(shop)
+    assert "0 of 1" in cached and "0 of 2" not in get()[1]  # the same figures until they expire
+    assert get(days=7)[0] == first  # another period is computed on its own
