@@ -56,16 +56,20 @@ def auto_approve_unanswered(*, as_of, window, dry_run=False, batch_size=500):
     return approved
 
 
-def _each_request(qs, deadline_field, window, batch_size, act):
-    """Apply `act(request, data)` to each due request of `qs`, in locked batches; a request
-    moved meanwhile (by the seller, the buyer or another worker) is left as it is."""
+def _deadline_rule(qs, deadline_field, *, window, dry_run, batch_size, act, note):
+    """Apply `act` (an action taking request, actor, data, note) as the platform to each
+    request of `qs` past its `deadline_field`, in locked batches; a request moved meanwhile
+    (by the seller, the buyer or another worker) is left as it is. Returns how many moved."""
+    if dry_run:
+        return qs.count()
+    actor = Actor.policy(window.rule)
     done = 0
     for rows in locked_batches(qs, [deadline_field], batch_size):
-        for pk, started in rows:
-            data = {**window.explain(), deadline_field: started.isoformat()}
+        for pk, deadline in rows:
+            data = {**window.explain(), deadline_field: deadline.isoformat()}
             try:
                 with transaction.atomic():
-                    act(BuyerRequest(pk=pk), data)
+                    act(request=BuyerRequest(pk=pk), actor=actor, data=data, note=note)
                 done += 1
             except (InvalidTransition, ActionRefused):
                 continue
@@ -80,12 +84,9 @@ def not_shipped_back(as_of):
 def lapse_unreturned(*, as_of, window, dry_run=False, batch_size=500):
     """P13: an approved return the buyer has not shipped back by its ship-back deadline (the
     window after the approval) is closed; the buyer is told, nothing is refunded. Returns how many."""
-    qs = not_shipped_back(as_of)
-    if dry_run:
-        return qs.count()
-    actor = Actor.policy(window.rule)
-    return _each_request(qs, "ship_back_by", window, batch_size, lambda request, data: actions.lapse_return(
-        request=request, actor=actor, data=data, note="Not shipped back within the time allowed."))
+    return _deadline_rule(not_shipped_back(as_of), "ship_back_by", window=window, dry_run=dry_run,
+                          batch_size=batch_size, act=actions.lapse_return,
+                          note="Not shipped back within the time allowed.")
 
 
 def shipped_back_unrefunded(as_of):
@@ -97,12 +98,9 @@ def refund_unrefunded_returns(*, as_of, window, dry_run=False, batch_size=500):
     """P14: a return the buyer shipped back and the seller has not refunded by its refund
     deadline (the window after the shipment), received or not, is refunded in full by the
     platform. Returns how many."""
-    qs = shipped_back_unrefunded(as_of)
-    if dry_run:
-        return qs.count()
-    actor = Actor.policy(window.rule)
-    return _each_request(qs, "refund_by", window, batch_size, lambda request, data: actions.refund_request(
-        request=request, actor=actor, data=data, note="Not refunded by the seller in time."))
+    return _deadline_rule(shipped_back_unrefunded(as_of), "refund_by", window=window, dry_run=dry_run,
+                          batch_size=batch_size, act=actions.refund_request,
+                          note="Not refunded by the seller in time.")
 
 
 def cancelled_unrefunded(as_of):
