@@ -373,6 +373,38 @@ def confirm_receipt(*, request, actor, note=""):
     return request
 
 
+def _remind(request, action, actor, statuses, data, note):
+    """A reminder leaves the status as it is and writes a timeline row, which is also how
+    the rule knows it was sent. Refused if the request moved on meanwhile."""
+    request = _lock_request(request)
+    if request.status not in statuses:
+        raise ActionRefused(f"Request {request.number} is {request.get_status_display().lower()}; no reminder.")
+    _event(request, action, actor, from_status=request.status, to_status=request.status, at=timezone.now(),
+           note=note, data=data)
+    return request
+
+
+@transaction.atomic
+def remind_ship_back(*, request, actor, data=None, note=""):
+    """P13's reminder, a day before the ship-back deadline: the buyer hears it on their page and by email."""
+    request = _remind(request, "remind_ship_back", actor, (R.APPROVED,), data, note)
+    order = request.order
+    _tell_buyer(order, f"Reminder: ship return {request.number} back by {request.ship_back_by:%Y-%m-%d %H:%M} UTC "
+                       "and enter the tracking number on your return page, or the return is closed.",
+                f"Return {request.number}: ship it back by {request.ship_back_by:%Y-%m-%d}")
+    return request
+
+
+@transaction.atomic
+def remind_refund(*, request, actor, data=None, note=""):
+    """P14's reminder, a day before the refund deadline: the seller's bell and email."""
+    request = _remind(request, "remind_refund", actor, (R.RETURN_SHIPPED, R.RECEIVED), data, note)
+    _tell_seller(request, f"Order {request.order.number}: refund return {request.number} by "
+                          f"{request.refund_by:%Y-%m-%d %H:%M} UTC, or the platform refunds the buyer in full.",
+                 kind=Notification.Kind.REMINDER)
+    return request
+
+
 def pause_request_deadlines(*, order_ids, pause, actor, at):
     """Force majeure approved on these orders (P12): what the seller owes on their open
     requests (the answer, P11; the refund of a shipped-back return, P14) moves later by

@@ -39,6 +39,21 @@ class ReturnsConfig(AppConfig):
             filter=lambda qs, shop, now: having(qs, due_within(now, 24).filter(shop=shop)),
             order=41,
         ))
+        def refunded_by_platform_within(now, hours):
+            from datetime import timedelta
+
+            return BuyerRequest.objects.filter(status__in=[BuyerRequest.Status.RETURN_SHIPPED,
+                                                           BuyerRequest.Status.RECEIVED],
+                                               refund_by__lt=now + timedelta(hours=hours))
+
+        registry.register_card(registry.BoardCard(
+            key="returns_auto_refund_24h",
+            label="Returns refunded by the platform within 24 h",
+            count=lambda shop, now: refunded_by_platform_within(now, 24).filter(shop=shop).count(),
+            query={"board": "returns_auto_refund_24h", "sort": "newest"},
+            filter=lambda qs, shop, now: having(qs, refunded_by_platform_within(now, 24).filter(shop=shop)),
+            order=42,
+        ))
         registry.register_filter(registry.ListFilter(
             key="request",
             label="Buyer request",

@@ -234,6 +234,8 @@ ACTION_LABELS = {
     "auto_refund": "Refunded by the platform",
     "lapse": "Closed, not shipped back",
     "deadline_paused": "Deadline moved (force majeure)",
+    "remind_ship_back": "Buyer reminded to ship it back",
+    "remind_refund": "Seller reminded to refund",
 }
 
 

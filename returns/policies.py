@@ -6,6 +6,8 @@ batch, locked (SKIP LOCKED on PostgreSQL) and changed through the actions, so a 
 or a second worker, finds nothing left to do and never refunds twice.
 """
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
@@ -15,7 +17,7 @@ from orders.transitions import InvalidTransition as OrderInvalidTransition
 from shops.batching import locked_batches
 
 from . import actions, transitions
-from .models import BuyerRequest, Refund
+from .models import BuyerRequest, Refund, RequestEvent
 from .transitions import InvalidTransition
 
 
@@ -74,6 +76,32 @@ def _deadline_rule(qs, deadline_field, *, window, dry_run, batch_size, act, note
             except (InvalidTransition, ActionRefused):
                 continue
     return done
+
+
+# A reminder goes out once per request, this long before its deadline.
+REMIND_BEFORE = timedelta(hours=24)
+
+
+def _not_reminded(action):
+    return ~Exists(RequestEvent.objects.filter(request=OuterRef("pk"), action=action))
+
+
+def remind_ship_back(*, as_of, window, dry_run=False, batch_size=500):
+    """P13's reminder: a day before the ship-back deadline, the buyer is reminded once."""
+    qs = BuyerRequest.objects.filter(status__in=transitions.from_states("lapse"), kind=BuyerRequest.Kind.RETURN,
+                                     ship_back_by__gt=as_of, ship_back_by__lte=as_of + REMIND_BEFORE)
+    return _deadline_rule(qs.filter(_not_reminded("remind_ship_back")), "ship_back_by", window=window,
+                          dry_run=dry_run, batch_size=batch_size, act=actions.remind_ship_back,
+                          note="Reminded a day before the ship-back deadline.")
+
+
+def remind_refund(*, as_of, window, dry_run=False, batch_size=500):
+    """P14's reminder: a day before the refund deadline, the seller is reminded once."""
+    qs = BuyerRequest.objects.filter(status__in=transitions.from_states("auto_refund"), kind=BuyerRequest.Kind.RETURN,
+                                     refund_by__gt=as_of, refund_by__lte=as_of + REMIND_BEFORE)
+    return _deadline_rule(qs.filter(_not_reminded("remind_refund")), "refund_by", window=window, dry_run=dry_run,
+                          batch_size=batch_size, act=actions.remind_refund,
+                          note="Reminded a day before the refund deadline.")
 
 
 def not_shipped_back(as_of):

@@ -36,6 +36,8 @@ RULES = [
     Rule("P8", "shipping.policies.lost_seller_shipped", "packages marked lost (ship by seller, not received)"),
     Rule("P10", "shipping.policies.cancel_abnormal", "orders cancelled for lost or abnormal delivery"),
     Rule("P11", "returns.policies.auto_approve_unanswered", "unanswered requests approved"),
+    Rule("P13", "returns.policies.remind_ship_back", "buyers reminded to ship a return back within a day"),
+    Rule("P14", "returns.policies.remind_refund", "sellers reminded to refund a shipped-back return within a day"),
     Rule("P13", "returns.policies.lapse_unreturned", "approved returns closed: not shipped back in time"),
     Rule("P14", "returns.policies.refund_unrefunded_returns", "returns refunded: the seller did not refund in time"),
     # Refunds follow every cancellation of a paid order, whoever cancelled it, so switching

@@ -301,3 +301,32 @@ def test_force_majeure_moves_the_sellers_request_deadlines_not_the_buyers(shop, 
     assert not approved.events.filter(action="deadline_paused").exists()
     # The old deadline no longer fires P11.
     assert policies.auto_approve_unanswered(as_of=before[asked.pk][0] + SECOND, window=p11) == 0
+
+
+def test_buyer_is_reminded_once_a_day_before_the_ship_back_deadline(shop):
+    p13 = policy_windows.window("P13")
+    req = _approved_return(shop)
+    day_before = req.ship_back_by - policies.REMIND_BEFORE
+    assert policies.remind_ship_back(as_of=day_before - SECOND, window=p13) == 0
+    assert policies.remind_ship_back(as_of=day_before, window=p13) == 1
+    assert policies.remind_ship_back(as_of=day_before + timedelta(hours=2), window=p13) == 0
+    assert req.events.filter(action="remind_ship_back").count() == 1
+    assert req.order.messages.filter(body__startswith=f"Reminder: ship return {req.number} back").exists()
+    req.refresh_from_db()
+    assert req.status == R.APPROVED
+    # Past the deadline there is nothing to remind of: the return is closed instead.
+    assert policies.remind_ship_back(as_of=req.ship_back_by, window=p13) == 0
+
+
+def test_seller_is_reminded_once_a_day_before_the_refund_deadline_and_sees_the_card(shop, seller_client):
+    from orders import registry
+
+    p14 = policy_windows.window("P14")
+    req = actions.ship_back(request=_approved_return(shop), carrier="UPS", tracking="1Z999")
+    day_before = req.refund_by - policies.REMIND_BEFORE
+    assert policies.remind_refund(as_of=day_before, window=p14) == 1
+    assert policies.remind_refund(as_of=day_before + SECOND, window=p14) == 0
+    assert Notification.objects.filter(shop=shop, kind=Notification.Kind.REMINDER,
+                                       text__contains=f"refund return {req.number}").count() == 1
+    card = registry.BOARD_CARDS["returns_auto_refund_24h"]
+    assert card.count(shop, day_before - SECOND) == 0 and card.count(shop, day_before + SECOND) == 1
