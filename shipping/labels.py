@@ -15,6 +15,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import inch
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
@@ -53,11 +54,48 @@ def _font(bold):
     return name, frozenset(font.face.charToGlyph)
 
 
+# Chinese, Japanese and Korean names and addresses: PDF's standard Asian fonts, named, not
+# embedded (a CJK font file is ~16 MB). The reader draws them with the system's CJK font:
+# Windows, macOS and Acrobat have one; a Linux print server needs a package such as
+# fonts-noto-cjk. Characters outside both the label font and these ranges print as '?'.
+CJK_FONTS = (
+    ("STSong-Light", ((0x2E80, 0x2FDF), (0x3000, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF),
+                      (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))),
+    ("HYSMyeongJo-Medium", ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))),
+)
+
+
+@cache
+def _cjk_font(ch):
+    code = ord(ch)
+    for name, ranges in CJK_FONTS:
+        if any(lo <= code <= hi for lo, hi in ranges):
+            if name not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(UnicodeCIDFont(name))
+            return name
+    return None
+
+
+def runs(text, bold=False):
+    """`text` as (font, piece) runs the label can print: the label font where it has the
+    glyph, a CJK font for Chinese, Japanese and Korean, else '?' (Thai, for one), so a gap
+    on the label is visible as one."""
+    name, drawable = _font(bold)
+    out = []
+    for ch in text or "":
+        font = name if ord(ch) in drawable else _cjk_font(ch)
+        if font is None:
+            font, ch = name, "?"
+        if out and out[-1][0] == font:
+            out[-1][1] += ch
+        else:
+            out.append([font, ch])
+    return [(font, piece) for font, piece in out]
+
+
 def printable(text, bold=False):
-    """`text` as the label can print it: a character the font lacks (CJK, Thai) shows as
-    '?' rather than an empty box, so a gap on the label is visible as one."""
-    _, drawable = _font(bold)
-    return "".join(ch if ord(ch) in drawable else "?" for ch in (text or ""))
+    """The characters of `text` as the label prints them ('?' for what no font has)."""
+    return "".join(piece for _, piece in runs(text, bold))
 
 
 class _Page:
@@ -67,18 +105,25 @@ class _Page:
         self.y = self.h - self.margin
         self.scale = self.w / (4 * inch)
 
+    def _width(self, pieces, size):
+        return sum(self.c.stringWidth(piece, font, size) for font, piece in pieces)
+
     def text(self, value, *, size=9, bold=False, gap=2):
         size = size * self.scale
-        font, _ = _font(bold)
         max_w = self.w - 2 * self.margin
-        value = printable(value, bold)
-        if self.c.stringWidth(value, font, size) > max_w:
-            while value and self.c.stringWidth(value + "...", font, size) > max_w:
-                value = value[:-1]
-            value += "..."
-        self.c.setFont(font, size)
+        pieces = runs(value, bold)
+        if self._width(pieces, size) > max_w:
+            ellipsis = (_font(bold)[0], "...")
+            while pieces and self._width([*pieces, ellipsis], size) > max_w:
+                font, piece = pieces[-1]
+                pieces = pieces[:-1] + ([(font, piece[:-1])] if len(piece) > 1 else [])
+            pieces.append(ellipsis)
         self.y -= size
-        self.c.drawString(self.margin, self.y, value)
+        x = self.margin
+        for font, piece in pieces:
+            self.c.setFont(font, size)
+            self.c.drawString(x, self.y, piece)
+            x += self.c.stringWidth(piece, font, size)
         self.y -= gap
 
     def rule(self):

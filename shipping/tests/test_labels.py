@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -108,5 +109,26 @@ def test_label_prints_names_and_addresses_beyond_latin_1(shop):
     order.save(update_fields=["city", "address_line1"])
     _, (text,) = pdf_pages(labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size="4x6"))
     assert "Nguyễn Thị Ánh" in text and "Hà Nội" in text and "ул. Тверская, 7" in text
-    # A script the font lacks is marked, not dropped.
-    assert labels.printable("王小明 Wang") == "??? Wang"
+    # A script no font here has is marked, not dropped.
+    assert labels.printable("สมชาย Wang") == "????? Wang"
+
+
+def test_label_prints_chinese_japanese_and_korean_names(shop):
+    qs = arranged_packages(shop, name="王小明")
+    order = qs.get().order
+    order.city, order.address_line1 = "東京都 渋谷区", "서울 강남구 테헤란로 1"
+    order.save(update_fields=["city", "address_line1"])
+    _, (text,) = pdf_pages(labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size="4x6"))
+    # pypdf breaks the line where the font changes (the space is in the Latin font).
+    flat = re.sub(r"\s+", "", text)
+    assert "王小明" in flat and "東京都渋谷区" in flat and "서울강남구테헤란로1" in flat
+    assert [font for font, _ in labels.runs("王 Li 김")] == ["STSong-Light", "LabelSans", "HYSMyeongJo-Medium"]
+
+
+def test_a_long_mixed_script_line_is_cut_to_the_label_width(shop):
+    qs = arranged_packages(shop, name="王" * 40 + " Wang " * 10)
+    pdf = labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size="4x6")
+    _, (text,) = pdf_pages(pdf)
+    flat = re.sub(r"\s+", "", text)
+    cut = flat[flat.index("王"):flat.index("...") + 3]
+    assert 10 < cut.count("王") < 40 and "Wang" not in cut  # cut inside the CJK run, then "..."
