@@ -292,7 +292,9 @@ def reject_request(*, request, actor, reason, note=""):
     request = _lock_request(request)
     order = _lock_order(request.order_id)
     now = timezone.now()
-    _move(request, "reject", actor, note=note, data={"reason": reason}, at=now, staff=staff, answered_at=now,
+    action = "staff_reject" if staff and request.status == R.DISPUTED else "reject"
+    answered_at = request.answered_at if action == "staff_reject" else now
+    _move(request, action, actor, note=note, data={"reason": reason}, at=now, staff=staff, answered_at=answered_at,
           closed_at=now, reject_reason=reason, reject_note=note)
     label = BuyerRequest.RejectReason(reason).label
     who = _who(actor)
@@ -503,6 +505,34 @@ def refund_request(*, request, actor, amount=None, note="", data=None):
     if platform:
         _tell_seller(request, f"Order {order.number}: {who} refunded return {request.number} ({amount})."
                      + (f" {note}" if note and not staff else ""))
+    return request
+
+
+DISPUTE_REASONS = (BuyerRequest.RejectReason.NOT_RECEIVED_BACK, BuyerRequest.RejectReason.USED,
+                   BuyerRequest.RejectReason.EVIDENCE, BuyerRequest.RejectReason.OTHER)
+
+
+@transaction.atomic
+def dispute_return(*, request, actor, reason, note):
+    """The seller disputes a shipped-back return (nothing arrived, an empty box, a used or
+    different item): platform staff rule on it, and the platform's automatic refund (P14)
+    waits for their ruling. The seller says what they found; the buyer is told."""
+    if reason not in DISPUTE_REASONS:
+        raise ActionRefused("Choose what is wrong with the return from the list.")
+    note = (note or "").strip()
+    if not note:
+        raise ActionRefused("Describe what arrived (or that nothing did); staff rule on it.")
+    if len(note) > 500:
+        raise ActionRefused("The description is at most 500 characters.")
+    request = _lock_request(request)
+    order = _lock_order(request.order_id)
+    now = timezone.now()
+    _move(request, "dispute", actor, note=note, data={"reason": reason}, at=now)
+    label = BuyerRequest.RejectReason(reason).label
+    _order_history(order, actor, f"Return {request.number} disputed by {_who(actor)}: {label}. {note}")
+    _tell_buyer(order, f"The seller disputes your return {request.number}: {label}. {note} Platform staff will look "
+                       "at the return's tracking and photos and decide; you will hear from us.",
+                f"Return {request.number}: the seller disputes it", at=now)
     return request
 
 

@@ -69,6 +69,14 @@ class RejectForm(forms.Form):
     note = forms.CharField(label="Explanation for the buyer", required=False, max_length=500)
 
 
+class DisputeForm(forms.Form):
+    reason = forms.ChoiceField(label="What is wrong", choices=[
+        (r.value, r.label) for r in BuyerRequest.RejectReason
+        if r in (BuyerRequest.RejectReason.NOT_RECEIVED_BACK, BuyerRequest.RejectReason.USED,
+                 BuyerRequest.RejectReason.EVIDENCE, BuyerRequest.RejectReason.OTHER)])
+    note = forms.CharField(label="What arrived (or that nothing did)", max_length=500)
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(label="Amount (leave empty for the full amount)", required=False, min_value=0,
                                 decimal_places=2, max_digits=14)

@@ -46,6 +46,7 @@ class BuyerRequest(models.Model):
         APPROVED = "APPROVED", "Approved, awaiting the return"  # a return: the buyer ships the item back
         RETURN_SHIPPED = "RETURN_SHIPPED", "Return shipped"  # the buyer entered the return tracking number
         RECEIVED = "RECEIVED", "Return received"  # the seller confirmed receipt; refund next
+        DISPUTED = "DISPUTED", "Disputed, with platform staff"  # the seller says the return is not what was sent; staff rule
         REFUNDED = "REFUNDED", "Refunded"  # closed with a refund (a cancellation: order cancelled too)
         REJECTED = "REJECTED", "Rejected"  # closed: the seller or staff refused, with a reason
         WITHDRAWN = "WITHDRAWN", "Withdrawn"  # closed: the buyer withdrew it
@@ -59,7 +60,7 @@ class BuyerRequest(models.Model):
         NOT_RECEIVED_BACK = "not_received_back", "The returned item did not arrive"
         OTHER = "other", "Other"
 
-    OPEN = (Status.REQUESTED, Status.APPROVED, Status.RETURN_SHIPPED, Status.RECEIVED)
+    OPEN = (Status.REQUESTED, Status.APPROVED, Status.RETURN_SHIPPED, Status.RECEIVED, Status.DISPUTED)
     # Requests whose quantities still count against what the buyer bought.
     COUNTING = (*OPEN, Status.REFUNDED)
 
@@ -103,7 +104,8 @@ class BuyerRequest(models.Model):
         constraints = [
             # One conversation at a time per order: the next opens when this one closes.
             models.UniqueConstraint(
-                fields=["order"], condition=Q(status__in=["REQUESTED", "APPROVED", "RETURN_SHIPPED", "RECEIVED"]),
+                fields=["order"],
+                condition=Q(status__in=["REQUESTED", "APPROVED", "RETURN_SHIPPED", "RECEIVED", "DISPUTED"]),
                 name="request_one_open_per_order",
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="request_amount_not_negative"),
@@ -146,6 +148,9 @@ class BuyerRequest(models.Model):
 
     def can_refund(self):
         return self.can("refund")
+
+    def can_dispute(self):
+        return self.can("dispute")
 
 
 class RequestLine(models.Model):
@@ -236,6 +241,9 @@ ACTION_LABELS = {
     "deadline_paused": "Deadline moved (force majeure)",
     "remind_ship_back": "Buyer reminded to ship it back",
     "remind_refund": "Seller reminded to refund",
+    "dispute": "Disputed by the seller",
+    "staff_reject": "Rejected by platform staff",
+    "staff_refund": "Refunded by platform staff",
 }
 
 

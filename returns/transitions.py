@@ -26,14 +26,19 @@ TRANSITIONS: dict[str, tuple[frozenset, str, frozenset]] = {
     "refund_approved": (frozenset({R.APPROVED}), R.REFUNDED, frozenset({K.CANCEL, K.REFUND_ONLY})),
     # Platform staff may overrule a rejection and refund a return the seller never confirmed.
     "staff_approve": (frozenset({R.REQUESTED, R.REJECTED}), R.APPROVED, ALL_KINDS),
-    "staff_refund": (frozenset({R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
+    # The seller says the item did not come back, or not as sent (empty box, used, another
+    # item): staff rule, and P14 does not refund it meanwhile.
+    "dispute": (frozenset({R.RETURN_SHIPPED, R.RECEIVED}), R.DISPUTED, frozenset({K.RETURN})),
+    "staff_refund": (frozenset({R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.DISPUTED}), R.REFUNDED,
+                     frozenset({K.RETURN})),
+    "staff_reject": (frozenset({R.DISPUTED}), R.REJECTED, frozenset({K.RETURN})),
     # The platform's rules on returns: an approved return the buyer never ships back closes
     # (P13); one the buyer shipped and the seller never refunded is refunded in full (P14).
     "lapse": (frozenset({R.APPROVED}), R.LAPSED, frozenset({K.RETURN})),
     "auto_refund": (frozenset({R.RETURN_SHIPPED, R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
 }
 # Moves only the platform makes: its staff, or its rules.
-STAFF_ONLY = frozenset({"staff_approve", "staff_refund", "lapse", "auto_refund"})
+STAFF_ONLY = frozenset({"staff_approve", "staff_refund", "staff_reject", "lapse", "auto_refund"})
 
 # What the order must be for a new request of each kind.
 ORDER_STATES_FOR_KIND = {
@@ -55,6 +60,8 @@ _PAST = {
     "refund_approved": "refunded",
     "staff_approve": "approved",
     "staff_refund": "refunded",
+    "dispute": "disputed",
+    "staff_reject": "rejected",
     "lapse": "closed as not shipped back",
     "auto_refund": "refunded by the platform",
 }

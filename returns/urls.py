@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/extend", views.request_extend, name="extend"),
     path("<int:pk>/receive", views.request_receive, name="receive"),
     path("<int:pk>/refund", views.request_refund, name="refund"),
+    path("<int:pk>/dispute", views.request_dispute, name="dispute"),
     path("<int:pk>/photos/<int:photo>", views.request_photo, name="photo"),
     path("orders/<str:number>/message", views.order_message, name="message"),
 ]

@@ -15,7 +15,7 @@ from orders.transitions import InvalidTransition as OrderInvalidTransition
 from shops.access import shop_required
 
 from . import actions
-from .forms import ApproveForm, MessageForm, RefundForm, RejectForm
+from .forms import ApproveForm, DisputeForm, MessageForm, RefundForm, RejectForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
 from .public_views import photo_response
 from .transitions import InvalidTransition
@@ -28,6 +28,7 @@ TABS = [
     (S.APPROVED, "Awaiting the return"),
     (S.RETURN_SHIPPED, "Return shipped"),
     (S.RECEIVED, "To refund"),
+    (S.DISPUTED, "Disputed"),
     (S.REFUNDED, "Refunded"),
     (S.REJECTED, "Rejected"),
     (S.WITHDRAWN, "Withdrawn"),
@@ -90,7 +91,7 @@ def _detail_context(shop, req, **extra):
         "shop": shop, "nav": "requests", "req": req, "order": req.order,
         "order_messages": list(OrderMessage.objects.filter(order=req.order)),
         "refunds": list(Refund.objects.filter(order=req.order)),
-        "approve_form": ApproveForm(), "reject_form": RejectForm(), "refund_form": RefundForm(),
+        "approve_form": ApproveForm(), "reject_form": RejectForm(), "refund_form": RefundForm(), "dispute_form": DisputeForm(),
         "message_form": MessageForm(), "now": timezone.now(),
     }
     context.update(extra)
@@ -187,6 +188,21 @@ def request_refund(request, shop, pk):
     except REFUSED as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Return {req.number} refunded; the buyer has been told.")
+
+
+@require_POST
+@shop_required
+def request_dispute(request, shop, pk):
+    req = _request(shop, pk)
+    form = DisputeForm(request.POST)
+    if not form.is_valid():
+        return _after(request, shop, req, error=_form_error(form), status=400)
+    try:
+        actions.dispute_return(request=req, actor=Actor.seller(request.user), reason=form.cleaned_data["reason"],
+                               note=form.cleaned_data["note"])
+    except REFUSED as exc:
+        return _after(request, shop, req, error=str(exc), status=409)
+    return _after(request, shop, req, ok=f"Return {req.number} disputed; platform staff will rule on it.")
 
 
 @shop_required

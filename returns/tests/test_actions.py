@@ -1,4 +1,5 @@
 import hashlib
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,12 +28,14 @@ def seller_actor(seller):
 
 def _through(req, status, seller_actor):
     """Walk a return request forward through the actions."""
-    if status in (R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.LAPSED):
+    if status in (R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.LAPSED, R.DISPUTED):
         req = actions.approve_request(request=req, actor=seller_actor)
     if status == R.LAPSED:
         req = actions.lapse_return(request=req, actor=Actor.policy("P13"))
-    if status in (R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED):
+    if status in (R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.DISPUTED):
         req = actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
+    if status == R.DISPUTED:
+        req = actions.dispute_return(request=req, actor=seller_actor, reason="not_received_back", note="Nothing came")
     if status in (R.RECEIVED, R.REFUNDED):
         req = actions.confirm_receipt(request=req, actor=seller_actor)
     if status == R.REFUNDED:
@@ -301,7 +304,8 @@ def test_staff_may_refund_a_return_the_seller_never_confirmed(shop, seller_actor
     assert req.status == R.REFUNDED
 
 
-ALL_STATUSES = [R.REQUESTED, R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.REJECTED, R.WITHDRAWN, R.LAPSED]
+ALL_STATUSES = [R.REQUESTED, R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.REFUNDED, R.REJECTED, R.WITHDRAWN, R.LAPSED,
+                R.DISPUTED]
 
 
 @pytest.mark.parametrize("action", [a for a in transitions.TRANSITIONS if a not in transitions.STAFF_ONLY])
@@ -321,6 +325,7 @@ def test_every_illegal_move_is_refused(shop, seller_actor, action, status):
         "receive": lambda: actions.confirm_receipt(request=req, actor=seller_actor),
         "refund": lambda: actions.refund_request(request=req, actor=seller_actor),
         "refund_approved": lambda: transitions.check("refund_approved", req),
+        "dispute": lambda: actions.dispute_return(request=req, actor=seller_actor, reason="used", note="Worn"),
     }[action]
     events = RequestEvent.objects.count()
     with pytest.raises((InvalidTransition, ActionRefused)) as exc:
@@ -372,3 +377,36 @@ def test_buyer_photo_is_stored_without_its_location(shop):
         data = f.read()
     assert stored.content_type == "image/jpeg" and stored.sha256 == hashlib.sha256(data).hexdigest()
     assert GPS_IFD not in opened(data).getexif() and b"PhoneCo" not in data
+
+
+def test_seller_disputes_a_return_staff_rule_and_p14_waits(shop, seller_actor):
+    from shops import policy_windows
+
+    from .. import policies
+
+    req = _through(open_return(delivered_order(shop)), R.RETURN_SHIPPED, seller_actor)
+    with pytest.raises(ActionRefused, match="Describe what arrived"):
+        actions.dispute_return(request=req, actor=seller_actor, reason="not_received_back", note=" ")
+    with pytest.raises(ActionRefused, match="from the list"):
+        actions.dispute_return(request=req, actor=seller_actor, reason="no_defect", note="x")
+    actions.dispute_return(request=req, actor=seller_actor, reason="not_received_back",
+                           note="The carrier shows no parcel at our address")
+    req.refresh_from_db()
+    assert req.status == R.DISPUTED and req.is_open
+    assert req.order.messages.filter(body__contains=f"The seller disputes your return {req.number}").exists()
+    # The platform's automatic refund waits for the ruling.
+    p14 = policy_windows.window("P14")
+    assert policies.refund_unrefunded_returns(as_of=req.refund_by + timedelta(days=1), window=p14) == 0
+    # Staff reject it (the seller was right) ...
+    staff = Actor.staff(UserFactory(is_staff=True))
+    actions.reject_request(request=req, actor=staff, reason="not_received_back", note="Tracking number is fake")
+    req.refresh_from_db()
+    assert req.status == R.REJECTED and not Refund.objects.filter(request=req).exists()
+    assert req.events.filter(action="staff_reject").exists()
+
+
+def test_staff_can_refund_a_disputed_return(shop, seller_actor):
+    req = _through(open_return(delivered_order(shop)), R.DISPUTED, seller_actor)
+    actions.refund_request(request=req, actor=Actor.staff(UserFactory(is_staff=True)), note="Delivered per carrier")
+    req.refresh_from_db()
+    assert req.status == R.REFUNDED and Refund.objects.filter(request=req).count() == 1

@@ -215,3 +215,19 @@ def test_request_detail_shows_the_ship_back_and_refund_deadlines(seller_client, 
     actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
     page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
     assert "Refunded by" in page and "else the platform refunds in full (P14)" in page
+
+
+def test_seller_disputes_a_shipped_back_return_from_its_page(seller_client, shop, seller):
+    req = actions.approve_request(request=open_return(delivered_order(shop)), actor=Actor.seller(seller))
+    actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
+    page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
+    assert "Dispute this return" in page
+    empty = seller_client.post(url("dispute", shop, pk=req.pk), {"reason": "not_received_back", "note": ""},
+                               headers={"HX-Request": "true"})
+    assert empty.status_code == 400
+    response = seller_client.post(url("dispute", shop, pk=req.pk),
+                                  {"reason": "not_received_back", "note": "Empty box"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Disputed, with platform staff" in response.content.decode()
+    req.refresh_from_db()
+    assert req.status == R.DISPUTED
+    assert seller_client.get(url("list", shop) + "?tab=DISPUTED").content.decode().count(req.number) >= 1
