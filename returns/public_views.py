@@ -38,8 +38,9 @@ TOO_MANY = "Too many attempts. Wait a while and try again."
 
 def _limits():
     return (
-        getattr(settings, "RETURNS_RATE_LIMIT_PER_IP", 20),
-        getattr(settings, "RETURNS_RATE_LIMIT_PER_ORDER", 10),
+        getattr(settings, "RETURNS_RATE_LIMIT_PER_IP", 20),  # attempts from one address
+        getattr(settings, "RETURNS_RATE_LIMIT_PER_ORDER", 10),  # failed attempts on one order from one address
+        getattr(settings, "RETURNS_RATE_LIMIT_PER_ORDER_ALL", 50),  # failed attempts on one order, all addresses
         getattr(settings, "RETURNS_RATE_LIMIT_WINDOW", 3600),
     )
 
@@ -61,17 +62,33 @@ def _client_ip(request):
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
+def _order_keys(request, number):
+    digest = hashlib.sha256(_normal_number(number).encode()).hexdigest()[:32]
+    return f"returns:rl:order:{digest}:{_client_ip(request)}", f"returns:rl:order:{digest}"
+
+
 def _rate_limited(request, number=None):
-    """Count one attempt from this IP (and on this order number); True past either limit.
-    The client address is REMOTE_ADDR, or, behind TRUSTED_PROXIES proxies, the address the
-    nearest of them saw (a forwarded header is otherwise set by whoever sends the request)."""
-    per_ip, per_order, window = _limits()
-    ip = _client_ip(request)
-    over = _hit(f"returns:rl:ip:{ip}", window) > per_ip
+    """Count one attempt from this address; True past its limit, or, for an order number,
+    past the failed attempts allowed on that order (from this address, or from all).
+
+    Only failures count against an order (_failed), and mostly per address: an order
+    number is printed on every label, so anyone holding the parcel could otherwise lock
+    the real buyer out by failing on purpose. Brute force from many addresses still stops
+    at the all-address limit. The client address is REMOTE_ADDR, or, behind
+    TRUSTED_PROXIES proxies, the address the nearest of them saw."""
+    per_ip, per_order_ip, per_order, window = _limits()
+    over = _hit(f"returns:rl:ip:{_client_ip(request)}", window) > per_ip
     if number is not None:
-        digest = hashlib.sha256(_normal_number(number).encode()).hexdigest()[:32]
-        over = (_hit(f"returns:rl:order:{digest}", window) > per_order) or over
+        mine, everyone = _order_keys(request, number)
+        over = over or (cache.get(mine) or 0) >= per_order_ip or (cache.get(everyone) or 0) >= per_order
     return over
+
+
+def _failed(request, number):
+    """A wrong contact for this order number: it counts against the order (see above)."""
+    window = _limits()[3]
+    for key in _order_keys(request, number):
+        _hit(key, window)
 
 
 # --- proving ownership -------------------------------------------------------------------
@@ -126,6 +143,7 @@ def find_order(request):
         return render(request, "returns/public/find.html", {"form": form, "error": TOO_MANY}, status=429)
     order = _find(form.data.get("number", ""), form.data.get("contact", "")) if form.is_valid() else None
     if order is None:
+        _failed(request, number)
         # The same page for a wrong number, a wrong email and a wrong phone.
         return render(request, "returns/public/find.html", {"form": LookupForm(initial={"number": number}),
                                                             "error": NOT_FOUND})

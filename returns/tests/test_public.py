@@ -90,13 +90,32 @@ def test_find_rate_limited_per_ip(client, shop, settings):
 
 
 def test_find_rate_limited_per_order_across_ips(shop, settings):
-    settings.RETURNS_RATE_LIMIT_PER_ORDER = 2
+    settings.RETURNS_RATE_LIMIT_PER_ORDER_ALL = 2
     order = delivered_order(shop)
     for i in range(2):
         c = Client(REMOTE_ADDR=f"10.0.0.{i}")
         assert c.post(FIND, {"number": order.number, "contact": f"guess{i}@x.com"}).status_code == 200
     c = Client(REMOTE_ADDR="10.0.0.99")
     assert c.post(FIND, {"number": order.number.lower(), "contact": "guess@x.com"}).status_code == 429
+
+
+def test_failing_on_purpose_from_one_address_does_not_lock_the_buyer_out(shop, settings):
+    settings.RETURNS_RATE_LIMIT_PER_ORDER = 3
+    order = delivered_order(shop)
+    holder = Client(REMOTE_ADDR="10.1.1.1")  # someone holding the parcel, with its label
+    for i in range(3):
+        assert holder.post(FIND, {"number": order.number, "contact": f"guess{i}@x.com"}).status_code == 200
+    assert holder.post(FIND, {"number": order.number, "contact": "guess@x.com"}).status_code == 429
+    buyer = Client(REMOTE_ADDR="10.2.2.2")
+    assert buyer.post(FIND, {"number": order.number, "contact": order.buyer_email}).status_code == 302
+
+
+def test_proving_the_order_does_not_count_against_it(shop, settings):
+    settings.RETURNS_RATE_LIMIT_PER_ORDER = 2
+    order = delivered_order(shop)
+    for _ in range(4):
+        c = Client(REMOTE_ADDR="10.3.3.3")
+        assert c.post(FIND, {"number": order.number, "contact": order.buyer_email}).status_code == 302
 
 
 def test_find_post_without_csrf_token_is_refused(shop):
