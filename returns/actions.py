@@ -279,16 +279,26 @@ def _refund_approved(request, order, actor, amount, note, data, now, whole_order
     return refund
 
 
+def _clean_reason(reason, allowed, note, *, unknown, missing, too_long):
+    """A reason from a fixed list and its note (stripped): refused with `unknown`, with
+    `missing` when the note is empty and must not be (None: it may be), with `too_long`."""
+    if reason not in allowed:
+        raise ActionRefused(unknown)
+    note = (note or "").strip()
+    if missing and not note:
+        raise ActionRefused(missing)
+    if len(note) > 500:
+        raise ActionRefused(too_long)
+    return note
+
+
 @transaction.atomic
 def reject_request(*, request, actor, reason, note=""):
     staff = actor.kind == OrderEvent.ActorKind.STAFF
-    if reason not in BuyerRequest.RejectReason.values:
-        raise ActionRefused("Choose a reason for the rejection from the list.")
-    note = (note or "").strip()
-    if reason == BuyerRequest.RejectReason.OTHER and not note:
-        raise ActionRefused("Say why when the reason is “Other”.")
-    if len(note) > 500:
-        raise ActionRefused("The explanation is at most 500 characters.")
+    note = _clean_reason(reason, BuyerRequest.RejectReason.values, note,
+                         unknown="Choose a reason for the rejection from the list.",
+                         missing="Say why when the reason is “Other”." if reason == "other" else None,
+                         too_long="The explanation is at most 500 characters.")
     request = _lock_request(request)
     order = _lock_order(request.order_id)
     now = timezone.now()
@@ -517,13 +527,10 @@ def dispute_return(*, request, actor, reason, note):
     """The seller disputes a shipped-back return (nothing arrived, an empty box, a used or
     different item): platform staff rule on it, and the platform's automatic refund (P14)
     waits for their ruling. The seller says what they found; the buyer is told."""
-    if reason not in DISPUTE_REASONS:
-        raise ActionRefused("Choose what is wrong with the return from the list.")
-    note = (note or "").strip()
-    if not note:
-        raise ActionRefused("Describe what arrived (or that nothing did); staff rule on it.")
-    if len(note) > 500:
-        raise ActionRefused("The description is at most 500 characters.")
+    note = _clean_reason(reason, DISPUTE_REASONS, note,
+                         unknown="Choose what is wrong with the return from the list.",
+                         missing="Describe what arrived (or that nothing did); staff rule on it.",
+                         too_long="The description is at most 500 characters.")
     request = _lock_request(request)
     order = _lock_order(request.order_id)
     now = timezone.now()

@@ -23,22 +23,6 @@ class ReturnsConfig(AppConfig):
 
             return BuyerRequest.objects.awaiting_answer().filter(respond_by__lt=now + timedelta(hours=hours))
 
-        registry.register_card(registry.BoardCard(
-            key="requests_awaiting",
-            label="Buyer requests awaiting your answer",
-            count=lambda shop, now: BuyerRequest.objects.for_shop(shop).awaiting_answer().count(),
-            query={"board": "requests_awaiting", "sort": "newest"},
-            filter=lambda qs, shop, now: having(qs, BuyerRequest.objects.for_shop(shop).awaiting_answer()),
-            order=40,
-        ))
-        registry.register_card(registry.BoardCard(
-            key="requests_auto_approve_24h",
-            label="Requests approved automatically within 24 h",
-            count=lambda shop, now: due_within(now, 24).filter(shop=shop).count(),
-            query={"board": "requests_auto_approve_24h", "sort": "newest"},
-            filter=lambda qs, shop, now: having(qs, due_within(now, 24).filter(shop=shop)),
-            order=41,
-        ))
         def refunded_by_platform_within(now, hours):
             from datetime import timedelta
 
@@ -47,13 +31,23 @@ class ReturnsConfig(AppConfig):
                                                refund_by__lt=now + timedelta(hours=hours))
 
         registry.register_card(registry.BoardCard(
-            key="returns_auto_refund_24h",
-            label="Returns refunded by the platform within 24 h",
-            count=lambda shop, now: refunded_by_platform_within(now, 24).filter(shop=shop).count(),
-            query={"board": "returns_auto_refund_24h", "sort": "newest"},
-            filter=lambda qs, shop, now: having(qs, refunded_by_platform_within(now, 24).filter(shop=shop)),
-            order=42,
+            key="requests_awaiting",
+            label="Buyer requests awaiting your answer",
+            count=lambda shop, now: BuyerRequest.objects.for_shop(shop).awaiting_answer().count(),
+            query={"board": "requests_awaiting", "sort": "newest"},
+            filter=lambda qs, shop, now: having(qs, BuyerRequest.objects.for_shop(shop).awaiting_answer()),
+            order=40,
         ))
+        # Cards of what the platform does within 24 h unless the seller acts first.
+        for order, key, label, due in (
+            (41, "requests_auto_approve_24h", "Requests approved automatically within 24 h", due_within),
+            (42, "returns_auto_refund_24h", "Returns refunded by the platform within 24 h", refunded_by_platform_within),
+        ):
+            registry.register_card(registry.BoardCard(
+                key=key, label=label, order=order, query={"board": key, "sort": "newest"},
+                count=lambda shop, now, due=due: due(now, 24).filter(shop=shop).count(),
+                filter=lambda qs, shop, now, due=due: having(qs, due(now, 24).filter(shop=shop)),
+            ))
         registry.register_filter(registry.ListFilter(
             key="request",
             label="Buyer request",
