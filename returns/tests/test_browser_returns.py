@@ -114,3 +114,33 @@ def test_buyer_asks_to_cancel_before_shipment_and_the_seller_approves(page, buye
     expect(buyer_page.locator("#order-status")).to_have_text("Cancelled")
     expect(buyer_page.locator(".message-platform").filter(has_text="was cancelled. Reason: Buyer asked to cancel")).to_have_count(1)
     expect(buyer_page.locator("#buyer-refunds")).to_contain_text("20.00")
+
+
+def test_seller_disputes_an_empty_return_and_the_buyer_sees_it(page, buyer_page, login, seller, shop):
+    from orders.actions import Actor
+    from orders.tests.factories import advance, make_order
+    from tests.axe import assert_no_violations
+
+    from .. import actions
+    from .factories import open_return
+
+    order = advance(make_order(shop, lines=[(SKUFactory(shop=shop, name="Lamp"), 1)], email="sam@example.com"),
+                    Order.Status.DELIVERED)
+    req = actions.approve_request(request=open_return(order), actor=Actor.seller(seller))
+    actions.ship_back(request=req, carrier="UPS", tracking="1ZEMPTY")
+
+    login(seller.username)
+    page.goto(f"/s/{shop.slug}/requests/{req.pk}/")
+    expect(page.locator(".deadlines")).to_contain_text("Refunded by")
+    page.get_by_text("The return is not what was sent…").click()
+    page.get_by_label("What is wrong").select_option("not_received_back")
+    page.get_by_label("What arrived (or that nothing did)").fill("An empty box, resealed")
+    page.get_by_role("button", name="Dispute this return").click()
+    expect(page.locator("#request-status")).to_have_text("Disputed, with platform staff")
+    expect(page.locator(".request-timeline")).to_contain_text("Disputed by the seller")
+    expect(page.get_by_role("button", name="Dispute this return")).to_have_count(0)
+    assert_no_violations(page)
+
+    _buyer_finds(buyer_page, order)
+    expect(buyer_page.locator(".buyer-request .status")).to_have_text("Disputed, with platform staff")
+    expect(buyer_page.get_by_text("The seller disputes your return")).to_be_visible()
