@@ -36,12 +36,13 @@ def health_page(request, shop):
     except ValueError:
         days = 30
     days = days if days in shop_health.PERIODS else 30
-    context = {
-        "shop": shop, "nav": "health", "days": days, "periods": shop_health.PERIODS,
-        **shop_health.figures(shop, days=days),
-        "forecast_days": shop_health.FORECAST_DAYS, "history_days": shop_health.HISTORY_DAYS,
-        "cover_days": shop_health.COVER_TARGET_DAYS,
-    }
+    context = {"shop": shop, "nav": "health", "days": days, "periods": shop_health.PERIODS}
     if request.htmx:
+        context.update(shop_health.figures(shop, days=days, parts=("summary",)))
         return render(request, "health/shop_health.html#health-summary", context)
+    context.update(
+        shop_health.figures(shop, days=days),
+        forecast_days=shop_health.FORECAST_DAYS, history_days=shop_health.HISTORY_DAYS,
+        cover_days=shop_health.COVER_TARGET_DAYS,
+    )
     return render(request, "health/shop_health.html", context)

@@ -146,4 +146,5 @@ def test_health_figures_are_computed_once_per_period_then_served_from_the_cache(
     assert again < first  # the page's own queries only: session, user, shops, bell
     make_order(shop)
     assert "0 of 1" in cached and "0 of 2" not in get()[1]  # the same figures until they expire
-    assert get(days=7)[0] == first  # another period is computed on its own
+    # Another period computes its rates only: the weeks and the forecast do not depend on it.
+    assert again < get(days=7)[0] < first
