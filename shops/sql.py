@@ -32,10 +32,8 @@ class InIds(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = compiler.compile(self.lhs)
-        ids = [int(i) for i in self.rhs]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, ids]
-        return f"{lhs} IN ({', '.join(['%s'] * len(ids)) or 'NULL'})", [*lhs_params, *ids]
+        sql, params = in_ids(lhs, (int(i) for i in self.rhs))
+        return sql, [*lhs_params, *params]
 
 
 def in_values(column, values):
