@@ -44,40 +44,65 @@ def _event(package, action, actor, *, at, from_status=None, to_status=None, note
 
 
 def _lock_order(order):
-    return Order.objects.select_for_update().select_related("shop").get(pk=order.pk)
+    # of=("self",): the join reads the shop, it must not lock it (every order of the shop would queue).
+    return Order.objects.select_for_update(of=("self",)).select_related("shop").get(pk=order.pk)
 
 
 def _lock_package(package):
-    return Package.objects.select_for_update().select_related("order").get(pk=package.pk)
+    # Package, then its order, in one statement: the same order the carrier feed takes them
+    # (packages, then sync_order's order lock), and the order's status the caller checks stays put.
+    return Package.objects.select_for_update(of=("self", "order")).select_related("order").get(pk=package.pk)
 
 
 # --- the order follows its packages -----------------------------------------------------
 
 
+def order_moves(order_status, packages, *, at=None):
+    """The moves an order in `order_status` makes given its active packages, as
+    (status, collected_at, delivered_at) triples: a list of (orders.actions function name,
+    note, time), empty when it stays. Pure: sync_order reads the packages only once it
+    holds the order's lock, so two requests handing over two packages of one order at
+    once cannot each miss the other."""
+    moves = []
+    if not packages:
+        return moves
+    several = len(packages) > 1
+    statuses = [s for s, _, _ in packages]
+    if order_status in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION) and all(s in HANDED_OVER for s in statuses):
+        when = max((c for _, c, _ in packages if c), default=None) or at
+        moves.append(("mark_in_transit", "Every package is with the carrier." if several else
+                      "The package is with the carrier.", when))
+        order_status = S.IN_TRANSIT
+    if order_status == S.IN_TRANSIT and all(s == P.DELIVERED for s in statuses):
+        when = max((d for _, _, d in packages if d), default=None) or at
+        moves.append(("mark_delivered", "Every package is delivered." if several else "The package is delivered.", when))
+    elif order_status == S.AWAITING_SHIPMENT and all(s in READY_OR_LATER for s in statuses):
+        moves.append(("arrange_shipment", "Every package is ready for handover." if several else
+                      "The package is ready for handover.", None))
+    return moves
+
+
 def sync_order(order_id, actor, *, at=None):
     """Move the order as far as its active packages allow. Returns the order when it
-    moved, None when it did not (cancelled meanwhile, or not every package there yet)."""
-    statuses = list(Package.objects.active().filter(order_id=order_id).values_list("status", "collected_at", "delivered_at"))
-    if not statuses:
+    moved, None when it did not (cancelled meanwhile, or not every package there yet).
+
+    The order is locked first and its packages read after: under READ COMMITTED that read
+    sees every package a concurrent request committed while this one waited for the lock."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
         return None
-    order = Order.objects.get(pk=order_id)
+    packages = list(Package.objects.active().filter(order_id=order_id).values_list("status", "collected_at", "delivered_at"))
+    moves = order_moves(order.status, packages, at=at)
+    if not moves:
+        return None
+    data = {"packages": len(packages)}
     before = order.status
-    n = len(statuses)
-    data = {"packages": n}
     try:
-        if all(s in HANDED_OVER for s, _, _ in statuses) and order.status in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
-            when = max((c for _, c, _ in statuses if c), default=None) or at
-            note = "Every package is with the carrier." if n > 1 else "The package is with the carrier."
-            order = order_actions.mark_in_transit(order=order, actor=actor, note=note, data=data, at=when)
-        if all(s == P.DELIVERED for s, _, _ in statuses) and order.status == S.IN_TRANSIT:
-            when = max((d for _, _, d in statuses if d), default=None) or at
-            note = "Every package is delivered." if n > 1 else "The package is delivered."
-            order = order_actions.mark_delivered(order=order, actor=actor, note=note, data=data, at=when)
-        elif all(s in READY_OR_LATER for s, _, _ in statuses) and order.status == S.AWAITING_SHIPMENT:
-            note = "Every package is ready for handover." if n > 1 else "The package is ready for handover."
-            order = order_actions.arrange_shipment(order=order, actor=actor, note=note, data=data)
+        for action, note, when in moves:
+            kwargs = {"at": when} if action != "arrange_shipment" else {}
+            order = getattr(order_actions, action)(order=order, actor=actor, note=note, data=data, **kwargs)
     except InvalidTransition:
-        return None
+        pass
     return order if order.status != before else None
 
 
