@@ -7,8 +7,7 @@ Answers: 201 created, 200 for an identical repeat, 409 for a repeat that differs
 import functools
 import hashlib
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -21,7 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from seller_center.signing import verify
+from shops import payload
 from shops.models import SKU, Shop
+from shops.payload import PayloadError
 
 from . import actions
 from .models import Order
@@ -31,19 +32,8 @@ MAX_LINES = 200
 MAX_QUANTITY = 10_000
 # Order.total is DecimalField(max_digits=14, decimal_places=2); PostgreSQL refuses more.
 MAX_TOTAL = Decimal(10) ** 12
-# Times outside this range are a storefront bug (a local time sent as UTC, a zero date), and
-# near the ends of the calendar the deadlines computed from them overflow.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# A storefront clock a little ahead of ours is not an error.
 CLOCK_SKEW = timedelta(minutes=10)
-# Control characters and lone surrogates: PostgreSQL refuses NUL, neither encodes a surrogate,
-# and every field here is a single line.
-UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-class PayloadError(Exception):
-    def __init__(self, errors):
-        self.errors = errors
-        super().__init__(errors)
 
 
 def _signed(view):
@@ -59,15 +49,7 @@ def _signed(view):
 
 
 def _json(body):
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError({"body": [f"malformed JSON: {exc}"]}) from None
-    except RecursionError:
-        raise PayloadError({"body": ["malformed JSON: nested too deeply"]}) from None
-    if not isinstance(data, dict):
-        raise PayloadError({"body": ["expected a JSON object"]})
-    return data
+    return payload.json_object(body)
 
 
 def _text(data, key, errors, path, *, required=True, max_length=200):
@@ -80,8 +62,9 @@ def _text(data, key, errors, path, *, required=True, max_length=200):
         if required:
             errors[path] = ["required"]
         return ""
-    if UNPRINTABLE.search(value):
-        errors[path] = ["must not contain control characters"]
+    problem = payload.text_error(value)
+    if problem:
+        errors[path] = [problem]
         return ""
     if len(value) > max_length:
         errors[path] = [f"at most {max_length} characters"]
@@ -98,20 +81,9 @@ def _time(data, key, errors, *, required=True, now=None):
         if required:
             errors[key] = ["required"]
         return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        errors[key] = ["an ISO-8601 time with a UTC offset, e.g. 2026-11-21T10:00:00Z"]
-        return None
-    try:
-        in_range = EARLIEST <= parsed <= (now or timezone.now()) + CLOCK_SKEW
-    except OverflowError:  # a year-1 time with a positive offset is before year 1 in UTC
-        in_range = False
-    if not in_range:
-        errors[key] = [f"between {EARLIEST.date().isoformat()} and now"]
-        return None
+    parsed, problem = payload.parse_time(value, latest=(now or timezone.now()) + CLOCK_SKEW)
+    if problem:
+        errors[key] = [problem]
     return parsed
 
 
@@ -178,16 +150,21 @@ def parse_order(data):
     elif len(lines) > MAX_LINES:
         errors["lines"] = [f"at most {MAX_LINES} lines"]
         lines = []
-    codes = [line.get("sku") for line in lines if isinstance(line, dict) and isinstance(line.get("sku"), str)]
-    skus = {s.code: s for s in SKU.objects.filter(shop=shop, code__in=codes)} if shop else {}
+    # Every SKU code is checked as text before the one query that looks them up.
+    codes = [
+        _text(line, "sku", errors, f"lines[{i}].sku", max_length=64) if isinstance(line, dict) else ""
+        for i, line in enumerate(lines)
+    ]
+    wanted = [c for i, c in enumerate(codes) if c and f"lines[{i}].sku" not in errors]
+    skus = {s.code: s for s in SKU.objects.filter(shop=shop, code__in=wanted)} if shop and wanted else {}
     for i, line in enumerate(lines):
         path = f"lines[{i}]"
         if not isinstance(line, dict):
             errors[path] = ["must be an object"]
             continue
-        code = line.get("sku")
-        sku = skus.get(code) if isinstance(code, str) else None
-        if sku is None and shop is not None:
+        code = codes[i]
+        sku = skus.get(code)
+        if sku is None and shop is not None and f"{path}.sku" not in errors:
             errors[f"{path}.sku"] = [f"unknown SKU {code!r} in shop {shop.slug!r}"]
         qty = line.get("quantity")
         if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= MAX_QUANTITY:
@@ -269,6 +246,9 @@ def storefront_payment(request, number):
         return JsonResponse({"errors": exc.errors}, status=400)
     errors = {}
     paid_at = _time(data, "paid_at", errors, required=False)
+    problem = payload.text_error(number)
+    if problem:
+        return JsonResponse({"errors": {"number": [f"the order number in the URL {problem}"]}}, status=400)
     if data.get("number") != number:
         # The signature covers the body only, so the body must name the order it pays.
         errors["number"] = ["the body's number must be the order number in the URL"]

@@ -8,14 +8,13 @@ event, 422 a well-formed single event for an unknown package, 201 stored, 200 a 
 rejected (the good ones are kept, the bad ones listed by index), 400 when none was.
 """
 
-import json
-
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from seller_center.signing import verify
+from shops.payload import PayloadError, json_object
 
 from .tracking import MAX_BATCH, receive
 
@@ -31,11 +30,9 @@ def carrier_events(request):
     if not verify(request.body, request.headers.get("X-Signature"), settings.CARRIER_SECRET):
         return JsonResponse({"error": "missing or wrong X-Signature"}, status=401)
     try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return JsonResponse({"errors": {"body": [f"malformed JSON: {exc}"]}}, status=400)
-    if not isinstance(data, dict):
-        return JsonResponse({"errors": {"body": ["expected a JSON object: one event or {\"events\": [...]}"]}}, status=400)
+        data = json_object(request.body, expected='expected a JSON object: one event or {"events": [...]}')
+    except PayloadError as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
     if "events" in data:
         events = data["events"]
         if not isinstance(events, list) or not events:

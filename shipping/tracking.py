@@ -14,7 +14,7 @@ import json
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orders.actions import Actor
+from shops import payload
 
 from . import carriers
 from .actions import PROMISED_TRANSIT, sync_order
@@ -51,12 +52,16 @@ class Received:
 _TEXT_FIELDS = (("event_id", True, 100), ("carrier", True, 16), ("tracking_number", True, 40), ("tag", True, 20),
                 ("subtag", False, 40), ("location", False, 200), ("message", False, 500))
 _REPORT_ORDER = [key for key, _, _ in _TEXT_FIELDS] + ["occurred_at"]
+_MULTILINE = {"message"}
+# A carrier's clock may run ahead, and a scan may be sent before the order reached us, a little.
+FUTURE_TOLERANCE = timedelta(days=1)
+BEFORE_ORDER_TOLERANCE = timedelta(days=1)
 _CARRIER_CHOICES = f"unknown carrier; one of {', '.join(carriers.CARRIERS)}"
 _TAG_CHOICES = f"one of {', '.join(sorted(TAGS))}"
 
 
-def parse_event(raw):
-    """(clean event, None) or (None, {field: [errors]})."""
+def parse_event(raw, *, now=None):
+    """(clean event, None) or (None, {field: [errors]}). `now`: when the event arrives."""
     if not isinstance(raw, dict):
         return None, {"event": ["expected a JSON object"]}
     errors = {}
@@ -72,26 +77,28 @@ def parse_event(raw):
             value = ""
         else:
             value = value.strip()
-            if len(value) > max_length:
+            problem = payload.text_error(value, multiline=key in _MULTILINE)
+            if problem:
+                errors[key] = [problem]
+                value = ""
+            elif len(value) > max_length:
                 errors[key] = [f"at most {max_length} characters"]
         event[key] = value
     carrier = event["carrier"] = event["carrier"].lower()
     if carrier and carrier not in carriers.CARRIERS:
         errors["carrier"] = [_CARRIER_CHOICES]
     event["tracking_number"] = carriers.normalize(event["tracking_number"])
+    if len(event["tracking_number"]) > 40 and "tracking_number" not in errors:  # "ß".upper() is "SS"
+        errors["tracking_number"] = ["at most 40 characters"]
     if event["tag"] and event["tag"] not in TAGS:
         errors["tag"] = [_TAG_CHOICES]
     occurred = raw.get("occurred_at")
     if not isinstance(occurred, str):
         errors["occurred_at"] = ["required: an ISO-8601 time with a UTC offset"]
     else:
-        try:
-            occurred_at = datetime.fromisoformat(occurred)
-        except ValueError:
-            occurred_at = None
-        if occurred_at is None or occurred_at.tzinfo is None:
-            errors["occurred_at"] = ["an ISO-8601 time with a UTC offset, e.g. 2026-11-21T10:00:00Z"]
-        event["occurred_at"] = occurred_at
+        event["occurred_at"], problem = payload.parse_time(occurred, latest=(now or timezone.now()) + FUTURE_TOLERANCE)
+        if problem:
+            errors["occurred_at"] = [problem]
     if errors:
         return None, {key: errors[key] for key in _REPORT_ORDER if key in errors}
     return event, None
@@ -102,7 +109,7 @@ def receive(raw_events, *, now=None):
     result = Received()
     clean = []
     for i, raw in enumerate(raw_events):
-        event, errors = parse_event(raw)
+        event, errors = parse_event(raw, now=now)
         if errors:
             result.rejected.append({"index": i, "event_id": raw.get("event_id") if isinstance(raw, dict) else None,
                                     "errors": errors})
@@ -119,7 +126,7 @@ _feed_state = operator.attrgetter(*_FEED_FIELDS)
 class _Package:
     """A locked package's feed fields, the state _apply moves forward."""
 
-    __slots__ = ("pk", "order_id", "carrier", "tracking_number", *_FEED_FIELDS)
+    __slots__ = ("pk", "order_id", "carrier", "tracking_number", "placed_at", *_FEED_FIELDS)
 
     def __init__(self, row):
         for name, value in zip(self.__slots__, row, strict=True):
@@ -147,9 +154,13 @@ def ingest(indexed_events, result=None, *, now=None):
     packages = _lock_packages({e["tracking_number"] for _, e in indexed_events})
     fresh, seen = [], set()
     for i, e in indexed_events:
-        if (e["carrier"], e["tracking_number"]) not in packages:
+        pkg = packages.get((e["carrier"], e["tracking_number"]))
+        if pkg is None:
             result.rejected.append({"index": i, "event_id": e["event_id"],
                                     "errors": {"tracking_number": ["no package has this carrier and tracking number"]}})
+        elif e["occurred_at"] < pkg.placed_at - BEFORE_ORDER_TOLERANCE:
+            result.rejected.append({"index": i, "event_id": e["event_id"], "errors": {"occurred_at": [
+                f"before the order was placed ({pkg.placed_at:%Y-%m-%d %H:%M} UTC) by more than a day"]}})
         elif (e["carrier"], e["event_id"]) in seen:
             result.duplicates += 1  # repeated within this request
         else:
@@ -242,7 +253,11 @@ def _apply(pkg, events, now):
 _FEW = 8
 _PACKAGES = Package._meta.db_table
 _EVENTS = TrackingEvent._meta.db_table
-_READ = f"SELECT id, order_id, carrier, tracking_number, {', '.join(_FEED_FIELDS)} FROM {_PACKAGES}"
+_ORDERS = Package._meta.get_field("order").related_model._meta.db_table
+# The order's placed_at bounds its events' times; a scalar subquery, so FOR UPDATE locks the package only.
+_READ = (f"SELECT id, order_id, carrier, tracking_number, "
+         f"(SELECT o.placed_at FROM {_ORDERS} o WHERE o.id = {_PACKAGES}.order_id), "
+         f"{', '.join(_FEED_FIELDS)} FROM {_PACKAGES}")
 _LOCK_ONE_SQL = f"{_READ} WHERE tracking_number = %s ORDER BY id FOR UPDATE"
 _LOCK_SQL = f"{_READ} WHERE tracking_number = ANY(%s) ORDER BY id FOR UPDATE"
 _TYPES = {"id": "bigint", "events": "int", "package_id": "bigint", "occurred_at": "timestamptz", "status": "text",
@@ -294,7 +309,7 @@ def _lock_packages(numbers):
             found = cursor.fetchall()
     else:
         found = (Package.objects.filter(tracking_number__in=numbers).select_for_update().order_by("pk")
-                 .values_list("pk", "order_id", "carrier", "tracking_number", *_FEED_FIELDS))
+                 .values_list("pk", "order_id", "carrier", "tracking_number", "order__placed_at", *_FEED_FIELDS))
     packages = {}
     for row in found:
         pkg = _Package(row)

@@ -1,7 +1,7 @@
 """Shipping starts from an order awaiting shipment; packages move through shipping actions."""
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 
 from django.utils import timezone
@@ -51,7 +51,10 @@ def event(package, tag, *, at=None, subtag="", event_id=None, location="Hub", me
 
 
 def feed(*events):
-    return tracking.receive(list(events))
+    """Events as the carrier sends them: not before the latest of them happened."""
+    latest = max((datetime.fromisoformat(e["occurred_at"]) for e in events), default=None)
+    now = timezone.now()
+    return tracking.receive(list(events), now=max(now, latest) if latest else now)
 
 
 def png_bytes(size=(40, 30), color=(200, 30, 30), fmt="PNG"):

@@ -31,7 +31,7 @@ def post(client, payload):
 
 def collected(shop, at, event_id):
     """A package the carrier picked up at `at` (its order is in transit)."""
-    (pkg,) = arranged(order_to_ship(shop))
+    (pkg,) = arranged(order_to_ship(shop, placed_at=at - timedelta(days=1)))
     actions.mark_ready(package=pkg, actor=ACTOR)
     feed(event(refreshed(pkg), "InTransit", subtag="InTransit_002", at=at, event_id=event_id))
     return refreshed(pkg)
@@ -125,7 +125,8 @@ def test_batch_of_plain_scans_costs_the_same_queries_at_50_and_500_events(on_pos
     counts = {}
     for n in (50, 500):
         with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(4):
-            result = tracking.receive(scans(transit, n, f"s{n}", start + timedelta(hours=n)))
+            result = tracking.receive(scans(transit, n, f"s{n}", start + timedelta(hours=n)),
+                                      now=start + timedelta(hours=n, minutes=10))
         assert (result.stored, result.duplicates, result.moved, result.rejected) == (n, 0, 0, [])
         counts[n] = len(ctx.captured_queries)
     # savepoint, lock the packages, store events + packages in one statement, release
