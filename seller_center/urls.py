@@ -25,3 +25,5 @@ urlpatterns = [
     path("s/<slug:shop>/requests/", include("returns.urls")),
     path("s/<slug:shop>/health/", views.health_page, name="shop_health"),
 ]
+
+handler404 = "seller_center.views.not_found"

@@ -1,3 +1,5 @@
+from django.http import JsonResponse
+from django.views import defaults
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.vary import vary_on_headers
@@ -19,7 +21,6 @@ def home(request):
 
 def health(request):
     from django.db import connection
-    from django.http import JsonResponse
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -46,3 +47,10 @@ def health_page(request, shop):
         cover_days=shop_health.COVER_TARGET_DAYS,
     )
     return render(request, "health/shop_health.html", context)
+
+
+def not_found(request, exception=None):
+    """Machines get a 404 they can parse; people get the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": f"no endpoint at {request.path}"}, status=404)
+    return defaults.page_not_found(request, exception)
