@@ -20,6 +20,7 @@ from django_htmx.http import trigger_client_event
 
 from orders.actions import ActionRefused
 from orders.models import Order, OrderMessage
+from shops.client_ip import client_ip
 
 from . import actions, links, photos, transitions
 from .forms import LookupForm, MessageForm, RequestForm, ShipBackForm
@@ -55,11 +56,7 @@ def _hit(key, window):
 
 
 def _client_ip(request):
-    proxies = getattr(settings, "TRUSTED_PROXIES", 0)
-    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return client_ip(request) or "unknown"
 
 
 def _order_keys(request, number):
