@@ -191,11 +191,13 @@ def _lines_by_order(order_ids):
 
 
 @transaction.atomic
-def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model, buyer, lines, digest=""):
-    """Create an order pushed by the storefront. `lines` are (sku, quantity, unit_price)."""
+def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model, buyer, lines, digest="", at=None):
+    """Create an order pushed by the storefront. `lines` are (sku, quantity, unit_price).
+    `at` is when the platform received it (default now; the demo tells a story in the past);
+    the payment is recorded when it happened if that is later, never in the future."""
     from .models import OrderLine
 
-    now = timezone.now()
+    now = at or timezone.now()
     address = buyer["address"]
     windows = policy_windows.current()
     order = Order.objects.create(
@@ -231,7 +233,7 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
     _event(order, "place", actor, from_status="", to_status=S.UNPAID, at=now, data={"placed_at": placed_at.isoformat()}).save()
     bump_status_counts({(shop.pk, S.UNPAID): 1})
     if paid_at is not None:
-        _move(order, "pay", actor, at=now, paid_at=paid_at, auto_cancel_at=placed_at + windows["P5"].delta,
+        _move(order, "pay", actor, at=max(now, min(paid_at, timezone.now())), paid_at=paid_at, auto_cancel_at=placed_at + windows["P5"].delta,
               data={"paid_at": paid_at.isoformat()})
         _announce_new_order(order)
     return order
@@ -261,11 +263,12 @@ def _summary(lines):
 
 
 @transaction.atomic
-def pay_order(*, order, actor, paid_at=None, note=""):
+def pay_order(*, order, actor, paid_at=None, note="", at=None):
     order = _lock(order)
-    paid_at = paid_at or timezone.now()
+    at = at or timezone.now()
+    paid_at = paid_at or at
     untracked = order.placed_at + policy_windows.window("P5").delta
-    _move(order, "pay", actor, note=note, paid_at=paid_at, auto_cancel_at=untracked,
+    _move(order, "pay", actor, note=note, at=at, paid_at=paid_at, auto_cancel_at=untracked,
           data={"paid_at": paid_at.isoformat()})
     _announce_new_order(order)
     return order
@@ -275,7 +278,7 @@ def pay_order(*, order, actor, paid_at=None, note=""):
 
 
 @transaction.atomic
-def confirm_orders(*, shop, order_ids, actor, note=""):
+def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     """Confirm many orders of one shop: reserve every line's stock or refuse the order.
 
     Orders are served oldest first, so when stock runs short the earliest buyers get it.
@@ -314,7 +317,7 @@ def confirm_orders(*, shop, order_ids, actor, note=""):
     if not result.done:
         return result
 
-    now = timezone.now()
+    now = at or timezone.now()
     _sku_update(reserve, "reserved")
     done_ids = [o.pk for o in result.done]
     Order.objects.filter(pk__in=done_ids).update(
@@ -332,9 +335,9 @@ def confirm_orders(*, shop, order_ids, actor, note=""):
     return result
 
 
-def confirm_order(*, order, actor, note=""):
+def confirm_order(*, order, actor, note="", at=None):
     """Confirm one order; raises InvalidTransition or ActionRefused (naming the short SKU)."""
-    result = confirm_orders(shop=order.shop, order_ids=[order.pk], actor=actor, note=note)
+    result = confirm_orders(shop=order.shop, order_ids=[order.pk], actor=actor, note=note, at=at)
     _raise_refusal(result, order)
     return result.done[0]
 
@@ -352,7 +355,7 @@ def _clean_cancel_reason(actor, reason, note):
 
 
 @transaction.atomic
-def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", explain=None):
+def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", explain=None, at=None):
     """Cancel many orders of one shop (or, for the platform, shop=None: any shop) with one
     reason; reserved stock is released and the buyer is told on the order's messages.
     `explain` is added to each history row (a policy's rule and version)."""
@@ -369,7 +372,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
             result.refused[order.number] = InvalidTransition(action, order.status, order.number)
     if not result.done:
         return result
-    now = timezone.now()
+    now = at or timezone.now()
     _write_cancellations(_picked_by_id([o.pk for o in result.done], ["id", "shop_id", "status", "number"]),
                          actor=actor, reason=reason, note=note, action=action, explain=explain, at=now)
     for order in result.done:
@@ -485,16 +488,16 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     return [(shop_id, n, earliest) for shop_id, (n, earliest) in by_shop.items()]
 
 
-def cancel_order(*, order, actor, reason, note=""):
-    result = cancel_orders(shop=order.shop, order_ids=[order.pk], actor=actor, reason=reason, note=note)
+def cancel_order(*, order, actor, reason, note="", at=None):
+    result = cancel_orders(shop=order.shop, order_ids=[order.pk], actor=actor, reason=reason, note=note, at=at)
     _raise_refusal(result, order)
     return result.done[0]
 
 
-def cancel_in_transit(*, order, actor, reason=Order.CancelReason.DELIVERY_FAILED, note=""):
+def cancel_in_transit(*, order, actor, reason=Order.CancelReason.DELIVERY_FAILED, note="", at=None):
     """Lost or abnormal delivery: the platform cancels an order already with the carrier."""
     result = cancel_orders(
-        shop=order.shop, order_ids=[order.pk], actor=actor, reason=reason, note=note, action="cancel_in_transit"
+        shop=order.shop, order_ids=[order.pk], actor=actor, reason=reason, note=note, action="cancel_in_transit", at=at
     )
     _raise_refusal(result, order)
     return result.done[0]
@@ -504,9 +507,9 @@ def cancel_in_transit(*, order, actor, reason=Order.CancelReason.DELIVERY_FAILED
 
 
 @transaction.atomic
-def arrange_shipment(*, order, actor, note="", data=None):
+def arrange_shipment(*, order, actor, note="", data=None, at=None):
     order = _lock(order)
-    _move(order, "arrange_shipment", actor, note=note, data=data)
+    _move(order, "arrange_shipment", actor, note=note, data=data, at=at)
     return order
 
 

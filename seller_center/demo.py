@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from orders import actions
 from orders.models import Order
+from shops import policy_windows
 from shops.models import SKU, Membership, Shop
 
 S = Order.Status
@@ -85,14 +86,20 @@ def _user(username, *, staff=False):
     return user
 
 
-def _ship(order, target, actor):
+def _later(start, now, most):
+    """A story step after `start` by `most`, or by a quarter of what is left before `now`."""
+    return start + min(most, max(now - start, timedelta(0)) / 4)
+
+
+def _ship(order, target, actor, now):
     """Walk a confirmed order to `target` through shipping when it exists, else orders."""
     try:
         from shipping.demo import ship_demo_order  # seller_center sits above shipping
     except ImportError:
         ship_demo_order = None
     if ship_demo_order is not None:
-        return ship_demo_order(order, target)
+        return ship_demo_order(order, target, now=now)
+    at = order.confirmed_at
     steps = [
         (S.AWAITING_SHIPMENT, actions.arrange_shipment),
         (S.AWAITING_COLLECTION, actions.mark_in_transit),
@@ -103,7 +110,8 @@ def _ship(order, target, actor):
         if order.status == target:
             break
         if order.status == status:
-            order = step(order=order, actor=actor)
+            at = _later(at, now, timedelta(days=2))
+            order = step(order=order, actor=actor, at=at)
     return order
 
 
@@ -119,6 +127,8 @@ def _make_order(shop, spec, skus, seller, index, target, now):
         S.COMPLETED: (300, 900), S.CANCELLED: (5, 400),
     }[target]
     placed_at = now - timedelta(hours=rng.uniform(*age_hours))
+    # Paid a few minutes after checkout, never later than the present.
+    paid_at = _later(placed_at, now, timedelta(minutes=rng.randint(1, 40)))
     in_stock = [s for s in skus if s.available >= 10]
     picks = rng.sample(in_stock, k=rng.choice([1, 1, 1, 2, 2, 3]))
     if target == S.AWAITING_CONFIRMATION and index % 9 == 0:
@@ -129,7 +139,7 @@ def _make_order(shop, spec, skus, seller, index, target, now):
         shop=shop,
         number=number,
         placed_at=placed_at,
-        paid_at=None if target == S.UNPAID or (target == S.CANCELLED and index % 2) else placed_at + timedelta(minutes=rng.randint(1, 40)),
+        paid_at=None if target == S.UNPAID or (target == S.CANCELLED and index % 2) else paid_at,
         currency=shop.currency,
         shipping_model=rng.choice([Order.ShippingModel.PLATFORM, Order.ShippingModel.PLATFORM, Order.ShippingModel.SELLER]),
         buyer={
@@ -140,19 +150,25 @@ def _make_order(shop, spec, skus, seller, index, target, now):
                         "line2": "", "city": city, "region": region, "postal_code": postal, "country": country},
         },
         lines=[(s, rng.choice([1, 1, 2, 3]), s.price) for s in dict.fromkeys(picks)],
+        at=placed_at,
     )
     seller_actor = actions.Actor.seller(seller)
     if target in (S.UNPAID, S.AWAITING_CONFIRMATION):
         return order
+    # The seller confirms within a couple of hours of payment.
+    confirm_at = _later(order.paid_at or placed_at, now, timedelta(hours=2))
     if target == S.CANCELLED:
         if order.status == S.AWAITING_CONFIRMATION and index % 3 == 0:
-            order = actions.confirm_order(order=order, actor=seller_actor)
+            order = actions.confirm_order(order=order, actor=seller_actor, at=confirm_at)
         if order.status == S.UNPAID:
-            return actions.cancel_order(order=order, actor=actions.Actor.policy("P1"), reason="unpaid")
+            # The payment window (P1) closed, or as much of it as the story has had.
+            unpaid_until = min(placed_at + policy_windows.window("P1").delta, now - timedelta(minutes=1))
+            return actions.cancel_order(order=order, actor=actions.Actor.policy("P1"), reason="unpaid", at=unpaid_until)
         reason = rng.choice(["out_of_stock", "buyer_requested", "pricing_error", "damaged_or_expired"])
-        return actions.cancel_order(order=order, actor=seller_actor, reason=reason)
-    order = actions.confirm_order(order=order, actor=seller_actor)
-    return _ship(order, target, seller_actor)
+        return actions.cancel_order(order=order, actor=seller_actor, reason=reason,
+                                    at=_later(order.confirmed_at or confirm_at, now, timedelta(hours=3)))
+    order = actions.confirm_order(order=order, actor=seller_actor, at=confirm_at)
+    return _ship(order, target, seller_actor, now)
 
 
 @transaction.atomic

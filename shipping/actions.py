@@ -78,7 +78,7 @@ def order_moves(order_status, packages, *, at=None):
         moves.append(("mark_delivered", "Every package is delivered." if several else "The package is delivered.", when))
     elif order_status == S.AWAITING_SHIPMENT and all(s in READY_OR_LATER for s in statuses):
         moves.append(("arrange_shipment", "Every package is ready for handover." if several else
-                      "The package is ready for handover.", None))
+                      "The package is ready for handover.", at))
     return moves
 
 
@@ -99,8 +99,7 @@ def sync_order(order_id, actor, *, at=None):
     before = order.status
     try:
         for action, note, when in moves:
-            kwargs = {"at": when} if action != "arrange_shipment" else {}
-            order = getattr(order_actions, action)(order=order, actor=actor, note=note, data=data, **kwargs)
+            order = getattr(order_actions, action)(order=order, actor=actor, note=note, data=data, at=when)
     except InvalidTransition:
         pass
     return order if order.status != before else None
@@ -122,10 +121,11 @@ def _open_for_packing(order):
 
 
 @transaction.atomic
-def create_packages(*, order, allocations, actor):
+def create_packages(*, order, allocations, actor, at=None):
     """Split an order into packages. `allocations` is a list (one per package) of
     {line_id: quantity}; together they hold every unit of every line exactly once.
-    Packages still being packed are replaced (voided, kept for the record)."""
+    Packages still being packed are replaced (voided, kept for the record). `at`: when
+    (default now)."""
     order = _lock_order(order)
     _open_for_packing(order)
     lines = {line.pk: line for line in OrderLine.objects.filter(order=order)}
@@ -154,7 +154,7 @@ def create_packages(*, order, allocations, actor):
         raise ActionRefused(
             f"Package {blocked[0].seq} is already {P(blocked[0].status).label.lower()}; the packages can no longer be re-split."
         )
-    now = timezone.now()
+    now = at or timezone.now()
     if existing:
         Package.objects.filter(pk__in=[p.pk for p in existing]).update(status=P.VOID, status_at=now, updated_at=now)
         PackageEvent.objects.bulk_create(
@@ -187,13 +187,13 @@ def create_packages(*, order, allocations, actor):
     return packages
 
 
-def ensure_packages(order, actor):
+def ensure_packages(order, actor, *, at=None):
     """The order's active packages; one package with everything when there are none."""
     packages = list(Package.objects.active().filter(order=order).order_by("seq"))
     if packages:
         return packages
     lines = OrderLine.objects.filter(order=order).values_list("pk", "quantity")
-    return create_packages(order=order, allocations=[dict(lines)], actor=actor)
+    return create_packages(order=order, allocations=[dict(lines)], actor=actor, at=at)
 
 
 def pickup_slots(shop, now=None, days=3):
@@ -247,16 +247,18 @@ def _arrange(packages, actor, now, handover, slot_start, slot_end, point):
 
 
 @transaction.atomic
-def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropoff_point=""):
+def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropoff_point="", at=None):
     """Ship by platform: choose pickup (a slot) or drop-off (a point); each package gets the
-    platform carrier's tracking number and label."""
+    platform carrier's tracking number and label. `at`: when (default now); the slots
+    offered are those of that time."""
+    at = at or timezone.now()
     order = _lock_order(order)
     if order.shipping_model != Order.ShippingModel.PLATFORM:
         raise ActionRefused(f"Order {order.number} ships by seller; enter your carrier's tracking number instead.")
     _open_for_packing(order)
     slot_start = slot_end = None
     if handover == Package.Handover.PICKUP:
-        slots = dict(pickup_slots(order.shop))
+        slots = dict(pickup_slots(order.shop, at))
         if pickup_slot not in slots:
             raise ActionRefused("Choose one of the offered pickup time slots.")
         slot_start, slot_end, dropoff_point = pickup_slot, slots[pickup_slot], ""
@@ -265,23 +267,23 @@ def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropo
             raise ActionRefused("Choose a drop-off point from the list.")
     else:
         raise ActionRefused("Choose pickup or drop-off.")
-    packages = ensure_packages(order, actor)
+    packages = ensure_packages(order, actor, at=at)
     movable = [p for p in packages if p.can("set_tracking")]
     if not movable:
         raise ActionRefused("Every package is already with the carrier.")
-    _arrange(movable, actor, timezone.now(), handover, slot_start, slot_end, dropoff_point)
+    _arrange(movable, actor, at, handover, slot_start, slot_end, dropoff_point)
     return movable
 
 
 @transaction.atomic
-def mark_ready(*, package, actor):
-    """Packed and labelled: the 48 h collection / drop-off window (P3) starts now."""
+def mark_ready(*, package, actor, at=None):
+    """Packed and labelled: the 48 h collection / drop-off window (P3) starts now (or `at`)."""
     package = _lock_package(package)
     to_status = transitions.check("mark_ready", package)
     _order_still_shipping(package)
     if not package.tracking_number:
         raise ActionRefused(f"Package {package.seq} has no label yet: arrange shipment or enter a tracking number first.")
-    now = timezone.now()
+    now = at or timezone.now()
     window = policy_windows.window("P3")
     from_status = package.status
     package.status, package.status_at, package.ready_at = to_status, now, now
@@ -293,10 +295,10 @@ def mark_ready(*, package, actor):
     return package
 
 
-def mark_all_ready(*, order, actor):
+def mark_all_ready(*, order, actor, at=None):
     done = []
     for pkg in Package.objects.active().filter(order=order, status=P.PACKING).order_by("seq"):
-        done.append(mark_ready(package=pkg, actor=actor))
+        done.append(mark_ready(package=pkg, actor=actor, at=at))
     if not done:
         raise ActionRefused("No package is waiting to be marked ready.")
     return done
@@ -468,7 +470,7 @@ def _q_orders_or_ids(orders, ids):
 
 
 @transaction.atomic
-def set_tracking(*, package, carrier, tracking_number, actor):
+def set_tracking(*, package, carrier, tracking_number, actor, at=None):
     """Ship by seller: enter the carrier's number before handover (to print a label and
     mark the package ready for the carrier to collect). Once set, only a correction changes it."""
     package = _lock_package(package)
@@ -486,7 +488,7 @@ def set_tracking(*, package, carrier, tracking_number, actor):
         raise ActionRefused(problem)
     if Package.objects.filter(carrier=carrier, tracking_number=number).exists():
         raise ActionRefused(f"Tracking number {number} is already used for another package.")
-    now = timezone.now()
+    now = at or timezone.now()
     package.carrier, package.tracking_number, package.tracking_set_at = carrier, number, now
     package.save(update_fields=["carrier", "tracking_number", "tracking_set_at", "updated_at"])
     _event(package, "set_tracking", actor, at=now, data={"carrier": carrier, "tracking_number": number}).save()

@@ -67,3 +67,29 @@ def test_check_deploy_is_clean_with_production_variables(monkeypatch):
     env.pop("SECRET_KEY")
     out = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env=env, capture_output=True, text=True)
     assert out.returncode != 0 and "sc.E001" in out.stdout + out.stderr
+
+
+def test_seed_demo_history_reads_at_the_times_of_the_story():
+    """The demo tells each order's story in the past: the history starts when the order was
+    placed, runs forward, and never reaches past the present (orders, packages)."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from seller_center.demo import seed
+    from shipping.models import PackageEvent
+
+    seed(scale=0.2)
+    now = timezone.now()
+    assert not OrderEvent.objects.filter(at__lt=F("order__placed_at")).exists()
+    assert not OrderEvent.objects.filter(at__gt=now).exists()
+    assert not PackageEvent.objects.filter(at__lt=F("package__order__placed_at")).exists()
+    assert not PackageEvent.objects.filter(at__gt=now).exists()
+    for order in Order.objects.all():
+        rows = list(order.events.order_by("id").values_list("action", "at"))
+        assert rows[0] == ("place", order.placed_at)
+        assert [at for _, at in rows] == sorted(at for _, at in rows), order.number
+        if order.paid_at:
+            assert dict(rows)["pay"] == order.paid_at <= now
+        if order.confirmed_at:
+            assert dict(rows)["confirm"] == order.confirmed_at
+        assert order.status_changed_at == rows[-1][1]

@@ -44,6 +44,30 @@ def test_order_moves_take_the_latest_package_time():
     assert when == later and note == "Every package is with the carrier."
 
 
+def test_order_moves_arrange_at_the_time_given():
+    ((action, _, when),) = actions.order_moves(S.AWAITING_SHIPMENT, [(P.READY, None, None)], at=T)
+    assert (action, when) == ("arrange_shipment", T)
+
+
+@pytest.mark.django_db
+def test_actions_at_a_given_time_write_history_at_that_time():
+    """The demo (and back-fills) tell a story in the past: packing, the label, ready and
+    the order's arrange_shipment row all carry the time given, not the time of the call."""
+    from shipping.models import PackageEvent
+
+    order = order_to_ship(placed_at=timezone.now() - timedelta(days=2))
+    packed, ready = timezone.now() - timedelta(days=1, hours=20), timezone.now() - timedelta(days=1, hours=19)
+    (pkg,) = actions.arrange_platform_shipment(order=order, actor=ACTOR, handover="DROP_OFF",
+                                               dropoff_point="SCX-DP-001", at=packed)
+    actions.mark_ready(package=pkg, actor=ACTOR, at=ready)
+    order = refreshed(order)
+    assert order.status == S.AWAITING_COLLECTION and order.status_changed_at == ready
+    assert order.events.get(action="arrange_shipment").at == ready
+    assert dict(PackageEvent.objects.filter(package=pkg).values_list("action", "at")) == {
+        "create": packed, "arrange": packed, "mark_ready": ready}
+    assert refreshed(pkg).collect_by == ready + timedelta(hours=48)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_feed_requests_handing_over_both_packages_at_once_move_the_order(on_postgres, monkeypatch):
     order = order_to_ship(lines=[(SKUFactory(), 2)])
