@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "template_partials",
     "django_q",
     "axes",
+    "ninja",
     "shops",
     "orders",
     "shipping",
     "returns",
+    "api",
     "seller_center",
 ]
 
@@ -197,3 +199,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Seller API: requests a minute per key (429 with Retry-After beyond it).
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.v1 import api as api_v1
 from orders import api as orders_api
 
 from . import views
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/storefront/orders/", orders_api.storefront_orders, name="storefront-orders"),
     path("api/storefront/orders/<str:number>/payment", orders_api.storefront_payment, name="storefront-payment"),
     path("api/carriers/", include("shipping.api_urls")),
+    path("api/v1/", api_v1.urls),
     path("s/<slug:shop>/orders/", include("orders.urls")),
     path("s/<slug:shop>/shipping/", include("shipping.urls")),
     path("s/<slug:shop>/notifications/", include("shops.urls")),

@@ -1,7 +1,7 @@
-from django.http import JsonResponse
-from django.views import defaults
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.vary import vary_on_headers
 
 from shops.access import shop_required

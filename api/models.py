@@ -1,0 +1,44 @@
+"""A shop's API keys. The key is shown once; only its prefix is kept in clear and its
+SHA-256 is what a request is checked against (the key is 32 random bytes, so a fast
+hash is enough: there is nothing to guess)."""
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        ORDERS_READ = "orders:read", "Read orders"
+        ORDERS_WRITE = "orders:write", "Confirm, cancel and annotate orders"
+        FULFILLMENT_WRITE = "fulfillment:write", "Pack, arrange and ship"
+        RETURNS_READ = "returns:read", "Read requests and refunds"
+        RETURNS_WRITE = "returns:write", "Answer requests and refund"
+        INVENTORY_READ = "inventory:read", "Read stock"
+        INVENTORY_WRITE = "inventory:write", "Change stock"
+        WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhooks"
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=80, help_text="What uses it, e.g. 'ERP' or '3PL warehouse'.")
+    prefix = models.CharField(max_length=16, unique=True, help_text="The key's first characters, kept in clear.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="apikey_shop_created")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self):
+        return self.revoked_at is None

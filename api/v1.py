@@ -1,0 +1,295 @@
+"""The seller API, version 1: a shop's own systems (ERP, IMS, OMS, 3PL) read and change its
+orders with a per-shop key. django-ninja builds the OpenAPI document from these signatures,
+so the schema cannot drift from what the endpoints do.
+
+Errors are application/problem+json (RFC 9457): {type, title, status, detail, code, errors}.
+A missing, wrong or revoked key is a 401; a key without the scope a 403; another shop's
+object a 404 (nothing about it is revealed); over the rate limit a 429 with Retry-After.
+"""
+
+import base64
+import json
+import math
+import time as _time
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.http import JsonResponse
+from ninja import NinjaAPI, Query, Router, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from orders.models import Order, OrderEvent
+from shops.payload import text_error
+
+from . import keys
+from .models import ApiKey
+
+MAX_PAGE = 100
+
+
+class Problem(Exception):
+    """An answer other than 2xx, as a problem document."""
+
+    def __init__(self, status, code, title, detail="", errors=None, headers=None):
+        super().__init__(detail or title)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+def problem_response(status, code, title, detail="", errors=None, headers=None):
+    body = {"type": f"https://seller-center.invalid/problems/{code}", "title": title, "status": status,
+            "detail": detail or title, "code": code}
+    if errors:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status, content_type="application/problem+json")
+    for k, v in (headers or {}).items():
+        response[k] = v
+    return response
+
+
+class BearerKey(HttpBearer):
+    def authenticate(self, request, token):
+        api_key = keys.authenticate(token)
+        if api_key is None:
+            return None
+        _rate_limit(api_key)
+        keys.touch(api_key, request.META.get("REMOTE_ADDR") or None)
+        request.api_key = api_key
+        request.shop = api_key.shop
+        return api_key
+
+
+def _rate_limit(api_key):
+    """A fixed one-minute window per key in the shared cache (Redis when REDIS_URL is set)."""
+    limit = settings.API_RATE_LIMIT_PER_MINUTE
+    now = _time.time()
+    window = int(now // 60)
+    bucket = f"api-rate:{api_key.pk}:{window}"
+    cache.add(bucket, 0, timeout=120)
+    try:
+        used = cache.incr(bucket)
+    except ValueError:  # evicted between add and incr
+        cache.set(bucket, 1, timeout=120)
+        used = 1
+    if used > limit:
+        retry = max(1, math.ceil((window + 1) * 60 - now))
+        raise Problem(429, "rate_limited", "Too many requests",
+                      f"at most {limit} requests a minute per key; retry in {retry} s",
+                      headers={"Retry-After": str(retry)})
+
+
+def need(request, scope):
+    if scope not in request.api_key.scopes:
+        raise Problem(403, "missing_scope", "The key lacks a scope", f"this call needs the scope {scope}")
+
+
+api = NinjaAPI(
+    title="Seller Center API",
+    version="1",
+    description="A shop's orders for its own systems. Authenticate with `Authorization: Bearer <key>`; "
+                "keys are made by the shop owner (Settings → API keys) or `manage.py create_api_key`.",
+    urls_namespace="api-v1",
+    auth=BearerKey(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(Problem)
+def _problem(request, exc):
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return problem_response(401, "unauthenticated", "Missing, wrong or revoked API key",
+                            "send Authorization: Bearer <key> with an active key of the shop",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    errors = [{"path": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path")),
+               "message": e.get("msg", "invalid")} for e in exc.errors]
+    return problem_response(422, "invalid_request", "The request is not valid", "see errors", errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return problem_response(exc.status_code, "http_error", str(exc))
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+
+class ProblemOut(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict] | None = None
+
+
+class OrderSummary(Schema):
+    number: str
+    status: str
+    shipping_model: str
+    placed_at: datetime
+    paid_at: datetime | None
+    ship_by: datetime | None = Field(None, description="Ready or shipped by then, else late dispatch (P2)")
+    handover_by: datetime | None = Field(None, description="Handed to the carrier by then, else overdue (P4)")
+    auto_cancel_at: datetime | None = Field(None, description="The platform cancels it then (P1 unpaid, P5 untracked)")
+    currency: str
+    total: Decimal
+    item_count: int
+    updated_at: datetime
+
+
+class OrderPage(Schema):
+    items: list[OrderSummary]
+    next_page_token: str | None
+
+
+class LineOut(Schema):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+class BuyerOut(Schema):
+    name: str
+    phone: str = Field(description="Masked: the last four digits")
+    address: str = Field(description="Masked: city, region and country")
+
+
+class OrderDetail(OrderSummary):
+    confirmed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
+    buyer: BuyerOut
+    lines: list[LineOut]
+
+
+class EventOut(Schema):
+    at: datetime
+    actor_kind: str
+    actor: str
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+
+
+class OrderFilters(Schema):
+    status: Order.Status | None = None
+    shipping_model: Order.ShippingModel | None = None
+    created_from: datetime | None = Field(None, description="placed_at at or after (ISO 8601 with offset)")
+    created_to: datetime | None = Field(None, description="placed_at before")
+    updated_since: datetime | None = Field(None, description="updated at or after; pages then run oldest change first")
+    sku: str | None = Field(None, max_length=64)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE)
+    page_token: str | None = Field(None, max_length=200)
+
+
+# --- pages of orders -------------------------------------------------------------------------
+
+
+def _token(value, pk):
+    raw = json.dumps([value.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _untoken(token):
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        when = datetime.fromisoformat(value)
+        if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63 or when.tzinfo is None:
+            raise ValueError
+        return when, pk
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise Problem(400, "invalid_page_token", "The page token is not one this API gave",
+                      errors=[{"path": "page_token", "message": "pass next_page_token back unchanged"}]) from None
+
+
+def _check_text(value, path):
+    if value is not None and (problem := text_error(value)):
+        raise Problem(400, "invalid_request", "The request is not valid", errors=[{"path": path, "message": problem}])
+
+
+orders_router = Router(tags=["orders"])
+
+
+@orders_router.get("", response={200: OrderPage, 400: ProblemOut, 401: ProblemOut, 403: ProblemOut,
+                                 422: ProblemOut, 429: ProblemOut}, summary="List orders (keyset pages)")
+def list_orders(request, filters: Query[OrderFilters]):
+    need(request, ApiKey.Scope.ORDERS_READ)
+    _check_text(filters.sku, "sku")
+    qs = Order.objects.for_shop(request.shop)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.shipping_model:
+        qs = qs.filter(shipping_model=filters.shipping_model)
+    if filters.created_from:
+        qs = qs.filter(placed_at__gte=filters.created_from)
+    if filters.created_to:
+        qs = qs.filter(placed_at__lt=filters.created_to)
+    if filters.sku:
+        qs = qs.with_sku(filters.sku)
+    # Polling for changes reads oldest change first so a consumer can resume; otherwise newest orders first.
+    field, descending = ("updated_at", False) if filters.updated_since else ("placed_at", True)
+    if filters.updated_since:
+        qs = qs.filter(updated_at__gte=filters.updated_since)
+    if filters.page_token:
+        value, pk = _untoken(filters.page_token)
+        if descending:
+            qs = qs.filter(**{f"{field}__lte": value}).filter(Q(**{f"{field}__lt": value}) | Q(pk__lt=pk))
+        else:
+            qs = qs.filter(**{f"{field}__gte": value}).filter(Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
+    order_by = [f"-{field}", "-pk"] if descending else [field, "pk"]
+    rows = list(qs.order_by(*order_by)[: filters.page_size + 1])
+    more = len(rows) > filters.page_size
+    rows = rows[: filters.page_size]
+    return {"items": rows, "next_page_token": _token(getattr(rows[-1], field), rows[-1].pk) if more else None}
+
+
+def _order(request, number):
+    _check_text(number, "number")
+    order = Order.objects.for_shop(request.shop).filter(number=number).first()
+    if order is None:
+        raise Problem(404, "not_found", "No such order", f"no order {number!r} in this shop")
+    return order
+
+
+@orders_router.get("/{number}", response={200: OrderDetail, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut,
+                                          429: ProblemOut}, summary="One order with its lines")
+def get_order(request, number: str):
+    need(request, ApiKey.Scope.ORDERS_READ)
+    order = _order(request, number)
+    lines = [{"sku": li.sku_code, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
+             for li in order.lines.all()]
+    return {**{f: getattr(order, f) for f in OrderDetail.model_fields if f not in ("buyer", "lines")},
+            "buyer": {"name": order.buyer_name, "phone": order.masked_phone, "address": order.masked_address},
+            "lines": lines}
+
+
+@orders_router.get("/{number}/history", response={200: list[EventOut], 401: ProblemOut, 403: ProblemOut,
+                                                  404: ProblemOut, 429: ProblemOut}, summary="The order's history")
+def order_history(request, number: str):
+    need(request, ApiKey.Scope.ORDERS_READ)
+    order = _order(request, number)
+    return [{"at": e.at, "actor_kind": e.actor_kind, "actor": e.actor_label, "action": e.action,
+             "from_status": e.from_status, "to_status": e.to_status, "note": e.note}
+            for e in OrderEvent.objects.filter(order=order).order_by("at", "id")]
+
+
+api.add_router("/orders", orders_router)
