@@ -90,7 +90,9 @@ def needs_action(request, shop):
         {"card": card, "count": card.count(shop, now), "query": card.query}
         for card in registry.cards()
     ]
-    return render(request, "orders/_board.html", {"shop": shop, "cards": cards})
+    # Without JS the list's "Open the board" link comes here: the board as a page of its own.
+    template = "orders/_board.html" if request.htmx else "orders/board.html"
+    return render(request, template, {"shop": shop, "nav": "orders", "cards": cards})
 
 
 @require_POST
