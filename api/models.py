@@ -42,3 +42,23 @@ class ApiKey(models.Model):
     @property
     def active(self):
         return self.revoked_at is None
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a POST with an Idempotency-Key, replayed for a repeat with the
+    same key and body. Kept for a day (api.idempotency.HOURS); the row is claimed before the
+    action runs, so two concurrent requests with one key run the action once."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the first request runs.")
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self):
+        return f"{self.key} ({self.status or 'running'})"

@@ -18,15 +18,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.http import JsonResponse
-from ninja import NinjaAPI, Query, Router, Schema
+from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from orders import actions as order_actions
 from orders.models import Order, OrderEvent
+from orders.transitions import InvalidTransition
 from shops.payload import text_error
 
-from . import keys
+from . import idempotency, keys
 from .models import ApiKey
 
 MAX_PAGE = 100
@@ -270,6 +272,173 @@ def _order(request, number):
     return order
 
 
+# --- changing orders ---------------------------------------------------------------------------
+# Every write goes through the same actions as the pages, as Actor.app(key): the history says
+# which key did it. A refused move is a 409 with the reason the page would show.
+
+MAX_BULK = 500
+WRITE_ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut,
+                422: ProblemOut, 429: ProblemOut}
+
+
+class CancelIn(Schema):
+    reason: str = Field(description="out_of_stock, damaged_or_expired, buyer_requested, pricing_error or other")
+    note: str = Field("", max_length=500, description="required when the reason is other; the buyer reads it")
+
+
+class NoteIn(Schema):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class BulkIn(Schema):
+    numbers: list[str] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class BulkCancelIn(BulkIn, CancelIn):
+    pass
+
+
+class Refusal(Schema):
+    number: str
+    reason: str
+
+
+class BulkOut(Schema):
+    done: list[str]
+    refused: list[Refusal]
+
+
+class NoteOut(Schema):
+    at: datetime
+    text: str
+
+
+def _raise(problem_args):
+    raise Problem(*problem_args)
+
+
+def _idempotent(request, act):
+    status, body = idempotency.run(request, act, lambda *a: _raise(a))
+    return Status(status, body)
+
+
+def _refused(exc):
+    return Problem(409, "refused", "The order cannot do that now", str(exc))
+
+
+def _clean_texts(data, paths):
+    for path in paths:
+        _check_text(data.get(path), path)
+
+
+def _clean_cancel(body):
+    _clean_texts(body.dict(), ["reason", "note"])
+    if body.reason not in order_actions.SELLER_CANCEL_REASONS:
+        raise Problem(422, "invalid_request", "The request is not valid", errors=[
+            {"path": "reason", "message": f"one of {', '.join(order_actions.SELLER_CANCEL_REASONS)}"}])
+    if body.reason == Order.CancelReason.OTHER and not body.note.strip():
+        raise Problem(422, "invalid_request", "The request is not valid",
+                      errors=[{"path": "note", "message": "say why when the reason is other"}])
+
+
+def _summary(order):
+    order.refresh_from_db()
+    return {f: getattr(order, f) for f in OrderSummary.model_fields}
+
+
+@orders_router.post("/{number}/confirm", response={200: OrderSummary, **WRITE_ERRORS},
+                    summary="Confirm: reserve every line's stock (409 naming the short SKU)")
+def confirm(request, number: str):
+    need(request, ApiKey.Scope.ORDERS_WRITE)
+    order = _order(request, number)
+
+    def act():
+        try:
+            order_actions.confirm_order(order=order, actor=order_actions.Actor.app(request.api_key))
+        except (InvalidTransition, order_actions.ActionRefused) as exc:
+            raise _refused(exc) from None
+        return 200, _summary(order)
+    return _idempotent(request, act)
+
+
+@orders_router.post("/{number}/cancel", response={200: OrderSummary, **WRITE_ERRORS},
+                    summary="Cancel with a reason (the buyer is told)")
+def cancel(request, number: str, body: CancelIn):
+    need(request, ApiKey.Scope.ORDERS_WRITE)
+    _clean_cancel(body)
+    order = _order(request, number)
+
+    def act():
+        try:
+            order_actions.cancel_order(order=order, actor=order_actions.Actor.app(request.api_key),
+                                       reason=body.reason, note=body.note)
+        except (InvalidTransition, order_actions.ActionRefused) as exc:
+            raise _refused(exc) from None
+        return 200, _summary(order)
+    return _idempotent(request, act)
+
+
+@orders_router.post("/{number}/notes", response={201: NoteOut, **WRITE_ERRORS},
+                    summary="Add an internal note to the order's history")
+def add_note(request, number: str, body: NoteIn):
+    need(request, ApiKey.Scope.ORDERS_WRITE)
+    _clean_texts(body.dict(), ["text"])
+    order = _order(request, number)
+
+    def act():
+        try:
+            event = order_actions.add_note(order=order, actor=order_actions.Actor.app(request.api_key), text=body.text)
+        except order_actions.ActionRefused as exc:
+            raise Problem(422, "invalid_request", "The note is not valid", str(exc)) from None
+        return 201, {"at": event.at, "text": event.note}
+    return _idempotent(request, act)
+
+
+def _bulk_ids(request, numbers):
+    for i, n in enumerate(numbers):
+        _check_text(n, f"numbers.{i}")
+    found = dict(Order.objects.for_shop(request.shop).filter(number__in=numbers).values_list("number", "pk"))
+    return found, [n for n in dict.fromkeys(numbers) if n not in found]
+
+
+def _bulk_report(result, missing):
+    refused = [{"number": n, "reason": "no such order in this shop"} for n in missing]
+    refused += [{"number": n, "reason": str(exc)} for n, exc in result.refused.items() if n != "(not found)"]
+    return 200, {"done": [o.number for o in result.done], "refused": refused}
+
+
+@orders_router.post("/confirm", response={200: BulkOut, **WRITE_ERRORS},
+                    summary=f"Confirm up to {MAX_BULK} orders; a per-order report")
+def confirm_many(request, body: BulkIn):
+    need(request, ApiKey.Scope.ORDERS_WRITE)
+    found, missing = _bulk_ids(request, body.numbers)
+
+    def act():
+        result = order_actions.confirm_orders(shop=request.shop, order_ids=list(found.values()),
+                                              actor=order_actions.Actor.app(request.api_key)) if found else None
+        return _bulk_report(result or order_actions.BulkResult(), missing)
+    return _idempotent(request, act)
+
+
+@orders_router.post("/cancel", response={200: BulkOut, **WRITE_ERRORS},
+                    summary=f"Cancel up to {MAX_BULK} orders with one reason; a per-order report")
+def cancel_many(request, body: BulkCancelIn):
+    need(request, ApiKey.Scope.ORDERS_WRITE)
+    _clean_cancel(body)
+    found, missing = _bulk_ids(request, body.numbers)
+
+    def act():
+        try:
+            result = order_actions.cancel_orders(shop=request.shop, order_ids=list(found.values()),
+                                                 actor=order_actions.Actor.app(request.api_key),
+                                                 reason=body.reason, note=body.note) if found else None
+        except order_actions.ActionRefused as exc:
+            raise Problem(422, "invalid_request", "The cancellation is not valid", str(exc)) from None
+        return _bulk_report(result or order_actions.BulkResult(), missing)
+    return _idempotent(request, act)
+
+
+# Paths with a fixed second part (/confirm, /cancel) come before /{number}, which would take them.
 @orders_router.get("/{number}", response={200: OrderDetail, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut,
                                           429: ProblemOut}, summary="One order with its lines")
 def get_order(request, number: str):

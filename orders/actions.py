@@ -67,6 +67,16 @@ class Actor:
     def policy(cls, rule):
         return cls(OrderEvent.ActorKind.POLICY, None, rule)
 
+    @classmethod
+    def app(cls, api_key):
+        """The shop's own system (ERP, OMS, 3PL) through an API key, labelled with the key's name."""
+        return cls(OrderEvent.ActorKind.APP, None, f"{api_key.name} (API key {api_key.prefix}…)")
+
+    @property
+    def for_seller(self):
+        """The seller in person or their system: held to what a seller may do."""
+        return self.kind in (OrderEvent.ActorKind.SELLER, OrderEvent.ActorKind.APP)
+
 
 @dataclass
 class BulkResult:
@@ -348,7 +358,7 @@ def confirm_order(*, order, actor, note="", at=None):
 def _clean_cancel_reason(actor, reason, note):
     if reason not in Order.CancelReason.values:
         raise ActionRefused("Choose a cancellation reason from the list.")
-    if actor.kind == OrderEvent.ActorKind.SELLER and reason not in SELLER_CANCEL_REASONS:
+    if actor.for_seller and reason not in SELLER_CANCEL_REASONS:
         raise ActionRefused("Choose a cancellation reason from the list.")
     if reason == Order.CancelReason.OTHER and not note.strip():
         raise ActionRefused("Say why when the reason is “Other”.")
@@ -360,7 +370,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
     reason; reserved stock is released and the buyer is told on the order's messages.
     `explain` is added to each history row (a policy's rule and version)."""
     _clean_cancel_reason(actor, reason, note)
-    if shop is None and actor.kind in (OrderEvent.ActorKind.SELLER, OrderEvent.ActorKind.BUYER):
+    if shop is None and (actor.for_seller or actor.kind == OrderEvent.ActorKind.BUYER):
         raise ActionRefused("A seller's or buyer's cancellation names the shop.")
     result = BulkResult()
     orders = list(_scope(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("pk"))
@@ -426,7 +436,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
                              else sql.json_constant(base))
     # The seller's note is written to the buyer; a staff member's reason is internal (it may
     # say "fraud suspected") and stays in the history only.
-    buyer_note = f" {note}" if note and actor.kind == OrderEvent.ActorKind.SELLER else ""
+    buyer_note = f" {note}" if note and actor.for_seller else ""
     label = Order.CancelReason(reason).label
     when = sql.when(at)
     # Each write reads the due orders, as they were before this cancellation, from {due}.

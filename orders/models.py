@@ -219,6 +219,7 @@ class OrderEvent(models.Model):
         CARRIER = "carrier", "Carrier"
         STOREFRONT = "storefront", "Storefront"
         POLICY = "policy", "Platform policy"
+        APP = "app", "Seller's app (API key)"  # the shop's own system, acting for the seller
 
     # Indexes are what make history writes cost (policies write thousands of rows a run):
     # the order's lookups use orderevent_order_at, and only rows written by a person are

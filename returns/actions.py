@@ -100,6 +100,7 @@ def _email_buyer(order, subject, text):
 def _who(actor):
     return {
         OrderEvent.ActorKind.SELLER: "the seller",
+        OrderEvent.ActorKind.APP: "the seller",
         OrderEvent.ActorKind.STAFF: "platform staff",
         OrderEvent.ActorKind.BUYER: "the buyer",
         OrderEvent.ActorKind.POLICY: f"the platform (rule {actor.label})",
@@ -254,7 +255,7 @@ def approve_request(*, request, actor, amount=None, note="", data=None):
     else:
         _order_history(order, actor, f"Refund request {request.number} approved by {who}." + (f" {note}" if note else ""))
         _refund_approved(request, order, actor, amount, note, data, now)
-    if actor.kind != OrderEvent.ActorKind.SELLER:
+    if not actor.for_seller:
         _tell_seller(request, f"Order {order.number}: {_kind_label(request)} request {request.number} "
                               f"approved by {who}.", kind=Notification.Kind.POLICY
                      if actor.kind == OrderEvent.ActorKind.POLICY else Notification.Kind.REQUEST)
