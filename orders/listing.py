@@ -15,10 +15,13 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from shops import params
+
 from . import registry
-from .models import Order
+from .models import Order, number_condition
 
 PAGE_SIZES = (20, 50, 100)
+DEFAULT_PAGE_SIZE = 50
 MAX_SEARCH_TOKENS = 100
 SORTS = {
     # key: (label, field, descending)
@@ -37,8 +40,8 @@ TABS = [("all", "All"), *Order.Status.choices]
 class OrderFilterForm(forms.Form):
     tab = forms.ChoiceField(choices=TABS, required=False)
     q = forms.CharField(required=False, label="Search", widget=forms.Textarea(attrs={"rows": 1}))
-    placed_from = forms.DateField(required=False, label="Placed from", widget=forms.DateInput(attrs={"type": "date"}))
-    placed_to = forms.DateField(required=False, label="Placed to", widget=forms.DateInput(attrs={"type": "date"}))
+    placed_from = params.DateField(required=False, label="Placed from", widget=forms.DateInput(attrs={"type": "date"}))
+    placed_to = params.DateField(required=False, label="Placed to", widget=forms.DateInput(attrs={"type": "date"}))
     shipping_model = forms.ChoiceField(
         choices=[("", "Any shipping")] + Order.ShippingModel.choices, required=False, label="Shipping"
     )
@@ -81,12 +84,22 @@ def _encode(order, field):
 
 
 def _decode(cursor):
+    """(sort value, pk) of a cursor _encode wrote, or None for anything else (a hand-edited
+    cursor starts the list again): the value an aware time within params' date range, the pk
+    an id, so neither can overflow a query."""
+    if not isinstance(cursor, str) or len(cursor) > params.MAX_PARAM_LENGTH or not cursor.isascii():
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, pk = json.loads(raw)
-        return (datetime.fromisoformat(value) if value else None), int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError):
+        decoded = json.loads(raw)
+    except (ValueError, TypeError, RecursionError):  # binascii.Error and JSONDecodeError are ValueErrors
         return None
+    if not isinstance(decoded, list) or len(decoded) != 2:
+        return None
+    value, pk = params.parse_aware_datetime(decoded[0]), params.parse_id(decoded[1])
+    if value is None or pk is None:
+        return None
+    return value, pk
 
 
 def _after(qs, field, descending, value, pk):
@@ -127,10 +140,21 @@ def filtered(shop, data, now=None):
     return qs
 
 
-def page(qs, *, sort="newest", size=50, after=None, before=None):
+def page_size(data):
+    """The page size a list shows for cleaned filter data: the chosen one, else the default."""
+    size = (data or {}).get("size")
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+def empty_page(data=None):
+    """The page of a list whose filter was refused: no rows, no cursors."""
+    return Page([], None, None, page_size(data))
+
+
+def page(qs, *, sort="newest", size=DEFAULT_PAGE_SIZE, after=None, before=None):
     """One keyset page of `qs` in the chosen sort."""
     _, field, descending = SORTS.get(sort, SORTS["newest"])
-    size = size if size in PAGE_SIZES else 50
+    size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
     forward = [f"-{field}", "-pk"] if descending else [field, "pk"]
     backward = [f"{field}", "pk"] if descending else [f"-{field}", "-pk"]
     cursor = _decode(after) if after else None
@@ -152,6 +176,27 @@ def page(qs, *, sort="newest", size=50, after=None, before=None):
         _encode(rows[0], field) if cursor and rows else None,
         size,
     )
+
+
+def tokens_not_found(shop, tokens):
+    """The pasted search tokens that are no order number (in any case), SKU or, through the
+    registered resolvers, tracking number of this shop, in the order pasted. One query each,
+    whatever the number of tokens (at most MAX_SEARCH_TOKENS)."""
+    from shops.models import SKU
+
+    if not tokens:
+        return []
+    numbers = set(
+        Order.objects.for_shop(shop).filter(number_condition(tokens))
+        .values_list("number", flat=True)[: 10 * MAX_SEARCH_TOKENS]
+    )
+    upper = {n.upper() for n in numbers}
+    found = {t for t in tokens if t in numbers or t.upper() in upper}
+    found |= set(SKU.objects.filter(shop=shop, code__in=tokens).values_list("code", flat=True))
+    for resolver in registry.SEARCH_RESOLVERS.values():
+        if resolver.found is not None:
+            found |= resolver.found(shop, tokens)
+    return [t for t in tokens if t not in found]
 
 
 def tab_counts(shop):

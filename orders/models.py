@@ -3,8 +3,19 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Upper
+from django.db.models.lookups import In
 
 from shops.models import SKU, Shop
+
+
+def number_condition(tokens):
+    """Order numbers equal to any token, whatever the case ("bor-100033" finds BOR-100033).
+
+    Storefronts choose their numbers' case, so the match is on UPPER(number), which the
+    order_number_upper index serves; the exact match stays for numbers SQL's UPPER and
+    Python's upper() case differently (non-ASCII)."""
+    return Q(number__in=tokens) | Q(In(Upper("number"), sorted({t.upper() for t in tokens})))
 
 
 class OrderQuerySet(models.QuerySet):
@@ -19,11 +30,13 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(status=tab)
 
     def search(self, tokens, extra=()):
-        """Orders matching any pasted token: an order number, a SKU code, or whatever the
-        `extra` conditions match (tracking numbers, from shipping)."""
+        """Orders matching any pasted token: an order number (any case), a SKU code, or
+        whatever the `extra` conditions match (tracking numbers, from shipping)."""
         if not tokens:
             return self
-        condition = Q(number__in=tokens) | Q(Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code__in=tokens)))
+        condition = number_condition(tokens) | Q(
+            Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code__in=tokens))
+        )
         for q in extra:
             if q is not None:
                 condition |= q
@@ -130,6 +143,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["shop", "status", "-placed_at", "-id"], name="order_shop_status_placed"),
             models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
+            # Search matches order numbers whatever the case (OrderQuerySet.number_condition).
+            models.Index(Upper("number"), name="order_number_upper"),
             models.Index(fields=["shop", "status", "ship_by", "id"], name="order_shop_status_shipby"),
             models.Index(fields=["shop", "ship_by", "id"], name="order_shop_shipby"),
             models.Index(fields=["status", "auto_cancel_at"], name="order_status_autocancel"),

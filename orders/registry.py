@@ -47,6 +47,8 @@ class SearchResolver:
 
     key: str
     resolve: Callable  # (shop, tokens: list[str]) -> django.db.models.Q | None
+    # (shop, tokens) -> the set of those tokens it knows (one query), for "2 not found: ..."
+    found: Callable | None = None
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ urlpatterns = [
     path("board", views.needs_action, name="board"),
     path("bulk", views.order_bulk, name="bulk"),
     path("export.csv", views.order_export, name="export"),
-    path("<str:number>/", views.order_detail, name="detail"),
-    path("<str:number>/confirm", views.order_confirm, name="confirm"),
-    path("<str:number>/cancel", views.order_cancel, name="cancel"),
-    path("<str:number>/note", views.order_note, name="note"),
+    path("<number:number>/", views.order_detail, name="detail"),
+    path("<number:number>/confirm", views.order_confirm, name="confirm"),
+    path("<number:number>/cancel", views.order_cancel, name="cancel"),
+    path("<number:number>/note", views.order_note, name="note"),
 ]

@@ -1,7 +1,7 @@
 import csv
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from shops import params
 from shops.access import shop_required
 
 from . import actions, listing, registry
@@ -29,30 +30,37 @@ def _order(shop, number):
 
 
 def _filters(request):
+    """(form, cleaned data) of the list's filter in the query string; data is None when the
+    form refuses any field: a list never shows, counts, exports or acts on a filter other
+    than the one the seller asked for (101 pasted tokens are not "no search")."""
     form = listing.OrderFilterForm(request.GET or None)
     if not form.is_bound:
         return form, {}
-    # An invalid field is left out (its error is shown); the valid ones still filter.
-    form.is_valid()
-    return form, form.cleaned_data
+    return form, (form.cleaned_data if form.is_valid() else None)
 
 
 def _list_context(request, shop, *, report=None):
     form, data = _filters(request)
+    refused = data is None
+    data = data or {}
     tab = data.get("tab") or "all"
     counts = listing.tab_counts(shop)
-    qs = listing.filtered(shop, data).in_tab(tab).values_list(*ROW_FIELDS, named=True)
-    page = listing.page(
-        qs,
-        sort=data.get("sort") or "newest",
-        size=data.get("size") or 50,
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-    )
+    if refused:
+        page = listing.empty_page()
+    else:
+        qs = listing.filtered(shop, data).in_tab(tab).values_list(*ROW_FIELDS, named=True)
+        page = listing.page(
+            qs,
+            sort=data.get("sort") or "newest",
+            size=listing.page_size(data),
+            after=request.GET.get("after"),
+            before=request.GET.get("before"),
+        )
     return {
         "shop": shop,
         "nav": "orders",
         "form": form,
+        "filter_refused": refused,
         "extra_filters": [form[key] for key in registry.LIST_FILTERS],
         "tab": tab,
         # Counts as text: {{ number }} would run number localization (get_language(),
@@ -63,7 +71,9 @@ def _list_context(request, shop, *, report=None):
         "tab_count": str(counts[tab]),
         "counts": counts,
         "page": page,
+        "page_size": str(page.size),
         "orders": page.rows,
+        "not_found": listing.tokens_not_found(shop, data.get("q") or []),
         "filters_active": any(data.get(k) for k in form.fields if k not in ("tab", "sort", "size")),
         "cancel_reasons": CANCEL_REASONS,
         "report": report,
@@ -101,21 +111,29 @@ def order_bulk(request, shop):
     """Confirm or cancel the selected orders (or all matching the filter), reporting per order."""
     action = request.POST.get("action")
     if request.POST.get("row_confirm"):
-        action, ids = "confirm", [request.POST["row_confirm"]]
+        action, ids = "confirm", params.parse_ids([request.POST["row_confirm"]])
     else:
-        ids = request.POST.getlist("ids")
-    if request.POST.get("all_matching") == "1":
-        # The filter travels in the query string, so it is the same one the seller sees.
-        _, data = _filters(request)
-        qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all")
-        ids = list(qs.order_by("placed_at", "pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
-    try:
-        ids = [int(i) for i in ids]
-    except ValueError:
-        ids = []
+        # BULK_LIMIT + 1 values still parse, so "at most 1000" is the answer to 1001.
+        ids = params.parse_ids(request.POST.getlist("ids")[: BULK_LIMIT + 1])
     error = None
     report = None
-    if not ids:
+    refused_filter = False
+    if request.POST.get("all_matching") == "1":
+        # The filter travels in the query string, so it is the same one the seller sees; a
+        # filter the list refuses matches nothing (never "the whole tab").
+        form, data = _filters(request)
+        if data is None:
+            error = "Fix the filter first: " + "; ".join(e for errs in form.errors.values() for e in errs)
+            ids, refused_filter = [], True
+        else:
+            qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all")
+            ids = list(qs.order_by("placed_at", "pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
+    malformed = refused_filter or ids is None
+    if error:
+        pass  # the filter was refused; nothing is touched
+    elif ids is None:
+        error = "The selection holds something that is not an order; reload the page and select again."
+    elif not ids:
         error = "Select at least one order."
     elif len(ids) > BULK_LIMIT:
         error = f"At most {BULK_LIMIT} orders at once; narrow the filter."
@@ -146,9 +164,27 @@ def order_bulk(request, shop):
         trigger_client_event(response, "orders-changed")
         return trigger_client_event(response, "toast", {"level": level, "message": message})
     getattr(messages, "error" if level == "error" else "success")(request, message)
+    if malformed:
+        # A request no page of ours sends (a refused filter behind "all matching", ids that
+        # are not ids): a 400 with the list and its errors, nothing done. Other refusals
+        # come back to the list through the redirect, with the message.
+        return render(request, "orders/order_list.html", _list_context(request, shop), status=400)
     url = reverse("orders:list", kwargs={"shop": shop.slug})
     query = request.META.get("QUERY_STRING", "")
     return redirect(f"{url}?{query}" if query else url)
+
+
+# A cell a spreadsheet would read as a formula (or, after a tab or CR, as the start of one):
+# OWASP's CSV injection list.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text that starts like a formula, with a single quote in front, so Excel, LibreOffice and
+    Sheets show it as text; buyers and storefronts choose names, addresses and numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 class _Echo:
@@ -158,8 +194,13 @@ class _Echo:
 
 @shop_required
 def order_export(request, shop):
-    """The current filter as CSV, streamed row by row (constant memory at any size)."""
-    _, data = _filters(request)
+    """The current filter as CSV, streamed row by row (constant memory at any size). A
+    filter the list refuses is a 400 naming the fields, never the whole tab."""
+    form, data = _filters(request)
+    if data is None:
+        errors = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+        return HttpResponseBadRequest(f"The filter is not valid, so nothing was exported. {errors}\n",
+                                      content_type="text/plain; charset=utf-8")
     qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all").order_by("-placed_at", "-pk")
     columns = ["number", "status", "shipping_model", "placed_at", "paid_at", "ship_by", "buyer_name",
                "city", "country", "item_count", "items_summary", "total", "currency", "cancel_reason"]
@@ -170,7 +211,8 @@ def order_export(request, shop):
         yield writer.writerow(columns)
         for values in qs.values_list(*columns).iterator(chunk_size=2000):
             yield writer.writerow(
-                [v.astimezone(tz).isoformat(timespec="seconds") if hasattr(v, "astimezone") else v for v in values]
+                [v.astimezone(tz).isoformat(timespec="seconds") if hasattr(v, "astimezone") else spreadsheet_safe(v)
+                 for v in values]
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -14,5 +14,5 @@ urlpatterns = [
     path("<int:pk>/refund", views.request_refund, name="refund"),
     path("<int:pk>/dispute", views.request_dispute, name="dispute"),
     path("<int:pk>/photos/<int:photo>", views.request_photo, name="photo"),
-    path("orders/<str:number>/message", views.order_message, name="message"),
+    path("orders/<number:number>/message", views.order_message, name="message"),
 ]

@@ -18,7 +18,8 @@ class ShippingConfig(AppConfig):
             registry.ListFilter(key="package_status", label="Package status", choices=panel.PACKAGE_FILTERS,
                                 apply=panel.apply_package_filter)
         )
-        registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking))
+        registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking,
+                                                        found=panel.found_tracking))
         registry.register_override_guard("packages", _override_refusal)
         registry.register_card(
             registry.BoardCard(

@@ -124,8 +124,23 @@ def apply_package_filter(qs, value):
     return qs.filter(Exists(packages.filter(status=value)))
 
 
+def _tracking_numbers(tokens):
+    """Pasted tokens as stored tracking numbers (separators dropped, upper case), so a
+    number typed in any case or with spaces is found."""
+    return {carriers.normalize(t) for t in tokens if len(t) >= 6}
+
+
 def search_tracking(shop, tokens):
-    numbers = {carriers.normalize(t) for t in tokens if len(t) >= 6}
+    numbers = _tracking_numbers(tokens)
     if not numbers:
         return None
     return Q(Exists(Package.objects.filter(shop=shop, order=OuterRef("pk"), tracking_number__in=numbers)))
+
+
+def found_tracking(shop, tokens):
+    """The tokens that are tracking numbers of this shop's packages (one query)."""
+    numbers = _tracking_numbers(tokens)
+    if not numbers:
+        return set()
+    known = set(Package.objects.filter(shop=shop, tracking_number__in=numbers).values_list("tracking_number", flat=True))
+    return {t for t in tokens if carriers.normalize(t) in known}

@@ -147,11 +147,13 @@ def _status_html(status):
 
 
 @register.simple_tag
-def select(field):
+def select(field, selected=None):
     """A <select> for a bound ChoiceField, with the same attributes Django's widget gives
     (including aria-invalid/aria-describedby on error), without a template per option:
-    the Manage Orders filter bar has several selects on every page view."""
-    value = field.value()
+    the Manage Orders filter bar has several selects on every page view. `selected` is the
+    value in effect when it is not the field's own (the page size the list shows when the
+    URL names none, or names one it refused), so Apply keeps what the seller sees."""
+    value = field.value() if selected is None else selected
     value = "" if value is None else str(value)
     options = "".join(
         f'<option value="{escape(str(v))}"{" selected" if str(v) == value else ""}>{escape(str(label))}</option>'
