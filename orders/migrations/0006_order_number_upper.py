@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_history_indexes'),
+        ('orders', '0005_actor_kind_app'),
     ]
 
     operations = [
