@@ -274,6 +274,76 @@ class OrderEvent(models.Model):
     def is_status_change(self):
         return bool(self.to_status) and self.to_status != self.from_status
 
+    @property
+    def label(self):
+        """The action in words ("Shipment arranged"), never its code."""
+        return action_words(HISTORY_LABELS, self.action)
+
+    @property
+    def who(self):
+        return actor_words(self.actor_kind, self.actor_label)
+
+    @property
+    def why(self):
+        """Why the platform did it, in words, or "": sellers and buyers never see rule ids."""
+        return why_words(self.data)
+
+
+# Every order history action in words; an unknown one (a new action without a label) reads
+# as its code spelled out, never "Arrange_shipment".
+HISTORY_LABELS = {
+    "place": "Order placed",
+    "pay": "Payment received",
+    "confirm": "Confirmed",
+    "arrange_shipment": "Shipment arranged",
+    "mark_in_transit": "Handed to the carrier",
+    "mark_delivered": "Delivered",
+    "complete": "Completed",
+    "cancel": "Cancelled",
+    "cancel_in_transit": "Cancelled during delivery",
+    "note": "Note",
+    "late_dispatch": "Late dispatch",
+    "handover_overdue": "Handover overdue",
+    "tracking_reminder": "Reminder: no tracking update yet",
+    "deadlines_paused": "Deadlines paused",
+    "buyer_request": "Buyer request",
+    "refund": "Refund",
+    "generated": "Order created (test data)",
+}
+
+
+def action_words(labels, action):
+    return labels.get(action) or action.replace("_", " ").strip().capitalize()
+
+
+def actor_words(kind, label):
+    """Who did it, as a seller or buyer reads it: "seller alice", "the platform" (a rule's
+    id stays in the data, for staff), "carrier UPS"."""
+    K = OrderEvent.ActorKind
+    if kind == K.POLICY:
+        return "the platform"
+    if kind == K.STAFF:
+        return "platform staff"
+    if kind == K.BUYER:
+        return "the buyer"
+    if kind == K.STOREFRONT:
+        return "the storefront"
+    if kind == K.SELLER:
+        return f"seller {label}" if label else "the seller"
+    if kind == K.CARRIER:
+        return f"carrier {label}" if label else "the carrier"
+    return label or kind
+
+
+def why_words(data):
+    """"Not paid within 1 day of checkout; deadline ..." from an automated action's data."""
+    from shops.policy_windows import from_explain
+
+    window = from_explain(data or {})
+    if window is None:
+        return ""
+    return window.reason[:1].upper() + window.reason[1:]
+
 
 class OrderMessage(models.Model):
     """Messages on an order between the shop and the buyer; platform notices go here too."""

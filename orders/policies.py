@@ -64,7 +64,7 @@ def cancel_unpaid(*, as_of, window, dry_run=False, batch_size=500):
     qs = Order.objects.filter(status=S.UNPAID, auto_cancel_at__lte=as_of)
     return _cancel(qs, as_of, window, dry_run, batch_size, reason=Order.CancelReason.UNPAID,
                    note="Not paid within the payment window.",
-                   message="{n} unpaid order(s) cancelled by the platform: the payment window passed (P1).")
+                   message="{n} unpaid order(s) cancelled by the platform: the payment window passed.")
 
 
 def cancel_untracked(*, as_of, window, dry_run=False, batch_size=500):
@@ -73,7 +73,7 @@ def cancel_untracked(*, as_of, window, dry_run=False, batch_size=500):
     qs = Order.objects.filter(status__in=PRE_HANDOVER, auto_cancel_at__lte=as_of)
     return _cancel(qs, as_of, window, dry_run, batch_size, reason=Order.CancelReason.NO_TRACKING,
                    note="No tracking update in time; the buyer is refunded.",
-                   message="{n} order(s) cancelled by the platform: no tracking update in time (P5).")
+                   message="{n} order(s) cancelled by the platform: no tracking update in time.")
 
 
 def flag_late_dispatch(*, as_of, window, dry_run=False, batch_size=500):
@@ -81,14 +81,14 @@ def flag_late_dispatch(*, as_of, window, dry_run=False, batch_size=500):
     qs = Order.objects.filter(status__in=[S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT], ship_by__lte=as_of,
                               late_dispatch_at__isnull=True)
     return _flag(qs, "ship_by", "late_dispatch", as_of, window, dry_run, batch_size,
-                 "{n} order(s) are now late dispatch: ship them as soon as you can (P2).")
+                 "{n} order(s) are now late dispatch: ship them as soon as you can.")
 
 
 def flag_handover_overdue(*, as_of, window, dry_run=False, batch_size=500):
     """P4: no handover shown by handover-by: overdue."""
     qs = Order.objects.filter(status__in=PRE_HANDOVER, handover_by__lte=as_of, handover_overdue_at__isnull=True)
     return _flag(qs, "handover_by", "handover_overdue", as_of, window, dry_run, batch_size,
-                 "{n} order(s) are overdue for handover to the carrier (P4).")
+                 "{n} order(s) are overdue for handover to the carrier.")
 
 
 def remind_untracked(*, as_of, window, dry_run=False, batch_size=500):

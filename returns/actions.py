@@ -103,7 +103,8 @@ def _who(actor):
         OrderEvent.ActorKind.APP: "the seller",
         OrderEvent.ActorKind.STAFF: "platform staff",
         OrderEvent.ActorKind.BUYER: "the buyer",
-        OrderEvent.ActorKind.POLICY: f"the platform (rule {actor.label})",
+        # A rule's id is for staff; the seller and the buyer read "the platform".
+        OrderEvent.ActorKind.POLICY: "the platform",
     }.get(actor.kind, actor.label or actor.kind)
 
 

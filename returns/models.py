@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import Order, OrderEvent, OrderLine, action_words, actor_words, why_words
 from shops.models import Shop
 
 
@@ -224,7 +224,20 @@ class RequestEvent(models.Model):
 
     @property
     def label(self):
-        return ACTION_LABELS.get(self.action, self.action.replace("_", " ").capitalize())
+        return action_words(ACTION_LABELS, self.action)
+
+    @property
+    def who(self):
+        return actor_words(self.actor_kind, self.actor_label)
+
+    @property
+    def who_for_buyer(self):
+        """The buyer reads "the seller", not a seller's user name."""
+        return "the seller" if self.actor_kind == OrderEvent.ActorKind.SELLER else self.who
+
+    @property
+    def why(self):
+        return why_words(self.data)
 
 
 ACTION_LABELS = {
@@ -244,6 +257,9 @@ ACTION_LABELS = {
     "dispute": "Disputed by the seller",
     "staff_reject": "Rejected by platform staff",
     "staff_refund": "Refunded by platform staff",
+    "staff_approve": "Approved by platform staff",
+    "refund_approved": "Refunded",
+    "deadlines_recomputed": "Deadline moved (new platform window)",
 }
 
 
@@ -300,6 +316,10 @@ class Refund(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Refunds are never deleted.")
+
+    @property
+    def who(self):
+        return actor_words(self.actor_kind, self.actor_label)
 
 
 class ReturnLinkEmail(models.Model):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import Order, OrderEvent, OrderLine, action_words, actor_words
 from shops.models import Shop
 
 from .carriers import ALL_CARRIERS
@@ -361,3 +361,11 @@ class TicketEvent(AppendOnly):
 
     def __str__(self):
         return f"{self.ticket_id} {self.action}"
+
+    @property
+    def label(self):
+        return action_words({"file": "Filed", "approve": "Approved", "reject": "Rejected"}, self.action)
+
+    @property
+    def who(self):
+        return actor_words(self.actor_kind, self.actor_label)

@@ -8,7 +8,7 @@ packages (1) + their items and lines (2) + photos (1) + package history (1) + tr
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, actor_words
 
 from . import actions, carriers
 from .forms import ArrangeForm
@@ -47,7 +47,7 @@ def order_panel(shop, order):
     for e in PackageEvent.objects.filter(package__in=packages).order_by("-at", "-id"):
         timeline.append({"at": e.at, "package": by_id[e.package_id], "carrier": False,
                          "title": ACTION_WORDS.get(e.action, e.action.replace("_", " ").capitalize()),
-                         "detail": e.note or _detail(e), "who": e.actor_label or e.get_actor_kind_display(),
+                         "detail": e.note or _detail(e), "who": actor_words(e.actor_kind, e.actor_label),
                          "moved": e.from_status != e.to_status,
                          "to": e.get_to_status_display() if e.from_status != e.to_status else ""})
     timeline.sort(key=lambda row: row["at"], reverse=True)

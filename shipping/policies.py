@@ -41,7 +41,7 @@ def _apply(qs, field, as_of, window, dry_run, batch_size, action, what, note):
         done += moved
         if moved:
             notify_shops(tally((shop_id, d) for _, d, shop_id in rows), kind=Notification.Kind.SHIPPING,
-                         message=f"{{n}} package(s): {note} ({window.rule})", email=False)
+                         message=f"{{n}} package(s): {note}", email=False)
     return done
 
 
@@ -105,5 +105,5 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
                 total += n
                 add_to_tally(by_shop, shop_id, n, as_of)
         notify_shops(by_shop, kind=Notification.Kind.POLICY,
-                     message="{n} order(s) cancelled by the platform: a package was lost in delivery (P10).")
+                     message="{n} order(s) cancelled by the platform: a package was lost in delivery.")
     return total

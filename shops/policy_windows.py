@@ -29,6 +29,26 @@ DEFAULTS = {
 }
 
 
+# What each rule means to a seller or a buyer, in their words; {window} is the window in
+# words ("15 days", "48 hours"). Rule ids and versions are for staff (the admin).
+IN_WORDS = {
+    "P1": "the order was not paid within {window} of checkout",
+    "P2": "the order was not ready or shipped within {window} of being placed",
+    "P3": "the package was not collected or dropped off within {window} of being ready",
+    "P4": "the order was not handed to the carrier within {window} of being placed",
+    "P5": "the order had no tracking update within {window} of being placed",
+    "P6": "delivery failed {window} times",
+    "P7": "the buyer did not confirm receipt within {window} of the order",
+    "P8": "the package was not received within {window} of being shipped",
+    "P9": "the package is past its promised delivery date",
+    "P10": "the delivery was lost or abnormal",
+    "P11": "the request was not answered within {window}",
+    "P12": "a force-majeure event was approved",
+    "P13": "the return was not shipped back within {window} of its approval",
+    "P14": "the return was not refunded within {window} of being shipped back",
+}
+
+
 @dataclass(frozen=True)
 class Window:
     rule: str
@@ -49,8 +69,32 @@ class Window:
             return "on" if self.hours else "off"
         return f"{self.hours.normalize():f} h"
 
+    @property
+    def words(self):
+        """The window as a seller reads it: '15 days', '48 hours', '2' (P6 counts attempts)."""
+        if self.rule == "P6":
+            return f"{self.hours.normalize():f}"
+        hours = self.hours.normalize()
+        if hours and hours % 24 == 0:
+            days = int(hours // 24)
+            return f"{days} day{'s' if days != 1 else ''}"
+        return f"{hours:f} hour{'s' if hours != 1 else ''}"
+
+    @property
+    def reason(self):
+        """Why the platform acted, in words: 'the order was not paid within 24 hours of checkout'."""
+        return IN_WORDS.get(self.rule, "a platform rule applied").format(window=self.words)
+
     def explain(self):
         return {"rule": self.rule, "version": self.version, "window_hours": str(self.hours)}
+
+
+def from_explain(data):
+    """The Window an automated action recorded (its explain() in the history data), or None."""
+    try:
+        return Window(data["rule"], int(data.get("version", 0)), Decimal(str(data["window_hours"])))
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def current():

@@ -161,8 +161,8 @@ def test_filter_bulk_confirm_cancel_and_history(page, login, seller, shop, order
 
     # The History timeline has the seller's Confirm and Cancel.
     timeline = page.get_by_role("region", name="History").locator(".timeline > li")
-    confirm_row = timeline.filter(has=page.locator("strong", has_text=re.compile(r"^Confirm$")))
-    cancel_row = timeline.filter(has=page.locator("strong", has_text=re.compile(r"^Cancel$")))
+    confirm_row = timeline.filter(has=page.locator("strong", has_text=re.compile(r"^Confirmed$")))
+    cancel_row = timeline.filter(has=page.locator("strong", has_text=re.compile(r"^Cancelled$")))
     expect(confirm_row).to_have_count(1)
     expect(confirm_row).to_contain_text("Awaiting confirmation → Awaiting shipment")
     expect(confirm_row).to_contain_text(f"by seller {seller.username}")

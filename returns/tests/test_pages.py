@@ -211,10 +211,10 @@ def test_request_detail_shows_the_ship_back_and_refund_deadlines(seller_client, 
     seller_actor = Actor.seller(seller)
     req = actions.approve_request(request=open_return(delivered_order(shop)), actor=seller_actor)
     page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
-    assert "Shipped back by" in page and "then the return is closed (P13)" in page
+    assert "Shipped back by" in page and "then the return is closed" in page and "P13" not in page
     actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
     page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
-    assert "Refunded by" in page and "else the platform refunds in full (P14)" in page
+    assert "Refunded by" in page and "else the platform refunds in full" in page
 
 
 def test_seller_disputes_a_shipped_back_return_from_its_page(seller_client, shop, seller):
