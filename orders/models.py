@@ -332,6 +332,8 @@ def actor_words(kind, label):
         return f"seller {label}" if label else "the seller"
     if kind == K.CARRIER:
         return f"carrier {label}" if label else "the carrier"
+    if kind == K.APP:
+        return f"the shop's app {label}" if label else "the shop's app"
     return label or kind
 
 
