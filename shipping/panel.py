@@ -78,6 +78,7 @@ def order_panel(shop, order):
         "arranged": platform and any(p.label_generated_at for p in active),
         "arrange_form": ArrangeForm(slots=actions.pickup_slots(shop, now), tz=shop.tzinfo) if awaiting and platform else None,
         "seller_ships": not platform,
+        "can_ship_unpacked": awaiting and not platform and not active,
         "carriers": carriers.SELLER_CARRIERS,
         "can_ready_all": sum(1 for p in active if p.can_mark_ready()) > 1,
         "tickets": list(Ticket.objects.filter(Q(package__in=packages)).order_by("-filed_at")),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("orders/<number:number>/split", views.split, name="split"),
     path("orders/<number:number>/arrange", views.arrange, name="arrange"),
     path("orders/<number:number>/ready", views.ready_all, name="ready_all"),
+    path("orders/<number:number>/ship", views.order_ship, name="order_ship"),
     path("packages/<int:pk>/ready", views.package_ready, name="package_ready"),
     path("packages/<int:pk>/ship", views.package_ship, name="package_ship"),
     path("packages/<int:pk>/correct", views.package_correct, name="package_correct"),

@@ -250,6 +250,23 @@ def ready_all(request, shop, number):
 
 @require_POST
 @shop_required
+def order_ship(request, shop, number):
+    """Ship by seller, not packed yet: the carrier and tracking number ship the whole order
+    in one package (the page's "enter your carrier's tracking number" step)."""
+    order = _order(shop, number)
+    form = ShipForm(request.POST)
+    if not form.is_valid():
+        return _done(request, shop, order, error=_errors(form), status=400)
+    report = actions.ship_packages(shop=shop, actor=Actor.seller(request.user), rows=[
+        ShipRow(f"order {order.number}", order.number, None, form.cleaned_data["carrier"],
+                form.cleaned_data["tracking_number"])])
+    if report.errors:
+        return _done(request, shop, order, error=report.errors[0][1], status=409)
+    return _done(request, shop, order, ok=f"Order {order.number} shipped in one package.")
+
+
+@require_POST
+@shop_required
 def package_ready(request, shop, pk):
     pkg = _package(shop, pk)
     try:

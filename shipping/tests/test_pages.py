@@ -51,6 +51,43 @@ def test_order_page_shows_packages_timeline_and_is_valid_html(seller_client, sho
     assert r.status_code == 200 and 'id="shipping-panel"' in r.content.decode()
 
 
+def test_unpacked_seller_order_page_has_the_tracking_field_it_asks_for(seller_client, shop):
+    order = order_to_ship(shop, model="SELLER")
+    html = seller_client.get(detail(shop, order)).content.decode()
+    assert "enter your carrier's tracking number below" in html
+    form = f'action="/s/{shop.slug}/shipping/orders/{order.number}/ship"'
+    assert form in html and 'name="tracking_number"' in html.split(form, 1)[1].split("</form>", 1)[0]
+    assert_valid_html(html.encode())
+
+    # A bad number is refused in place, nothing is shipped; a good one ships one package.
+    url = f"{base(shop)}orders/{order.number}/ship"
+    r = seller_client.post(url, {"carrier": "ups", "tracking_number": "nope"}, headers=HX)
+    assert r.status_code == 409 and not Package.objects.filter(order=order).exists()
+    r = seller_client.post(url, {"carrier": "ups", "tracking_number": ""}, headers=HX)
+    assert r.status_code == 400
+    number = ups_number()
+    r = seller_client.post(url, {"carrier": "ups", "tracking_number": number}, headers=HX)
+    assert r.status_code == 200 and number in r.content.decode()
+    (pkg,) = Package.objects.filter(order=order)
+    assert (pkg.status, pkg.tracking_number) == (P.COLLECTED, number)
+    assert refreshed(order).status == S.IN_TRANSIT
+    assert pkg.events.filter(action="ship").exists() and order.events.filter(action="mark_in_transit").exists()
+    # Shipped: the field is gone; a second post is refused.
+    html = seller_client.get(detail(shop, order)).content.decode()
+    assert f"{base(shop)}orders/{order.number}/ship" not in html
+    r = seller_client.post(url, {"carrier": "ups", "tracking_number": ups_number()})
+    assert r.status_code == 302 and Package.objects.filter(order=order).count() == 1
+
+
+def test_unpacked_platform_order_page_offers_arrange_not_tracking(seller_client, shop):
+    order = order_to_ship(shop, model="PLATFORM")
+    html = seller_client.get(detail(shop, order)).content.decode()
+    assert f"orders/{order.number}/ship" not in html and f"orders/{order.number}/arrange" in html
+    r = seller_client.post(f"{base(shop)}orders/{order.number}/ship", {"carrier": "ups", "tracking_number": ups_number()},
+                           headers=HX)
+    assert r.status_code == 409 and "ships by platform" in r.content.decode()
+
+
 def test_order_panel_query_count_is_fixed(seller_client, shop):
     def queries(order):
         with CaptureQueriesContext(connection) as ctx:
