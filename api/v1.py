@@ -7,8 +7,6 @@ A missing, wrong or revoked key is a 401; a key without the scope a 403; another
 object a 404 (nothing about it is revealed); over the rate limit a 429 with Retry-After.
 """
 
-import base64
-import json
 import math
 import time as _time
 from datetime import datetime
@@ -17,8 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
-from django.http import JsonResponse
-from ninja import NinjaAPI, Query, Router, Schema, Status
+from ninja import NinjaAPI, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -26,33 +23,14 @@ from pydantic import Field
 from orders import actions as order_actions
 from orders.models import Order, OrderEvent
 from orders.transitions import InvalidTransition
-from shops.payload import text_error
 
-from . import idempotency, keys
+from . import keys
+from .common import Problem, ProblemOut, check_text, idempotent, need, problem_response
 from .models import ApiKey
+from .pages import after_token, next_token
+from .returns import requests_router
 
 MAX_PAGE = 100
-
-
-class Problem(Exception):
-    """An answer other than 2xx, as a problem document."""
-
-    def __init__(self, status, code, title, detail="", errors=None, headers=None):
-        super().__init__(detail or title)
-        self.status, self.code, self.title, self.detail = status, code, title, detail
-        self.errors = errors or []
-        self.headers = headers or {}
-
-
-def problem_response(status, code, title, detail="", errors=None, headers=None):
-    body = {"type": f"https://seller-center.invalid/problems/{code}", "title": title, "status": status,
-            "detail": detail or title, "code": code}
-    if errors:
-        body["errors"] = errors
-    response = JsonResponse(body, status=status, content_type="application/problem+json")
-    for k, v in (headers or {}).items():
-        response[k] = v
-    return response
 
 
 class BearerKey(HttpBearer):
@@ -84,11 +62,6 @@ def _rate_limit(api_key):
         raise Problem(429, "rate_limited", "Too many requests",
                       f"at most {limit} requests a minute per key; retry in {retry} s",
                       headers={"Retry-After": str(retry)})
-
-
-def need(request, scope):
-    if scope not in request.api_key.scopes:
-        raise Problem(403, "missing_scope", "The key lacks a scope", f"this call needs the scope {scope}")
 
 
 api = NinjaAPI(
@@ -128,15 +101,6 @@ def _http_error(request, exc):
 
 
 # --- schemas ---------------------------------------------------------------------------------
-
-
-class ProblemOut(Schema):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict] | None = None
 
 
 class OrderSummary(Schema):
@@ -206,28 +170,6 @@ class OrderFilters(Schema):
 # --- pages of orders -------------------------------------------------------------------------
 
 
-def _token(value, pk):
-    raw = json.dumps([value.isoformat(), pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _untoken(token):
-    try:
-        value, pk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        when = datetime.fromisoformat(value)
-        if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63 or when.tzinfo is None:
-            raise ValueError
-        return when, pk
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise Problem(400, "invalid_page_token", "The page token is not one this API gave",
-                      errors=[{"path": "page_token", "message": "pass next_page_token back unchanged"}]) from None
-
-
-def _check_text(value, path):
-    if value is not None and (problem := text_error(value)):
-        raise Problem(400, "invalid_request", "The request is not valid", errors=[{"path": path, "message": problem}])
-
-
 orders_router = Router(tags=["orders"])
 
 
@@ -235,7 +177,7 @@ orders_router = Router(tags=["orders"])
                                  422: ProblemOut, 429: ProblemOut}, summary="List orders (keyset pages)")
 def list_orders(request, filters: Query[OrderFilters]):
     need(request, ApiKey.Scope.ORDERS_READ)
-    _check_text(filters.sku, "sku")
+    check_text(filters.sku, "sku")
     qs = Order.objects.for_shop(request.shop)
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -252,7 +194,7 @@ def list_orders(request, filters: Query[OrderFilters]):
     if filters.updated_since:
         qs = qs.filter(updated_at__gte=filters.updated_since)
     if filters.page_token:
-        value, pk = _untoken(filters.page_token)
+        value, pk = after_token(filters.page_token)
         if descending:
             qs = qs.filter(**{f"{field}__lte": value}).filter(Q(**{f"{field}__lt": value}) | Q(pk__lt=pk))
         else:
@@ -261,11 +203,11 @@ def list_orders(request, filters: Query[OrderFilters]):
     rows = list(qs.order_by(*order_by)[: filters.page_size + 1])
     more = len(rows) > filters.page_size
     rows = rows[: filters.page_size]
-    return {"items": rows, "next_page_token": _token(getattr(rows[-1], field), rows[-1].pk) if more else None}
+    return {"items": rows, "next_page_token": next_token(getattr(rows[-1], field), rows[-1].pk) if more else None}
 
 
 def _order(request, number):
-    _check_text(number, "number")
+    check_text(number, "number")
     order = Order.objects.for_shop(request.shop).filter(number=number).first()
     if order is None:
         raise Problem(404, "not_found", "No such order", f"no order {number!r} in this shop")
@@ -313,22 +255,13 @@ class NoteOut(Schema):
     text: str
 
 
-def _raise(problem_args):
-    raise Problem(*problem_args)
-
-
-def _idempotent(request, act):
-    status, body = idempotency.run(request, act, lambda *a: _raise(a))
-    return Status(status, body)
-
-
 def _refused(exc):
     return Problem(409, "refused", "The order cannot do that now", str(exc))
 
 
 def _clean_texts(data, paths):
     for path in paths:
-        _check_text(data.get(path), path)
+        check_text(data.get(path), path)
 
 
 def _clean_cancel(body):
@@ -358,7 +291,7 @@ def confirm(request, number: str):
         except (InvalidTransition, order_actions.ActionRefused) as exc:
             raise _refused(exc) from None
         return 200, _summary(order)
-    return _idempotent(request, act)
+    return idempotent(request, act)
 
 
 @orders_router.post("/{number}/cancel", response={200: OrderSummary, **WRITE_ERRORS},
@@ -375,7 +308,7 @@ def cancel(request, number: str, body: CancelIn):
         except (InvalidTransition, order_actions.ActionRefused) as exc:
             raise _refused(exc) from None
         return 200, _summary(order)
-    return _idempotent(request, act)
+    return idempotent(request, act)
 
 
 @orders_router.post("/{number}/notes", response={201: NoteOut, **WRITE_ERRORS},
@@ -391,12 +324,12 @@ def add_note(request, number: str, body: NoteIn):
         except order_actions.ActionRefused as exc:
             raise Problem(422, "invalid_request", "The note is not valid", str(exc)) from None
         return 201, {"at": event.at, "text": event.note}
-    return _idempotent(request, act)
+    return idempotent(request, act)
 
 
 def _bulk_ids(request, numbers):
     for i, n in enumerate(numbers):
-        _check_text(n, f"numbers.{i}")
+        check_text(n, f"numbers.{i}")
     found = dict(Order.objects.for_shop(request.shop).filter(number__in=numbers).values_list("number", "pk"))
     return found, [n for n in dict.fromkeys(numbers) if n not in found]
 
@@ -417,7 +350,7 @@ def confirm_many(request, body: BulkIn):
         result = order_actions.confirm_orders(shop=request.shop, order_ids=list(found.values()),
                                               actor=order_actions.Actor.app(request.api_key)) if found else None
         return _bulk_report(result or order_actions.BulkResult(), missing)
-    return _idempotent(request, act)
+    return idempotent(request, act)
 
 
 @orders_router.post("/cancel", response={200: BulkOut, **WRITE_ERRORS},
@@ -435,7 +368,7 @@ def cancel_many(request, body: BulkCancelIn):
         except order_actions.ActionRefused as exc:
             raise Problem(422, "invalid_request", "The cancellation is not valid", str(exc)) from None
         return _bulk_report(result or order_actions.BulkResult(), missing)
-    return _idempotent(request, act)
+    return idempotent(request, act)
 
 
 # Paths with a fixed second part (/confirm, /cancel) come before /{number}, which would take them.
@@ -462,3 +395,4 @@ def order_history(request, number: str):
 
 
 api.add_router("/orders", orders_router)
+api.add_router("/requests", requests_router)

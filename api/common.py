@@ -1,0 +1,63 @@
+"""What every part of the seller API shares: problem documents, scopes, text checks."""
+
+from django.http import JsonResponse
+from ninja import Schema, Status
+
+from shops.payload import text_error
+
+
+class Problem(Exception):
+    """An answer other than 2xx, as a problem document."""
+
+    def __init__(self, status, code, title, detail="", errors=None, headers=None):
+        super().__init__(detail or title)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+def problem_response(status, code, title, detail="", errors=None, headers=None):
+    body = {"type": f"https://seller-center.invalid/problems/{code}", "title": title, "status": status,
+            "detail": detail or title, "code": code}
+    if errors:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status, content_type="application/problem+json")
+    for k, v in (headers or {}).items():
+        response[k] = v
+    return response
+
+
+def need(request, scope):
+    if scope not in request.api_key.scopes:
+        raise Problem(403, "missing_scope", "The key lacks a scope", f"this call needs the scope {scope}")
+
+
+class ProblemOut(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict] | None = None
+
+
+def check_text(value, path):
+    if value is not None and (problem := text_error(value)):
+        raise Problem(400, "invalid_request", "The request is not valid", errors=[{"path": path, "message": problem}])
+
+
+
+
+def form_problem(form):
+    """A Django form's errors (the page's own validation) as a 422."""
+    return Problem(422, "invalid_request", "The request is not valid", "see errors",
+                   errors=[{"path": field, "message": str(msg)} for field, msgs in form.errors.items() for msg in msgs])
+
+
+def idempotent(request, act):
+    """Run act() -> (status, body) under the request's Idempotency-Key, if it sent one."""
+    from . import idempotency
+
+    def refuse(*args):
+        raise Problem(*args)
+    return Status(*idempotency.run(request, act, refuse))
