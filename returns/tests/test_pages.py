@@ -8,6 +8,7 @@ from django.urls import reverse
 from orders.actions import Actor
 from orders.models import Order, OrderEvent, OrderMessage
 from shops.tests.factories import MembershipFactory, ShopFactory, UserFactory
+from tests.pages import assert_fragment, assert_redirect, fetch_both, hx, texts
 
 from .. import actions
 from ..models import BuyerRequest, Refund
@@ -15,6 +16,7 @@ from .factories import delivered_order, open_cancel, open_return, paid_order, up
 
 pytestmark = pytest.mark.django_db
 R = BuyerRequest.Status
+MAIN = hx("request-main")  # the request page's forms swap #request-main
 
 
 def url(name, shop, **kw):
@@ -24,24 +26,25 @@ def url(name, shop, **kw):
 def test_request_list_full_partial_and_counts(seller_client, shop):
     open_return(delivered_order(shop))
     open_cancel(paid_order(shop))
-    response = seller_client.get(url("list", shop))
-    page = response.content.decode()
-    assert response.status_code == 200 and "<html" in page
-    assert 'data-status="open">2<' in page and 'data-status="REQUESTED">2<' in page
-    partial = seller_client.get(url("list", shop) + "?tab=REQUESTED&kind=cancel", headers={"HX-Request": "true"})
-    body = partial.content.decode()
-    assert "<html" not in body and 'id="results"' in body and body.count("/requests/") >= 1
-    rows = body.split('id="rows"')[1]
-    assert "<td>Cancellation</td>" in rows and "<td>Return and refund</td>" not in rows
+    for page in texts(*fetch_both(seller_client, url("list", shop), "results")):
+        assert 'data-status="open">2<' in page and 'data-status="REQUESTED">2<' in page  # the tabs swap with the rows
+    full, partial = fetch_both(seller_client, url("list", shop) + "?tab=REQUESTED&kind=cancel", "results")
+    for body in texts(full, partial):
+        assert body.count("/requests/") >= 1
+        rows = body.split('id="rows"')[1]
+        assert "<td>Cancellation</td>" in rows and "<td>Return and refund</td>" not in rows
 
 
 def test_request_list_query_count_is_fixed(seller_client, shop):
     open_return(delivered_order(shop))
 
     def count():
-        with CaptureQueriesContext(connection) as ctx:
-            assert seller_client.get(url("list", shop) + "?tab=all").status_code == 200
-        return len(ctx)
+        counts = []
+        for headers in ({}, hx("results")):
+            with CaptureQueriesContext(connection) as ctx:
+                assert seller_client.get(url("list", shop) + "?tab=all", headers=headers).status_code == 200
+            counts.append(len(ctx))
+        return counts
 
     first = count()
     for _ in range(4):
@@ -54,10 +57,11 @@ def test_request_list_keyset_pages(seller_client, shop, monkeypatch):
 
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
     reqs = [open_return(delivered_order(shop)) for _ in range(3)]
-    first = seller_client.get(url("list", shop)).content.decode()
-    assert reqs[2].number in first and reqs[0].number not in first
-    second = seller_client.get(url("list", shop) + f"?after={reqs[1].pk}").content.decode()
-    assert reqs[0].number in second and reqs[2].number not in second
+    for first in texts(*fetch_both(seller_client, url("list", shop), "results")):
+        assert reqs[2].number in first and reqs[0].number not in first
+        assert f"after={reqs[1].pk}" in first  # the pager's link, in the page and in the rows htmx swaps
+    for second in texts(*fetch_both(seller_client, url("list", shop) + f"?after={reqs[1].pk}", "results")):
+        assert reqs[0].number in second and reqs[2].number not in second
 
 
 def test_request_detail_query_count_is_fixed(seller_client, shop):
@@ -65,9 +69,12 @@ def test_request_detail_query_count_is_fixed(seller_client, shop):
     req = open_return(order, files=[upload()])
 
     def count():
-        with CaptureQueriesContext(connection) as ctx:
-            assert seller_client.get(url("detail", shop, pk=req.pk)).status_code == 200
-        return len(ctx)
+        counts = []
+        for headers in ({}, MAIN):
+            with CaptureQueriesContext(connection) as ctx:
+                assert seller_client.get(url("detail", shop, pk=req.pk), headers=headers).status_code == 200
+            counts.append(len(ctx))
+        return counts
 
     first = count()
     from .. import actions
@@ -81,54 +88,80 @@ def test_another_shops_request_is_not_found(seller_client, shop):
     other = ShopFactory()
     req = open_return(delivered_order(other), files=[upload()])
     photo = req.photos.get()
-    assert seller_client.get(url("detail", shop, pk=req.pk)).status_code == 404
-    assert seller_client.post(url("approve", shop, pk=req.pk)).status_code == 404
-    assert seller_client.post(url("reject", shop, pk=req.pk), {"reason": "no_defect"}).status_code == 404
-    assert seller_client.get(url("photo", shop, pk=req.pk, photo=photo.pk)).status_code == 404
-    assert seller_client.post(url("message", shop, number=req.order.number), {"body": "x"}).status_code == 404
-    assert seller_client.get(url("list", other)).status_code == 404
+    for headers in ({}, MAIN):
+        assert seller_client.get(url("detail", shop, pk=req.pk), headers=headers).status_code == 404
+        assert seller_client.post(url("approve", shop, pk=req.pk), headers=headers).status_code == 404
+        assert seller_client.post(url("reject", shop, pk=req.pk), {"reason": "no_defect"}, headers=headers).status_code == 404
+        assert seller_client.get(url("photo", shop, pk=req.pk, photo=photo.pk), headers=headers).status_code == 404
+        assert seller_client.post(url("message", shop, number=req.order.number), {"body": "x"},
+                                  headers=headers).status_code == 404
+        assert seller_client.get(url("list", other), headers={**headers, "HX-Target": "results"}).status_code == 404
     req.refresh_from_db()
     assert req.status == R.REQUESTED
 
 
 def test_anonymous_seller_pages_redirect_to_login(client, shop):
-    assert client.get(url("list", shop)).status_code == 302
+    req = open_return(delivered_order(shop))
+    for page, target in ((url("list", shop), "results"), (url("detail", shop, pk=req.pk), "request-main")):
+        for headers in ({}, hx(target)):
+            response = client.get(page, headers=headers)
+            assert response.status_code == 302 and "/login/" in response["Location"], (page, headers)
 
 
 def test_seller_approves_without_js_and_with_htmx(seller_client, shop):
     req = open_return(delivered_order(shop))
     response = seller_client.post(url("approve", shop, pk=req.pk), {"note": ""})
-    assert response.status_code == 302 and response["Location"] == url("detail", shop, pk=req.pk)
+    assert_redirect(response, to=url("detail", shop, pk=req.pk))
     req.refresh_from_db()
     assert req.status == R.APPROVED
-    again = seller_client.post(url("approve", shop, pk=req.pk), headers={"HX-Request": "true"})
-    assert again.status_code == 409 and "HX-Trigger" in again and 'id="request-main"' in again.content.decode()
+    full, partial = fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")
+    assert "approved; the buyer has been told" in full.content.decode()  # the message lands on the page
+    assert all("Approved" in body for body in texts(full, partial))
+    again = seller_client.post(url("approve", shop, pk=req.pk), headers=MAIN)
+    assert_fragment(again, "request-main", status=409)
+    assert "toast" in again["HX-Trigger"]
+    other = open_return(delivered_order(shop))
+    response = seller_client.post(url("approve", shop, pk=other.pk), {"note": ""}, headers=MAIN)
+    assert "Approved" in assert_fragment(response, "request-main") and "approved" in response["HX-Trigger"]
+    other.refresh_from_db()
+    assert other.status == R.APPROVED
 
 
 def test_seller_rejects_with_a_reason(seller_client, shop):
     req = open_return(delivered_order(shop))
-    assert seller_client.post(url("reject", shop, pk=req.pk), {"reason": "bogus"}).status_code == 302
+    assert_redirect(seller_client.post(url("reject", shop, pk=req.pk), {"reason": "bogus"}))
     req.refresh_from_db()
     assert req.status == R.REQUESTED
-    seller_client.post(url("reject", shop, pk=req.pk), {"reason": "evidence", "note": "No damage visible"})
+    response = seller_client.post(url("reject", shop, pk=req.pk), {"reason": "bogus"}, headers=MAIN)
+    assert_fragment(response, "request-main", status=400)
+    req.refresh_from_db()
+    assert req.status == R.REQUESTED
+    response = seller_client.post(url("reject", shop, pk=req.pk), {"reason": "evidence", "note": "No damage visible"},
+                                  headers=MAIN)
+    assert "No damage visible" in assert_fragment(response, "request-main")
     req.refresh_from_db()
     assert (req.status, req.reject_note) == (R.REJECTED, "No damage visible")
+    for body in texts(*fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")):
+        assert "Rejected" in body and "No damage visible" in body
 
 
 def test_seller_extends_receives_and_refunds_partially(seller_client, shop):
     order = delivered_order(shop)
     req = open_return(order)
-    seller_client.post(url("extend", shop, pk=req.pk))
-    response = seller_client.post(url("extend", shop, pk=req.pk), headers={"HX-Request": "true"})
-    assert response.status_code == 409
+    assert_redirect(seller_client.post(url("extend", shop, pk=req.pk)), to=url("detail", shop, pk=req.pk))
+    response = seller_client.post(url("extend", shop, pk=req.pk), headers=MAIN)
+    assert_fragment(response, "request-main", status=409)
     seller_client.post(url("approve", shop, pk=req.pk))
     from .. import actions
 
     actions.ship_back(request=req, carrier="DHL", tracking="JD01")
-    seller_client.post(url("receive", shop, pk=req.pk))
+    response = seller_client.post(url("receive", shop, pk=req.pk), headers=MAIN)
+    assert "Refund it next" in response["HX-Trigger"] and "JD01" in assert_fragment(response, "request-main")
     response = seller_client.post(url("refund", shop, pk=req.pk), {"amount": "7.50", "note": "Box missing"})
-    assert response.status_code == 302
+    assert_redirect(response, to=url("detail", shop, pk=req.pk))
     assert Refund.objects.get(order=order).amount == Decimal("7.50")
+    for body in texts(*fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")):
+        assert "7.50" in body
     assert seller_client.post(url("refund", shop, pk=req.pk), {"amount": ""}).status_code == 302
     assert Refund.objects.filter(order=order).count() == 1
 
@@ -138,15 +171,22 @@ def test_seller_message_from_request_page(seller_client, shop):
     req = open_return(order)
     response = seller_client.post(url("message", shop, number=order.number),
                                   {"body": "Please send a photo of the label", "next": f"request:{req.pk}"})
-    assert response["Location"] == url("detail", shop, pk=req.pk)
+    assert_redirect(response, to=url("detail", shop, pk=req.pk))
     assert OrderMessage.objects.get(order=order, sender="seller").body.startswith("Please send")
+    for body in texts(*fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")):
+        assert "Please send a photo of the label" in body
+    response = seller_client.post(url("message", shop, number=order.number),
+                                  {"body": "And the box, please", "next": f"request:{req.pk}"}, headers=MAIN)
+    assert "And the box, please" in assert_fragment(response, "request-main")
+    assert "Message sent" in response["HX-Trigger"]
 
 
 def test_order_page_shows_the_requests_panel(seller_client, shop):
     order = delivered_order(shop)
     req = open_return(order)
-    page = seller_client.get(reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})).content.decode()
-    assert "Buyer requests and refunds" in page and req.number in page
+    page = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})
+    for body in texts(*fetch_both(seller_client, page, "order-main")):
+        assert "Buyer requests and refunds" in body and req.number in body
 
 
 def test_board_card_and_filter_count_requests_awaiting_an_answer(seller_client, shop):
@@ -160,8 +200,8 @@ def test_board_card_and_filter_count_requests_awaiting_an_answer(seller_client, 
     card = registry.BOARD_CARDS["requests_awaiting"]
     assert card.count(shop, timezone.now()) == 1
     assert registry.BOARD_CARDS["requests_auto_approve_24h"].count(shop, timezone.now()) == 0
-    listing = seller_client.get(reverse("orders:list", kwargs={"shop": shop.slug}) + "?board=requests_awaiting")
-    assert awaiting.number in listing.content.decode()
+    listing = reverse("orders:list", kwargs={"shop": shop.slug}) + "?board=requests_awaiting"
+    assert all(awaiting.number in body for body in texts(*fetch_both(seller_client, listing, "results")))
     filtered = registry.LIST_FILTERS["request"].apply(Order.objects.for_shop(shop), "awaiting")
     assert list(filtered) == [awaiting]
 
@@ -193,8 +233,11 @@ def test_seller_of_two_shops_sees_each_shops_requests_apart(client):
     second = MembershipFactory(user=m.user).shop
     req = open_return(delivered_order(second))
     client.force_login(m.user)
-    assert client.get(url("detail", m.shop, pk=req.pk)).status_code == 404
-    assert client.get(url("detail", second, pk=req.pk)).status_code == 200
+    for headers in ({}, MAIN):
+        assert client.get(url("detail", m.shop, pk=req.pk), headers=headers).status_code == 404
+    for body in texts(*fetch_both(client, url("detail", second, pk=req.pk), "request-main")):
+        assert req.number in body
+    assert req.number not in texts(*fetch_both(client, url("list", m.shop), "results"))[1]
 
 
 def test_staff_without_the_permission_cannot_rule(client, shop):
@@ -210,24 +253,27 @@ def test_staff_without_the_permission_cannot_rule(client, shop):
 def test_request_detail_shows_the_ship_back_and_refund_deadlines(seller_client, shop, seller):
     seller_actor = Actor.seller(seller)
     req = actions.approve_request(request=open_return(delivered_order(shop)), actor=seller_actor)
-    page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
-    assert "Shipped back by" in page and "then the return is closed" in page and "P13" not in page
+    for page in texts(*fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")):
+        assert "Shipped back by" in page and "then the return is closed" in page and "P13" not in page
     actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
-    page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
-    assert "Refunded by" in page and "else the platform refunds in full" in page
+    for page in texts(*fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")):
+        assert "Refunded by" in page and "else the platform refunds in full" in page
 
 
 def test_seller_disputes_a_shipped_back_return_from_its_page(seller_client, shop, seller):
     req = actions.approve_request(request=open_return(delivered_order(shop)), actor=Actor.seller(seller))
     actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
-    page = seller_client.get(url("detail", shop, pk=req.pk)).content.decode()
-    assert "Dispute this return" in page
-    empty = seller_client.post(url("dispute", shop, pk=req.pk), {"reason": "not_received_back", "note": ""},
-                               headers={"HX-Request": "true"})
-    assert empty.status_code == 400
+    for page in texts(*fetch_both(seller_client, url("detail", shop, pk=req.pk), "request-main")):
+        assert "Dispute this return" in page
+    empty = seller_client.post(url("dispute", shop, pk=req.pk), {"reason": "not_received_back", "note": ""}, headers=MAIN)
+    assert_fragment(empty, "request-main", status=400)
+    assert_redirect(seller_client.post(url("dispute", shop, pk=req.pk), {"reason": "not_received_back", "note": ""}))
+    req.refresh_from_db()
+    assert req.status != R.DISPUTED  # without JS the empty note is refused too
     response = seller_client.post(url("dispute", shop, pk=req.pk),
-                                  {"reason": "not_received_back", "note": "Empty box"}, headers={"HX-Request": "true"})
-    assert response.status_code == 200 and "Disputed, with platform staff" in response.content.decode()
+                                  {"reason": "not_received_back", "note": "Empty box"}, headers=MAIN)
+    assert "Disputed, with platform staff" in assert_fragment(response, "request-main")
     req.refresh_from_db()
     assert req.status == R.DISPUTED
-    assert seller_client.get(url("list", shop) + "?tab=DISPUTED").content.decode().count(req.number) >= 1
+    for body in texts(*fetch_both(seller_client, url("list", shop) + "?tab=DISPUTED", "results")):
+        assert req.number in body

@@ -10,6 +10,7 @@ from django.urls import reverse
 from orders.actions import Actor
 from orders.models import Order, OrderMessage
 from shops.models import Notification
+from tests.pages import assert_fragment, assert_full_page, assert_redirect, fetch_both, hx, texts
 
 from .. import actions, links
 from ..models import BuyerRequest, RequestPhoto
@@ -18,6 +19,7 @@ from .factories import delivered_order, image_bytes, open_return, paid_order, up
 pytestmark = pytest.mark.django_db
 FIND = "/returns/"
 PAGE = "/returns/order/"
+MAIN = hx("buyer-main")  # the buyer page's forms swap #buyer-main
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')
 
 
@@ -156,7 +158,10 @@ def test_signed_link_tampered_or_expired_is_refused(client, shop, settings):
 
 
 def test_order_page_without_proof_redirects_to_find(client):
-    assert client.get(PAGE)["Location"] == FIND
+    assert_redirect(client.get(PAGE), to=FIND)
+    assert_redirect(client.get(PAGE, headers=MAIN), to=FIND)
+    full, partial = fetch_both(client, FIND, None)  # the find page has no partial: htmx gets the page
+    assert all('name="contact"' in body for body in texts(full, partial))
 
 
 # --- the order page -------------------------------------------------------------------
@@ -165,11 +170,9 @@ def test_order_page_without_proof_redirects_to_find(client):
 def test_order_page_full_and_partial(client, shop):
     order = delivered_order(shop)
     _login(client, order)
-    full = client.get(PAGE)
-    assert full.status_code == 200 and "<html" in full.content.decode() and order.number in full.content.decode()
-    partial = client.get(PAGE, headers={"HX-Request": "true"})
-    assert partial.status_code == 200 and "<html" not in partial.content.decode()
-    assert 'id="buyer-main"' in partial.content.decode()
+    full, partial = fetch_both(client, PAGE, "buyer-main")
+    for body in texts(full, partial):
+        assert f"Your order {order.number}" in body and all(line.name in body for line in order.lines.all())
 
 
 def test_order_page_query_count_is_fixed(client, shop, seller):
@@ -177,9 +180,12 @@ def test_order_page_query_count_is_fixed(client, shop, seller):
     _login(client, order)
 
     def count():
-        with CaptureQueriesContext(connection) as ctx:
-            assert client.get(PAGE).status_code == 200
-        return len(ctx)
+        counts = []
+        for headers in ({}, MAIN):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(PAGE, headers=headers).status_code == 200
+            counts.append(len(ctx))
+        return counts
 
     req = open_return(order, files=[upload()])
     actions.reject_request(request=req, actor=Actor.seller(seller), reason="no_defect")
@@ -197,12 +203,12 @@ def test_open_request_with_a_photo_through_the_page(client, shop):
     _login(client, order)
     data = _upload_form(order, photos=[upload("p.jpg", image_bytes("JPEG"), "image/jpeg")])
     response = client.post(reverse("returns_public:open"), data)
-    assert response.status_code == 302
+    assert_redirect(response, to=PAGE)
     req = BuyerRequest.objects.get()
     photo = req.photos.get()
     assert photo.content_type == "image/jpeg" and photo.file.name.endswith(".jpg")
-    page = client.get(PAGE).content.decode()
-    assert req.number in page and "Awaiting the seller" in page
+    for page in texts(*fetch_both(client, PAGE, "buyer-main")):
+        assert req.number in page and "Awaiting the seller" in page
     assert client.get(reverse("returns_public:photo", kwargs={"pk": req.pk, "photo": photo.pk}))["Content-Type"] == "image/jpeg"
 
 
@@ -211,8 +217,11 @@ def test_upload_disguised_by_extension_is_refused(client, shop):
     _login(client, order)
     fake = upload("holiday.jpg", b"<?php system($_GET['c']); ?>" * 20, "image/jpeg")
     response = client.post(reverse("returns_public:open"), _upload_form(order, photos=[fake]))
-    assert response.status_code == 400
-    assert "not a JPEG, PNG or WebP photo" in response.content.decode()
+    assert "not a JPEG, PNG or WebP photo" in assert_full_page(response, status=400)
+    assert not BuyerRequest.objects.exists() and not RequestPhoto.objects.exists()
+    fake.seek(0)
+    response = client.post(reverse("returns_public:open"), _upload_form(order, photos=[fake]), headers=MAIN)
+    assert "not a JPEG, PNG or WebP photo" in assert_fragment(response, "buyer-main", status=400)
     assert not BuyerRequest.objects.exists() and not RequestPhoto.objects.exists()
 
 
@@ -231,7 +240,7 @@ def test_upload_too_big_is_refused(client, shop):
     _login(client, order)
     big = image_bytes("PNG") + b"\0" * (5 * 1024 * 1024)  # a real PNG, padded past 5 MB
     response = client.post(reverse("returns_public:open"), _upload_form(order, photos=[upload("big.png", big)]))
-    assert response.status_code == 400 and "larger than 5 MB" in response.content.decode()
+    assert "larger than 5 MB" in assert_full_page(response, status=400)
     assert not BuyerRequest.objects.exists()
 
 
@@ -240,7 +249,7 @@ def test_upload_too_many_is_refused(client, shop):
     _login(client, order)
     photos = [upload(f"p{i}.png") for i in range(6)]
     response = client.post(reverse("returns_public:open"), _upload_form(order, photos=photos))
-    assert response.status_code == 400 and "at most 5 photos" in response.content.decode()
+    assert "at most 5 photos" in assert_full_page(response, status=400)
     assert not BuyerRequest.objects.exists()
     five = [upload(f"p{i}.png") for i in range(5)]
     assert client.post(reverse("returns_public:open"), _upload_form(order, photos=five)).status_code == 302
@@ -252,7 +261,9 @@ def test_open_request_over_the_quantity_through_the_page_is_refused(client, shop
     _login(client, order)
     line = order.lines.first()
     response = client.post(reverse("returns_public:open"), _upload_form(order, **{f"qty_{line.pk}": "3"}))
-    assert response.status_code == 400
+    assert_full_page(response, status=400)
+    response = client.post(reverse("returns_public:open"), _upload_form(order, **{f"qty_{line.pk}": "3"}), headers=MAIN)
+    assert_fragment(response, "buyer-main", status=400)
     assert not BuyerRequest.objects.exists()
 
 
@@ -260,27 +271,40 @@ def test_buyer_reaches_only_the_proven_order(client, shop):
     mine, theirs = delivered_order(shop), delivered_order(shop)
     their_req = open_return(theirs, files=[upload()])
     _login(client, mine)
-    assert client.post(reverse("returns_public:withdraw", kwargs={"pk": their_req.pk})).status_code == 404
-    assert client.post(reverse("returns_public:ship_back", kwargs={"pk": their_req.pk}), {"tracking": "X"}).status_code == 404
     photo = their_req.photos.get()
-    assert client.get(reverse("returns_public:photo", kwargs={"pk": their_req.pk, "photo": photo.pk})).status_code == 404
+    for headers in ({}, MAIN):
+        assert client.post(reverse("returns_public:withdraw", kwargs={"pk": their_req.pk}), headers=headers).status_code == 404
+        assert client.post(reverse("returns_public:ship_back", kwargs={"pk": their_req.pk}), {"tracking": "X"},
+                           headers=headers).status_code == 404
+        assert client.get(reverse("returns_public:photo", kwargs={"pk": their_req.pk, "photo": photo.pk}),
+                          headers=headers).status_code == 404
     their_req.refresh_from_db()
     assert their_req.status == BuyerRequest.Status.REQUESTED
-    assert theirs.number not in client.get(PAGE).content.decode()
+    for body in texts(*fetch_both(client, PAGE, "buyer-main")):
+        assert mine.number in body and theirs.number not in body
 
 
 def test_buyer_withdraws_and_ships_back_through_the_page(client, shop, seller):
     order = delivered_order(shop)
     _login(client, order)
     req = open_return(order)
-    assert client.post(reverse("returns_public:withdraw", kwargs={"pk": req.pk})).status_code == 302
+    assert_redirect(client.post(reverse("returns_public:withdraw", kwargs={"pk": req.pk})), to=PAGE)
     req.refresh_from_db()
     assert req.status == BuyerRequest.Status.WITHDRAWN
+    full, partial = fetch_both(client, PAGE, "buyer-main")
+    assert f"Request {req.number} withdrawn." in full.content.decode()  # the message, on the page it lands on
+    assert all(req.get_status_display() in body for body in texts(full, partial))
+    again = client.post(reverse("returns_public:withdraw", kwargs={"pk": req.pk}), headers=MAIN)
+    assert_fragment(again, "buyer-main", status=409)
     req = open_return(order)
     actions.approve_request(request=req, actor=Actor.seller(seller))
+    response = client.post(reverse("returns_public:ship_back", kwargs={"pk": req.pk}), {"carrier": "UPS", "tracking": ""},
+                           headers=MAIN)
+    assert "Enter the return tracking number." in assert_fragment(response, "buyer-main", status=400)
     response = client.post(reverse("returns_public:ship_back", kwargs={"pk": req.pk}),
-                           {"carrier": "UPS", "tracking": "1Z42"}, headers={"HX-Request": "true"})
-    assert response.status_code == 200 and "HX-Trigger" in response
+                           {"carrier": "UPS", "tracking": "1Z42"}, headers=MAIN)
+    assert "1Z42" in assert_fragment(response, "buyer-main")
+    assert "Return tracking number saved" in response["HX-Trigger"]
     req.refresh_from_db()
     assert (req.status, req.return_tracking) == (BuyerRequest.Status.RETURN_SHIPPED, "1Z42")
 
@@ -288,27 +312,40 @@ def test_buyer_withdraws_and_ships_back_through_the_page(client, shop, seller):
 def test_buyer_cancel_request_before_shipment(client, shop):
     order = paid_order(shop)
     _login(client, order)
-    page = client.get(PAGE).content.decode()
-    assert "Ask for a cancellation" in page
+    for page in texts(*fetch_both(client, PAGE, "buyer-main")):
+        assert "Ask for a cancellation" in page
     response = client.post(reverse("returns_public:open"), {"kind": "cancel", "reason": "no_longer_needed"})
-    assert response.status_code == 302
-    assert BuyerRequest.objects.get().kind == "cancel"
+    assert_redirect(response, to=PAGE)
+    req = BuyerRequest.objects.get()
+    assert req.kind == "cancel"
+    for page in texts(*fetch_both(client, PAGE, "buyer-main")):
+        assert f"Cancellation request {req.number}" in page
 
 
 def test_buyer_message_reaches_the_seller(client, shop):
     order = delivered_order(shop)
     _login(client, order)
-    assert client.post(reverse("returns_public:message"), {"body": "Is it on its way?"}).status_code == 302
+    assert_redirect(client.post(reverse("returns_public:message"), {"body": "Is it on its way?"}), to=PAGE)
     assert OrderMessage.objects.get(order=order).sender == "buyer"
     assert Notification.objects.filter(shop=shop, kind="message").exists()
-    assert client.post(reverse("returns_public:message"), {"body": ""}).status_code == 400
+    for body in texts(*fetch_both(client, PAGE, "buyer-main")):
+        assert "Is it on its way?" in body
+    assert "Write the message first" in assert_full_page(client.post(reverse("returns_public:message"), {"body": ""}),
+                                                         status=400)
+    response = client.post(reverse("returns_public:message"), {"body": ""}, headers=MAIN)
+    assert "Write the message first" in assert_fragment(response, "buyer-main", status=400)
+    response = client.post(reverse("returns_public:message"), {"body": "Thanks!"}, headers=MAIN)
+    assert "Thanks!" in assert_fragment(response, "buyer-main") and "Message sent" in response["HX-Trigger"]
+    assert OrderMessage.objects.filter(order=order, sender="buyer").count() == 2
 
 
 def test_leave_forgets_the_order(client, shop):
     order = delivered_order(shop)
     _login(client, order)
-    client.post(reverse("returns_public:leave"))
-    assert client.get(PAGE)["Location"] == FIND
+    fetch_both(client, PAGE, "buyer-main")
+    assert_redirect(client.post(reverse("returns_public:leave")), to=FIND)
+    for headers in ({}, MAIN):
+        assert_redirect(client.get(PAGE, headers=headers), to=FIND)
 
 
 def test_cancelled_order_page_shows_the_cancellation_notice(client, shop, seller):
@@ -317,8 +354,8 @@ def test_cancelled_order_page_shows_the_cancellation_notice(client, shop, seller
 
     cancel_order(order=order, actor=Actor.seller(seller), reason="out_of_stock")
     _login(client, order)
-    page = client.get(PAGE).content.decode()
-    assert "was cancelled" in page and Order.Status.CANCELLED.label in page
+    for page in texts(*fetch_both(client, PAGE, "buyer-main")):
+        assert "was cancelled" in page and Order.Status.CANCELLED.label in page
 
 
 def test_a_burst_of_buyer_messages_is_refused_and_stores_nothing(client, shop, settings):
@@ -329,7 +366,8 @@ def test_a_burst_of_buyer_messages_is_refused_and_stores_nothing(client, shop, s
         assert client.post(reverse("returns_public:message"), {"body": f"Hello {i}"}).status_code == 302
     bells = Notification.objects.filter(shop=shop, kind="message").count()
     response = client.post(reverse("returns_public:message"), {"body": "Hello again"})
-    assert response.status_code == 429
-    assert "in the last hour" in response.content.decode()
+    assert "in the last hour" in assert_full_page(response, status=429)
+    response = client.post(reverse("returns_public:message"), {"body": "Hello again"}, headers=MAIN)
+    assert "in the last hour" in assert_fragment(response, "buyer-main", status=429)
     assert OrderMessage.objects.filter(order=order, sender="buyer").count() == 3
     assert Notification.objects.filter(shop=shop, kind="message").count() == bells

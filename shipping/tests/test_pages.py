@@ -11,13 +11,14 @@ from orders.tests.test_html import assert_valid_html
 from shipping import actions
 from shipping.models import Package, Ticket
 from shops.tests.factories import ShopFactory, SKUFactory
+from tests.pages import assert_fragment, assert_full_page, assert_redirect, fetch_both, hx, texts
 
 from .factories import ACTOR, arranged, event, feed, order_to_ship, png_bytes, refreshed, ups_number
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
 P = Package.Status
-HX = {"HX-Request": "true"}
+HX = hx("order-main")  # the order page's panel forms swap #order-main
 
 
 @pytest.fixture(autouse=True)
@@ -41,14 +42,11 @@ def test_order_page_shows_packages_timeline_and_is_valid_html(seller_client, sho
     (pkg,) = arranged(order)
     actions.mark_ready(package=pkg, actor=ACTOR)
     feed(event(refreshed(pkg), "InTransit", subtag="InTransit_002", location="Springfield depot"))
-    r = seller_client.get(detail(shop, order))
-    assert r.status_code == 200
-    html = r.content.decode()
-    assert 'id="shipping-panel"' in html and refreshed(pkg).tracking_number in html
-    assert "Springfield depot" in html and "Tracking timeline" in html
-    assert_valid_html(r.content)
-    r = seller_client.get(detail(shop, order), headers=HX)
-    assert r.status_code == 200 and 'id="shipping-panel"' in r.content.decode()
+    full, partial = fetch_both(seller_client, detail(shop, order), "order-main")
+    for html in texts(full, partial):
+        assert 'id="shipping-panel"' in html and refreshed(pkg).tracking_number in html
+        assert "Springfield depot" in html and "Tracking timeline" in html
+    assert_valid_html(full.content)
 
 
 def test_unpacked_seller_order_page_has_the_tracking_field_it_asks_for(seller_client, shop):
@@ -90,9 +88,12 @@ def test_unpacked_platform_order_page_offers_arrange_not_tracking(seller_client,
 
 def test_order_panel_query_count_is_fixed(seller_client, shop):
     def queries(order):
-        with CaptureQueriesContext(connection) as ctx:
-            assert seller_client.get(detail(shop, order)).status_code == 200
-        return len(ctx)
+        counts = []
+        for headers in ({}, HX):  # the page, and the panel htmx swaps after each action
+            with CaptureQueriesContext(connection) as ctx:
+                assert seller_client.get(detail(shop, order), headers=headers).status_code == 200
+            counts.append(len(ctx))
+        return counts
 
     sku = SKUFactory(shop=shop, stock_on_hand=100)
     small = order_to_ship(shop, lines=[(sku, 1)])
@@ -112,16 +113,19 @@ def test_arrange_mark_ready_and_print_through_the_panel_non_js(seller_client, sh
     order = order_to_ship(shop)
     slot = actions.pickup_slots(shop)[0][0]
     r = seller_client.post(f"{base(shop)}orders/{order.number}/arrange", {"handover": "PICKUP", "pickup_slot": slot.isoformat()})
-    assert r.status_code == 302 and r["Location"] == detail(shop, order)
+    assert_redirect(r, to=detail(shop, order))
     pkg = Package.objects.get(order=order)
     assert pkg.handover == "PICKUP" and pkg.tracking_number
+    for html in texts(*fetch_both(seller_client, detail(shop, order), "order-main")):
+        assert pkg.tracking_number in html
     r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/ready", headers=HX)
-    assert r.status_code == 200 and 'id="order-main"' in r.content.decode()
+    assert "Awaiting collection" in assert_fragment(r, "order-main")
     assert "toast" in r["HX-Trigger"]
     assert refreshed(order).status == S.AWAITING_COLLECTION
     # A second "ready" is refused with the reason, status unchanged.
     r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/ready", headers=HX)
-    assert r.status_code == 409 and "cannot be marked ready" in r["HX-Trigger"]
+    assert_fragment(r, "order-main", status=409)
+    assert "cannot be marked ready" in r["HX-Trigger"]
 
 
 def test_split_through_the_panel(seller_client, shop):
@@ -130,17 +134,21 @@ def test_split_through_the_panel(seller_client, shop):
     la, lb = order.lines.order_by("sku_code")
     r = seller_client.post(f"{base(shop)}orders/{order.number}/split",
                            {f"q-{la.pk}-1": "1", f"q-{la.pk}-2": "1", f"q-{lb.pk}-2": "1"})
-    assert r.status_code == 302
+    assert_redirect(r, to=detail(shop, order))
     assert list(Package.objects.filter(order=order).values_list("seq", flat=True)) == [1, 2]
+    for html in texts(*fetch_both(seller_client, detail(shop, order), "order-main")):
+        assert "Package 1" in html and "Package 2" in html
     r = seller_client.post(f"{base(shop)}orders/{order.number}/split", {f"q-{la.pk}-1": "1"}, headers=HX)
-    assert r.status_code == 409 and "every unit" in r["HX-Trigger"]
+    assert_fragment(r, "order-main", status=409)
+    assert "every unit" in r["HX-Trigger"]
 
 
 def test_seller_ship_correct_photo_and_label_note_via_the_panel(seller_client, shop):
     order = order_to_ship(shop, model="SELLER")
     (pkg,) = actions.ensure_packages(order, ACTOR)
     r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/label-note", {"label_note": "see www.elsewhere.com"}, headers=HX)
-    assert r.status_code == 400 and "links" in r["HX-Trigger"]
+    assert_fragment(r, "order-main", status=400)
+    assert "links" in r["HX-Trigger"]
     r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/photos", {"photo": SimpleUploadedFile("x.png", b"not an image")})
     assert r.status_code == 302 and not pkg.photos.exists()
     seller_client.post(f"{base(shop)}packages/{pkg.pk}/photos", {"photo": SimpleUploadedFile("x.png", png_bytes())})
@@ -150,12 +158,15 @@ def test_seller_ship_correct_photo_and_label_note_via_the_panel(seller_client, s
     number = ups_number()
     seller_client.post(f"{base(shop)}packages/{pkg.pk}/ship", {"carrier": "ups", "tracking_number": number})
     assert refreshed(order).status == S.IN_TRANSIT
-    r = seller_client.get(detail(shop, order))
-    assert "Correct the tracking number" in r.content.decode()
-    assert_valid_html(r.content)
-    seller_client.post(f"{base(shop)}packages/{pkg.pk}/correct", {"carrier": "ups", "tracking_number": ups_number()})
+    full, partial = fetch_both(seller_client, detail(shop, order), "order-main")
+    assert all("Correct the tracking number" in html and number in html for html in texts(full, partial))
+    assert_valid_html(full.content)
+    r = seller_client.post(f"{base(shop)}packages/{pkg.pk}/correct", {"carrier": "ups", "tracking_number": ups_number()},
+                           headers=HX)
     assert refreshed(pkg).tracking_corrected_at
-    assert "Correct the tracking number" not in seller_client.get(detail(shop, order)).content.decode()
+    assert refreshed(pkg).tracking_number in assert_fragment(r, "order-main")
+    assert all("Correct the tracking number" not in html
+               for html in texts(*fetch_both(seller_client, detail(shop, order), "order-main")))
 
 
 # --- isolation ------------------------------------------------------------------------------
@@ -168,12 +179,14 @@ def test_another_shops_packages_photos_and_tickets_are_404(seller_client, shop):
     photo = actions.add_handover_photo(package=pkg, upload=SimpleUploadedFile("p.png", png_bytes()), actor=ACTOR)
     ticket = actions.file_force_majeure(shop=other, order_ids=[order.pk], actor=ACTOR, description="Storm closed roads",
                                         event_start=timezone.now(), event_end=timezone.now() + timedelta(days=1))
-    for url in [f"{base(shop)}photos/{photo.pk}", f"{base(shop)}tickets/{ticket.pk}/"]:
-        assert seller_client.get(url).status_code == 404
-    for url in [f"{base(shop)}packages/{pkg.pk}/ready", f"{base(shop)}orders/{order.number}/arrange",
-                f"{base(shop)}packages/{pkg.pk}/label-note"]:
-        assert seller_client.post(url, {"handover": "DROP_OFF", "dropoff_point": "SCX-DP-001"}).status_code == 404
-    assert seller_client.get(f"/s/{other.slug}/shipping/").status_code == 404
+    for headers in ({}, HX):
+        for url in [f"{base(shop)}photos/{photo.pk}", f"{base(shop)}tickets/{ticket.pk}/", detail(shop, order)]:
+            assert seller_client.get(url, headers=headers).status_code == 404, url
+        for url in [f"{base(shop)}packages/{pkg.pk}/ready", f"{base(shop)}orders/{order.number}/arrange",
+                    f"{base(shop)}packages/{pkg.pk}/label-note"]:
+            r = seller_client.post(url, {"handover": "DROP_OFF", "dropoff_point": "SCX-DP-001"}, headers=headers)
+            assert r.status_code == 404, url
+        assert seller_client.get(f"/s/{other.slug}/shipping/", headers={**headers, "HX-Target": "to-ship"}).status_code == 404
     assert refreshed(pkg).status == P.PACKING
 
 
@@ -181,20 +194,29 @@ def test_another_shops_packages_photos_and_tickets_are_404(seller_client, shop):
 
 
 def test_shipping_page_full_and_partial_with_fixed_queries(seller_client, shop):
-    order_to_ship(shop, model="SELLER")
+    first = order_to_ship(shop, model="SELLER")
     arranged(order_to_ship(shop))
-    with CaptureQueriesContext(connection) as small:
-        r = seller_client.get(base(shop))
-    assert r.status_code == 200
-    assert_valid_html(r.content)
+
+    def queries():
+        counts = []
+        for headers in ({}, hx("to-ship")):
+            with CaptureQueriesContext(connection) as ctx:
+                assert seller_client.get(base(shop), headers=headers).status_code == 200
+            counts.append(len(ctx))
+        return counts
+
+    small = queries()
+    full, partial = fetch_both(seller_client, base(shop), "to-ship")
+    assert_valid_html(full.content)
+    for html in texts(full, partial):
+        assert first.number in html and f'name="tracking-o{first.number}"' in html
+    assert 'id="shipping-main"' in full.content.decode() and 'id="shipping-main"' not in partial.content.decode()
     for _ in range(5):
         arranged(order_to_ship(shop))
         order_to_ship(shop, model="SELLER")
-    with CaptureQueriesContext(connection) as big:
-        seller_client.get(base(shop))
-    assert len(small) == len(big)
-    r = seller_client.get(base(shop), headers={**HX, "HX-Target": "to-ship"})
-    assert r.status_code == 200 and r.content.decode().lstrip().startswith('<section class="card" id="to-ship"')
+    assert queries() == small
+    # htmx aimed at the page's main part (after an action) is not the to-ship list: the whole page.
+    assert_full_page(seller_client.get(base(shop), headers=hx("shipping-main")))
 
 
 def test_bulk_entry_ships_filled_rows_and_reports_bad_ones(seller_client, shop):
@@ -202,12 +224,16 @@ def test_bulk_entry_ships_filled_rows_and_reports_bad_ones(seller_client, shop):
     r = seller_client.post(f"{base(shop)}ship", {
         f"carrier-o{good.number}": "ups", f"tracking-o{good.number}": ups_number(),
         f"carrier-o{bad.number}": "ups", f"tracking-o{bad.number}": "123",
-    }, headers=HX)
-    assert r.status_code == 200
-    html = r.content.decode()
+    }, headers=hx("shipping-main"))
+    html = assert_fragment(r, "shipping-main")
     assert "1 package(s) shipped; 1 row(s) refused" in html and "not a UPS tracking number" in html
+    assert "toast" in r["HX-Trigger"]
     assert refreshed(good).status == S.IN_TRANSIT and refreshed(bad).status == S.AWAITING_SHIPMENT
     assert not Package.objects.filter(order=bad).exists()  # a refused row leaves nothing behind
+    # Without JS the refused row is reported on the page itself (400), not lost in a redirect.
+    r = seller_client.post(f"{base(shop)}ship", {f"carrier-o{bad.number}": "ups", f"tracking-o{bad.number}": "123"})
+    assert "not a UPS tracking number" in assert_full_page(r, status=400)
+    assert refreshed(bad).status == S.AWAITING_SHIPMENT
 
 
 def csv_file(rows):
@@ -233,21 +259,23 @@ def mixed_rows(shop):
 def test_csv_upload_all_or_nothing_applies_nothing_and_reports_every_bad_row(seller_client, shop):
     a, b, rows = mixed_rows(shop)
     r = seller_client.post(f"{base(shop)}upload", {"file": csv_file(rows), "all_or_nothing": "on"})
-    assert r.status_code == 400
-    html = r.content.decode()
+    html = assert_full_page(r, status=400)
     for n, why in [(3, "also on row 2"), (4, "not in this shop"), (5, "ships by platform"),
                    (6, "not a package number"), (7, "not a FedEx tracking number")]:
         assert f"row {n}" in html and why in html, (n, why)
     assert "nothing was applied" in html
     assert not Package.objects.filter(order__in=[a, b]).exists()
     assert refreshed(a).status == S.AWAITING_SHIPMENT
+    r = seller_client.post(f"{base(shop)}upload", {"file": csv_file(rows), "all_or_nothing": "on"}, headers=hx("shipping-main"))
+    html = assert_fragment(r, "shipping-main", status=400)
+    assert "row 7" in html and "nothing was applied" in html
+    assert not Package.objects.filter(order__in=[a, b]).exists()
 
 
 def test_csv_upload_row_by_row_applies_good_rows_only(seller_client, shop):
     a, b, rows = mixed_rows(shop)
-    r = seller_client.post(f"{base(shop)}upload", {"file": csv_file(rows)}, headers=HX)
-    assert r.status_code == 200
-    assert "1 package(s) shipped; 5 row(s) refused" in r.content.decode()
+    r = seller_client.post(f"{base(shop)}upload", {"file": csv_file(rows)}, headers=hx("shipping-main"))
+    assert "1 package(s) shipped; 5 row(s) refused" in assert_fragment(r, "shipping-main")
     assert refreshed(a).status == S.IN_TRANSIT and refreshed(b).status == S.AWAITING_SHIPMENT
     assert not Package.objects.filter(order=b).exists()
 
@@ -259,15 +287,20 @@ def test_csv_upload_of_good_rows_redirects(seller_client, shop):
     r = seller_client.post(f"{base(shop)}upload", {"file": csv_file([(a.number, "", "UPS", ups_number()),
                                                                      (b.number, "1", "dhl", "1234567890")]),
                                                     "all_or_nothing": "on"})
-    assert r.status_code == 302
+    assert_redirect(r, to=base(shop))
     assert refreshed(a).status == S.IN_TRANSIT and refreshed(b).status == S.IN_TRANSIT
     assert lines
+    full, partial = fetch_both(seller_client, base(shop), "to-ship")
+    assert "2 package(s) shipped" in full.content.decode()  # the message, once, on the page it lands on
+    assert all(a.number not in html and b.number not in html for html in texts(full, partial))  # shipped: off the list
 
 
 def test_csv_without_the_header_is_refused(seller_client, shop):
-    bad = SimpleUploadedFile("t.csv", b"a,b\n1,2\n")
-    r = seller_client.post(f"{base(shop)}upload", {"file": bad})
-    assert r.status_code == 400 and "header must name" in r.content.decode()
+    r = seller_client.post(f"{base(shop)}upload", {"file": SimpleUploadedFile("t.csv", b"a,b\n1,2\n")})
+    assert "header must name" in assert_full_page(r, status=400)
+    r = seller_client.post(f"{base(shop)}upload", {"file": SimpleUploadedFile("t.csv", b"a,b\n1,2\n")},
+                           headers=hx("shipping-main"))
+    assert "header must name" in assert_fragment(r, "shipping-main", status=400)
 
 
 # --- Manage Orders hooks ---------------------------------------------------------------------------
@@ -283,12 +316,9 @@ def test_manage_orders_filter_by_package_status_and_search_by_tracking(seller_cl
     arranged(waiting)
     actions.mark_delayed(package_ids=[p.pk], actor=ACTOR)
     url = f"/s/{shop.slug}/orders/"
-    html = seller_client.get(url, {"package_status": "IN_TRANSIT"}).content.decode()
-    assert collected.number in html and waiting.number not in html
-    html = seller_client.get(url, {"package_status": "delayed"}).content.decode()
-    assert collected.number in html and waiting.number not in html
-    html = seller_client.get(url, {"q": refreshed(p).tracking_number}).content.decode()
-    assert collected.number in html and waiting.number not in html
+    for query in ({"package_status": "IN_TRANSIT"}, {"package_status": "delayed"}, {"q": refreshed(p).tracking_number}):
+        for html in texts(*fetch_both(seller_client, url, "results", data=query)):
+            assert collected.number in html and waiting.number not in html, query
 
 
 # --- tickets --------------------------------------------------------------------------------------
@@ -297,20 +327,21 @@ def test_manage_orders_filter_by_package_status_and_search_by_tracking(seller_cl
 def test_file_force_majeure_ticket_page(seller_client, shop):
     order = order_to_ship(shop)
     now = timezone.now()
-    r = seller_client.get(f"{base(shop)}tickets/")
-    assert r.status_code == 200
-    assert_valid_html(r.content)
+    full, _ = fetch_both(seller_client, f"{base(shop)}tickets/", None)  # no partial: htmx gets the page
+    assert_valid_html(full.content)
     data = {"description": "A typhoon closed the port.", "orders": f"{order.number} NOT-MINE",
             "event_start": now.strftime("%Y-%m-%dT%H:%M"), "event_end": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")}
     r = seller_client.post(f"{base(shop)}tickets/", data)
-    assert r.status_code == 400 and "NOT-MINE" in r.content.decode()
+    assert "NOT-MINE" in assert_full_page(r, status=400)
     data["orders"] = order.number
     r = seller_client.post(f"{base(shop)}tickets/", data)
     ticket = Ticket.objects.get()
-    assert r.status_code == 302 and r["Location"].endswith(f"/tickets/{ticket.pk}/")
-    r = seller_client.get(r["Location"])
-    assert r.status_code == 200 and order.number in r.content.decode()
-    assert_valid_html(r.content)
+    assert assert_redirect(r).endswith(f"/tickets/{ticket.pk}/")
+    full, partial = fetch_both(seller_client, r["Location"], None)
+    assert all(order.number in html and "A typhoon closed the port." in html for html in texts(full, partial))
+    assert_valid_html(full.content)
+    for html in texts(*fetch_both(seller_client, f"{base(shop)}tickets/", None)):
+        assert f'href="{base(shop)}tickets/{ticket.pk}/">#{ticket.pk}</a>' in html
 
 
 def test_staff_rule_in_admin_approves_and_pauses(client, shop):
