@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from orders.actions import ActionRefused, Actor
 from shops.admin import ReadOnlyInline
@@ -141,6 +142,13 @@ class RulingForm(forms.ModelForm):
         model = Ticket
         fields = []
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["pause_until"].help_text = (
+                f"Force majeure: deadlines paused until (default: the event's end), in the shop's time zone "
+                f"({self.instance.shop.time_zone}), as every time on this page.")
+
     def clean(self):
         data = super().clean()
         if data.get("decision") and not self.instance.can_rule():
@@ -171,6 +179,19 @@ class TicketAdmin(NoDelete, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A ticket's times, shown and typed, are the shop's: the seller filed "09:00" in
+        their own time zone, and the pause staff give is read the same way."""
+        ticket = (Ticket.objects.select_related("shop").filter(pk=int(object_id)).first()
+                  if object_id and str(object_id).isascii() and str(object_id).isdigit() else None)
+        if ticket is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(ticket.shop.tzinfo):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response
 
     def save_model(self, request, obj, form, change):
         decision = form.cleaned_data.get("decision")

@@ -2,6 +2,7 @@ import csv
 import io
 
 from django import forms
+from django.utils import timezone
 
 from . import carriers
 from .actions import ShipRow
@@ -61,12 +62,34 @@ class ComplaintForm(forms.Form):
                                   label="What happened")
 
 
+class ShopDateTimeField(forms.DateTimeField):
+    """A date and time the seller types in their shop's time zone (`tz`), not the server's:
+    "09:00" in a New York shop is 14:00 UTC. A time the clocks skip is refused."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, *args, tz=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+
+    def to_python(self, value):
+        with timezone.override(self.tz or timezone.get_current_timezone()):
+            return super().to_python(value)
+
+
 class ForceMajeureForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000, label="The event")
-    event_start = forms.DateTimeField(label="Began", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    event_end = forms.DateTimeField(label="Expected to end", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    event_start = ShopDateTimeField(label="Began")
+    event_end = ShopDateTimeField(label="Expected to end")
     orders = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Affected orders",
                              help_text="Order numbers, separated by spaces, commas or lines.")
+
+    def __init__(self, *args, tz=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("event_start", "event_end"):
+            self.fields[name].tz = tz
+            if tz is not None:
+                self.fields[name].help_text = f"In your shop's time zone ({tz})."
 
     def clean_orders(self):
         import re

@@ -365,7 +365,7 @@ def photo(request, shop, pk):
 @shop_required
 @vary_on_headers("HX-Request")
 def tickets(request, shop):
-    form = ForceMajeureForm(request.POST or None)
+    form = ForceMajeureForm(request.POST or None, tz=shop.tzinfo)
     status = 200
     if request.method == "POST":
         if form.is_valid():

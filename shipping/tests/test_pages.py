@@ -344,6 +344,53 @@ def test_file_force_majeure_ticket_page(seller_client, shop):
         assert f'href="{base(shop)}tickets/{ticket.pk}/">#{ticket.pk}</a>' in html
 
 
+def test_force_majeure_times_are_read_in_the_shops_time_zone(seller_client, shop, client):
+    """A New York seller types 09:00: that is 09:00 in New York (13:00 or 14:00 UTC), not
+    09:00 UTC; staff's pause end in the admin is read, and the ticket shown, the same way."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from shops.tests.factories import UserFactory
+
+    shop.time_zone = "America/New_York"
+    shop.save(update_fields=["time_zone"])
+    ny = ZoneInfo("America/New_York")
+    order = order_to_ship(shop)
+    start = (timezone.now() + timedelta(days=1)).astimezone(ny).replace(hour=9, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=2, hours=8)  # 17:00 two days later
+    page = seller_client.get(f"{base(shop)}tickets/").content.decode()
+    assert "In your shop&#x27;s time zone (America/New_York)" in page or "In your shop's time zone (America/New_York)" in page
+    r = seller_client.post(f"{base(shop)}tickets/", {
+        "description": "A blizzard closed the roads.", "orders": order.number,
+        "event_start": start.strftime("%Y-%m-%dT%H:%M"), "event_end": end.strftime("%Y-%m-%dT%H:%M")})
+    assert r.status_code == 302
+    ticket = Ticket.objects.get()
+    assert ticket.event_start == start and ticket.event_end == end
+    assert ticket.event_start.astimezone(ZoneInfo("UTC")).hour in (13, 14)  # EDT or EST
+    page = seller_client.get(r["Location"]).content.decode()
+    assert f"{start:%Y-%m-%d} 09:00" in page
+
+    # A time the clocks skip (spring forward, 02:30 does not exist in New York) is refused, not guessed.
+    gap = datetime(2031, 3, 9, 2, 30)
+    r = seller_client.post(f"{base(shop)}tickets/", {
+        "description": "A blizzard closed the roads.", "orders": order.number,
+        "event_start": gap.strftime("%Y-%m-%dT%H:%M"), "event_end": "2031-03-10T10:00"})
+    assert r.status_code == 400 and Ticket.objects.count() == 1
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/admin/shipping/ticket/{ticket.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "shop&#x27;s time zone (America/New_York)" in page or "shop's time zone (America/New_York)" in page
+    until = end + timedelta(days=1)
+    r = client.post(url, {"decision": "approve", "note": "ok", "pause_until_0": until.strftime("%Y-%m-%d"),
+                          "pause_until_1": until.strftime("%H:%M:%S"),
+                          "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "1"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert refreshed(ticket).paused_until == until
+    assert refreshed(order).deadlines_paused_until == until
+    assert client.get("/admin/shipping/ticket/x/change/").status_code in (302, 404)
+
+
 def test_staff_rule_in_admin_approves_and_pauses(client, shop):
     from shops.tests.factories import UserFactory
 
