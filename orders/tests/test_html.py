@@ -1,21 +1,25 @@
-"""The seller pages are well-formed HTML5 (html5lib's strict parser reports every parse error)."""
+"""The seller pages and the partials htmx swaps into them are well-formed HTML5 (html5lib's
+strict parser reports every parse error)."""
 
 import html5lib
 import pytest
 from django.urls import reverse
 
 from orders.tests.factories import advance, make_order
+from tests.pages import fetch_both
 
 pytestmark = pytest.mark.django_db
 
 
-def assert_valid_html(content):
+def assert_valid_html(content, *, fragment=False):
+    """A whole document, or with fragment=True a partial as htmx receives it (parsed in a <body>)."""
     parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    content = content.decode() if isinstance(content, bytes) else content
     try:
-        parser.parse(content.decode() if isinstance(content, bytes) else content)
+        parser.parseFragment(content) if fragment else parser.parse(content)
     except html5lib.html5parser.ParseError as exc:
         line, col = parser.errors[-1][0] if parser.errors else (0, 0)
-        lines = content.decode().splitlines()
+        lines = content.splitlines()
         context = lines[line - 1] if 0 < line <= len(lines) else ""
         pytest.fail(f"HTML parse error {exc} at {line}:{col}: {context.strip()[:200]}")
 
@@ -25,15 +29,16 @@ def test_pages_are_valid_html(seller_client, shop):
 
     order = make_order(shop)
     advance(make_order(shop), order.Status.CANCELLED)
-    urls = [
-        reverse("orders:list", kwargs={"shop": shop.slug}),
-        reverse("orders:list", kwargs={"shop": shop.slug}) + "?tab=AWAITING_CONFIRMATION&q=X+Y",
-        reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number}),
-        reverse("shops:notifications", kwargs={"shop": shop.slug}),
-        reverse("shop_health", kwargs={"shop": shop.slug}),
+    pages = [
+        (reverse("orders:list", kwargs={"shop": shop.slug}), "results"),
+        (reverse("orders:list", kwargs={"shop": shop.slug}) + "?tab=AWAITING_CONFIRMATION&q=X+Y", "results"),
+        (reverse("orders:board", kwargs={"shop": shop.slug}), "board"),
+        (reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number}), "order-main"),
+        (reverse("shops:notifications", kwargs={"shop": shop.slug}), "notification-list"),
+        (reverse("shop_health", kwargs={"shop": shop.slug}), "health-summary"),
     ]
-    for url in urls:
-        response = seller_client.get(url)
-        assert response.status_code == 200
-        assert_valid_html(response.content)
-    assert_valid_html(Client().get("/login/").content)
+    for url, partial_id in pages:
+        full, partial = fetch_both(seller_client, url, partial_id)
+        assert_valid_html(full.content)
+        assert_valid_html(partial.content, fragment=True)
+    assert_valid_html(fetch_both(Client(), "/login/", None)[0].content)

@@ -14,6 +14,7 @@ from seller_center import policies
 from shops import policy_windows
 from shops.models import Notification
 from shops.tests.factories import ShopFactory
+from tests.pages import fetch_both, texts
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -178,19 +179,24 @@ def test_order_page_explains_a_policy_status(seller_client, shop):
 
     order = make_order(shop, paid=False, placed_at=timezone.now() - 30 * H)
     run("P1", timezone.now())
-    page = seller_client.get(reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})).content.decode()
-    assert "Why: The order was not paid within 1 day of checkout (deadline" in page
-    assert "by the platform" in page
-    for jargon in ("P1", "window version", "Cancel_unpaid"):
-        assert jargon not in page
+    url = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})
+    for page in texts(*fetch_both(seller_client, url, "order-main")):
+        assert "Why: The order was not paid within 1 day of checkout (deadline" in page
+        assert "by the platform" in page
+        for jargon in ("P1", "window version", "Cancel_unpaid"):
+            assert jargon not in page
 
 
 def test_board_shows_orders_about_to_be_auto_cancelled(seller_client, shop):
     from django.urls import reverse
 
-    make_order(shop, paid=False, placed_at=timezone.now() - 10 * H)
-    response = seller_client.get(reverse("orders:board", kwargs={"shop": shop.slug}))
-    cards = {c["card"].key: c["count"] for c in response.context["cards"]}
+    order = make_order(shop, paid=False, placed_at=timezone.now() - 10 * H)
+    board, partial = fetch_both(seller_client, reverse("orders:board", kwargs={"shop": shop.slug}), "board")
+    cards = {c["card"].key: c["count"] for c in board.context["cards"]}
     assert cards["auto_cancel_24h"] == 1
-    listing = seller_client.get(reverse("orders:list", kwargs={"shop": shop.slug}) + "?board=auto_cancel_24h")
+    for body in texts(board, partial):
+        assert '?board=auto_cancel_24h&amp;sort=newest">\n      <span class="board-count">1</span>' in body
+    listing, rows = fetch_both(seller_client, reverse("orders:list", kwargs={"shop": shop.slug}) + "?board=auto_cancel_24h",
+                               "results")
     assert len(listing.context["orders"]) == 1
+    assert f'aria-label="Select order {order.number}"' in rows.content.decode()

@@ -5,6 +5,7 @@ from django.test import Client
 from orders.models import Order, OrderEvent, OrderLine
 from orders.tests.test_actions import counts_match_group_by
 from shops.models import SKU, Shop
+from tests.pages import assert_full_page, fetch_both
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,9 @@ def test_seed_demo_logins_work():
         client = Client()
         response = client.post("/login/", {"username": username, "password": "demo"})
         assert response.status_code == 302, response.content[:500]
-        assert client.get("/", follow=True).status_code == 200
+        landing = client.get("/", follow=True)
+        assert "Manage orders" in assert_full_page(landing)
+        fetch_both(client, landing.redirect_chain[-1][0], "results")  # the demo's orders list, page and rows
     staff = Client()
     response = staff.post("/admin/login/", {"username": "staff", "password": "demo", "next": "/admin/"})
     assert response.status_code == 302

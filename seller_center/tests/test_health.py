@@ -17,6 +17,7 @@ from seller_center import health, policies
 from shipping import actions as shipping_actions
 from shipping.tests.factories import ACTOR, arranged, event, feed, order_to_ship, refreshed
 from shops.tests.factories import ShopFactory, SKUFactory
+from tests.pages import fetch_both, hx, texts
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -99,25 +100,28 @@ def url(shop, **query):
 
 def test_health_page_full_and_partial(seller_client, shop):
     make_order(shop)
-    page = seller_client.get(url(shop))
-    assert page.status_code == 200
-    html = page.content.decode()
+    full, partial = fetch_both(seller_client, url(shop), "health-summary")
+    html, body = texts(full, partial)
     assert "Shop health" in html and "Late dispatch rate" in html and "Demand forecast" in html
     assert 'aria-current="page"\n       hx-get="?days=30"' in html
-    partial = seller_client.get(url(shop, days=7), headers={"HX-Request": "true"})
-    assert partial.status_code == 200
-    body = partial.content.decode()
-    assert body.lstrip().startswith('<section id="health-summary"') and "<html" not in body
-    assert seller_client.get(url(shop, days="nonsense")).status_code == 200  # falls back to 30 days
+    assert "Late dispatch rate" in body and "Demand forecast" not in body  # the rates only: the period's pills swap them
+    assert 'aria-label="Rates over the last 30 days"' in body
+    full, partial = fetch_both(seller_client, url(shop, days=7), "health-summary")
+    assert all('aria-label="Rates over the last 7 days"' in body for body in texts(full, partial))
+    for body in texts(*fetch_both(seller_client, url(shop, days="nonsense"), "health-summary")):  # falls back to 30 days
+        assert 'aria-label="Rates over the last 30 days"' in body
 
 
 def test_health_page_query_count_is_fixed(seller_client, shop, settings):
     settings.HEALTH_CACHE_SECONDS = 0
 
     def count():
-        with CaptureQueriesContext(connection) as q:
-            assert seller_client.get(url(shop)).status_code == 200
-        return len(q.captured_queries)
+        counts = []
+        for headers in ({}, hx("health-summary")):
+            with CaptureQueriesContext(connection) as q:
+                assert seller_client.get(url(shop), headers=headers).status_code == 200
+            counts.append(len(q.captured_queries))
+        return counts
 
     make_order(shop)
     few = count()
@@ -130,6 +134,7 @@ def test_another_shops_health_is_not_found(seller_client, shop):
     other = ShopFactory()
     make_order(other)
     assert seller_client.get(url(other)).status_code == 404
+    assert seller_client.get(url(other), headers=hx("health-summary")).status_code == 404
 
 
 def test_health_figures_are_computed_once_per_period_then_served_from_the_cache(seller_client, shop):
@@ -146,5 +151,7 @@ def test_health_figures_are_computed_once_per_period_then_served_from_the_cache(
     assert again < first  # the page's own queries only: session, user, shops, bell
     make_order(shop)
     assert "0 of 1" in cached and "0 of 2" not in get()[1]  # the same figures until they expire
+    partial = seller_client.get(url(shop), headers=hx("health-summary")).content.decode()
+    assert "0 of 1" in partial and "0 of 2" not in partial  # the partial reads the same cached figures
     # Another period computes its rates only: the weeks and the forecast do not depend on it.
     assert again < get(days=7)[0] < first

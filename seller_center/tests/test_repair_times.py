@@ -11,6 +11,7 @@ from orders.models import Order
 from shipping import actions
 from shipping.models import Package, TrackingEvent
 from shipping.tests.factories import ACTOR, arranged, event, feed, order_to_ship, refreshed
+from tests.pages import fetch_both, texts
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,8 @@ def test_repair_times_reports_then_fixes_and_the_pages_read_again(seller_client,
     ev = TrackingEvent.objects.get(pk=ev.pk)
     assert ev.occurred_at == ev.received_at
     assert refreshed(pkg).last_event_at is not None
-    assert seller_client.get(f"/s/{shop.slug}/orders/{order.number}/").status_code == 200
+    for page in texts(*fetch_both(seller_client, f"/s/{shop.slug}/orders/{order.number}/", "order-main")):
+        assert refreshed(pkg).tracking_number in page and 'id="shipping-panel"' in page
 
 
 def test_repair_times_on_a_clean_database_changes_nothing(shop):

@@ -7,6 +7,7 @@ from pypdf import PdfReader
 from orders.actions import Actor
 from shipping import actions, labels
 from shipping.models import Package, PrintJob
+from tests.pages import assert_redirect, hx
 
 from .factories import arranged, order_to_ship
 
@@ -97,8 +98,24 @@ def test_print_view_refuses_another_shops_packages(seller_client, shop):
     from shops.tests.factories import ShopFactory
 
     other = arranged_packages(ShopFactory())
-    r = seller_client.post(f"/s/{shop.slug}/shipping/print", {"package": [other.get().pk], "kind": "label", "size": "4x6"})
-    assert r.status_code == 404
+    for headers in ({}, hx()):
+        r = seller_client.post(f"/s/{shop.slug}/shipping/print", {"package": [other.get().pk], "kind": "label", "size": "4x6"},
+                               headers=headers)
+        assert r.status_code == 404
+    assert not PrintJob.objects.exists()
+
+
+def test_print_view_refusal_goes_back_without_js_and_is_a_toast_with_htmx(seller_client, shop):
+    pkg = arranged_packages(shop).get()
+    url = f"/s/{shop.slug}/shipping/print"
+    back = f"/s/{shop.slug}/orders/{pkg.order.number}/"
+    r = seller_client.post(url, {"package": [pkg.pk], "kind": "label", "size": "huge", "next": back})
+    assert_redirect(r, to=back)
+    assert "huge is not one of the available choices" in seller_client.get(back).content.decode()
+    r = seller_client.post(url, {"package": [pkg.pk], "kind": "label", "size": "huge"}, headers=hx())
+    assert r.status_code == 400 and r.content == b"" and "huge is not one of the available choices" in r["HX-Trigger"]
+    r = seller_client.post(url, {"package": [pkg.pk], "kind": "label", "size": "huge", "next": "https://elsewhere.example/"})
+    assert_redirect(r, to=f"/s/{shop.slug}/shipping/")  # only back to this shop's pages
     assert not PrintJob.objects.exists()
 
 
