@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders import actions as order_actions
+from orders import transitions as order_transitions
 from orders.actions import ActionRefused, Actor
 from orders.models import Order, OrderLine
 from orders.transitions import InvalidTransition
@@ -675,12 +676,22 @@ def staff_move_packages(*, package_ids, action, actor, note):
 
 def order_override_refusal(order, name):
     """Staff overrides of an order's shipment moves (orders admin) would leave its packages
-    behind: an order with packages moves with them (Packages admin), not on its own."""
-    if name in ("arrange_shipment", "mark_in_transit", "mark_delivered") and \
-            Package.objects.active().filter(order=order).exists():
+    behind: an order with packages moves with them (Packages admin), not on its own. An
+    order without packages cannot be arranged or handed over by an override either: it
+    would await a collection (or be in transit) with nothing to collect or track, and no
+    next step for anyone; the seller packs and labels it, or staff cancel it."""
+    if name not in ("arrange_shipment", "mark_in_transit", "mark_delivered") or not order_transitions.allowed(
+            name, order.status):
+        return None  # the status refuses it, in its own words
+    if Package.objects.active().filter(order=order).exists():
         return (f"Order {order.number} ships in packages: move them in Shipping → Packages "
                 "(mark ready, collected or delivered) and the order follows.")
-    return None
+    if name == "mark_delivered":
+        return None
+    what = "await collection with nothing to collect" if name == "arrange_shipment" else "be in transit with nothing to track"
+    return (f"Order {order.number} has no packages yet; it would {what}. The seller arranges shipment on the order "
+            "page (the platform label, or their carrier's tracking number) and the order follows; cancel it instead "
+            "if it cannot ship.")
 
 
 # --- complaints and force-majeure tickets ----------------------------------------------------

@@ -69,3 +69,32 @@ def test_packages_admin_action_asks_for_the_reason_then_moves(admin_client):
                                    "apply": "yes", "reason": "Pickup confirmed by the depot"})
     assert any(f"1 package(s) marked collected. Orders moved with them: {order.number}." in t for t in texts(done))
     assert refreshed(pkg).status == P.COLLECTED and refreshed(order).status == S.IN_TRANSIT
+
+
+@pytest.mark.parametrize("model", ["PLATFORM", "SELLER"])
+@pytest.mark.parametrize("name", ["arrange_shipment", "mark_in_transit"])
+def test_order_override_of_an_unpacked_order_is_refused_with_the_next_step(admin_client, model, name):
+    """An order awaiting shipment with no packages: an override to awaiting collection (or in
+    transit) would leave 0 packages and nothing anyone could do next. It is refused, says
+    why and what to do, and nothing changes."""
+    order = order_to_ship(model=model)
+    events = order.events.count()
+    page = admin_client.post(f"/admin/orders/order/{order.pk}/override/{name}/").content.decode()
+    assert "refused" in page and "has no packages yet" in page  # said before staff confirm
+    response = override(admin_client, name, [order], reason="Seller asked on the phone")
+    (text,) = [t for t in texts(response) if order.number in t]
+    assert text.startswith("Refused, unchanged") and "has no packages yet" in text and "arranges shipment" in text
+    order = refreshed(order)
+    assert order.status == S.AWAITING_SHIPMENT and order.events.count() == events
+    assert not Package.objects.filter(order=order).exists()
+
+
+def test_order_override_delivered_without_packages_still_applies(admin_client):
+    """An order already in transit without packages (the feed never knew it): staff may
+    still record its delivery; there is no package to move instead."""
+    from orders.tests.factories import advance, make_order
+
+    order = advance(make_order(), S.IN_TRANSIT)
+    response = override(admin_client, "mark_delivered", [order], reason="Signed delivery note")
+    assert any("applied to 1 order(s)" in t for t in texts(response))
+    assert refreshed(order).status == S.DELIVERED
