@@ -80,15 +80,51 @@ def _browser():
         browser.close()
 
 
+# Run in every page before its own scripts (init scripts are not subject to the page's CSP):
+# a violation is also reported as an event, with the directive and what was blocked.
+_CSP_WATCH = """document.addEventListener("securitypolicyviolation", (e) => console.error(
+  "CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+  " in " + (e.sourceFile || document.location.href) + ":" + e.lineNumber));"""
+# What Chromium writes to the console when the Content-Security-Policy or the
+# Permissions-Policy header refuses something, or cannot be read.
+_POLICY_MESSAGES = ("Content Security Policy", "Content-Security-Policy", "CSP violation", "Permissions-Policy")
+
+
 @pytest.fixture
-def page(_browser, live_server):
+def browser_context(_browser, live_server):
+    """new_context(**options): a browser context on the live server whose pages fail the
+    test (at teardown) on any CSP or Permissions-Policy message in their console."""
+    contexts = []
+
+    def new_context(**options):
+        options = {"viewport": {"width": 1280, "height": 900}, **options}
+        context = _browser.new_context(base_url=live_server.url, **options)
+        context.set_default_timeout(10_000)
+        context.add_init_script(_CSP_WATCH)
+        context.policy_messages = []
+
+        def on_console(msg, context=context):
+            if any(word in msg.text for word in _POLICY_MESSAGES):
+                context.policy_messages.append(f"{msg.type}: {msg.text} ({msg.location.get('url', '')})")
+
+        context.on("console", on_console)
+        contexts.append(context)
+        return context
+
+    yield new_context
+    messages = [m for c in contexts for m in c.policy_messages]
+    for context in contexts:
+        context.close()
+    if messages:
+        pytest.fail("The page broke its security policy (CSP / Permissions-Policy):\n" + "\n".join(messages))
+
+
+@pytest.fixture
+def page(browser_context, live_server):
     """A fresh browser page; `page.base_url` is the live server's address."""
-    context = _browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
+    pg = browser_context().new_page()
     pg.base_url = live_server.url
-    yield pg
-    context.close()
+    return pg
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "csp",
     "axes",
     "ninja",
     "shops",
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "seller_center.middleware.PageCSPMiddleware",
+    "seller_center.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +184,34 @@ else:
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # Where buyers' emailed links point.
 RETURNS_PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# Content-Security-Policy (django-csp): scripts, styles, images and requests from this site
+# only; no inline script or style anywhere (htmx is told not to add its own <style>, see
+# templates/includes/_htmx_config.html). A script that cannot be a file takes the request's
+# nonce: <script nonce="{{ request.csp_nonce }}">. CSP_REPORT_URI, when set, receives the
+# browsers' violation reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # admin's icons in its stylesheets
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+if csp_report_uri := env.str("CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [csp_report_uri]
+# Browser features no page here uses are off for the site and anything it could embed.
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "midi=(), payment=(), usb=(), serial=(), hid=(), display-capture=(), browsing-topics=()",
+)
 
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:

@@ -11,13 +11,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def buyer_page(_browser, live_server):
+def buyer_page(browser_context):
     """A second browser, for the buyer (no account, no shared cookies with the seller)."""
-    context = _browser.new_context(base_url=live_server.url, viewport={"width": 1100, "height": 900})
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    yield pg
-    context.close()
+    return browser_context(viewport={"width": 1100, "height": 900}).new_page()
 
 
 def _buyer_finds(buyer_page, order):

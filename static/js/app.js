@@ -22,10 +22,37 @@
     pending.push(e.detail);
     setTimeout(function () { flush(false); }, 400);  // a response that swaps nothing
   });
-  // htmx does not swap 4xx responses by default; these carry a re-rendered panel with the error.
+  // Which statuses swap is htmx's responseHandling (includes/_htmx_config.html): the validation
+  // answers (400, 409, 422, 429) carry the re-rendered part with its error. A whole document in
+  // such an answer is not that part (Django's own "Bad Request" page, a proxy's error page): it
+  // would nest a page inside the page, so it is told as a toast instead; so is an empty answer.
   document.addEventListener("htmx:beforeSwap", function (e) {
-    var code = e.detail.xhr.status;
-    if (code === 400 || code === 409 || code === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
+    var xhr = e.detail.xhr;
+    if (xhr.status < 400 || !e.detail.shouldSwap) return;
+    var text = xhr.responseText || "";
+    // An empty answer (only a toast in HX-Trigger) would swap the target away.
+    if (!text.trim() || /^\s*(<!doctype html|<html)/i.test(text) && e.detail.target !== document.body) {
+      e.detail.shouldSwap = false;
+      failed(xhr);
+    }
+  });
+  var FAILED = {
+    403: "You are not allowed to do that, or your session has ended: reload the page and log in again.",
+    404: "That is no longer there: reload the page.",
+    413: "What you sent is too large: attach fewer or smaller files.",
+  };
+  function failed(xhr) {
+    // An answer with its own toast (HX-Trigger) has said what went wrong already.
+    if (/"toast"/.test(xhr.getResponseHeader("HX-Trigger") || "")) return;
+    var text = FAILED[xhr.status] || (xhr.status >= 500
+      ? "Something went wrong on our side (" + xhr.status + "). Reload the page to see what was saved, then try again."
+      : "The request was refused (" + xhr.status + "). Reload the page and try again.");
+    toast("error", text);
+  }
+  // 403, 404, 413 and 5xx swap nothing (responseHandling): the toast is all the user sees.
+  document.addEventListener("htmx:responseError", function (e) { failed(e.detail.xhr); });
+  document.addEventListener("htmx:sendError", function () {
+    toast("error", "Seller Center could not be reached. Check your connection and try again.");
   });
   // The control that had the focus usually went with the content it was in, and the
   // browser then drops the focus to the top of the page: a keyboard user would have to
