@@ -103,3 +103,8 @@ def test_htmx_answer_with_its_own_toast_is_not_told_twice(page, shop, debug_demo
     expect(page.locator("#toasts .toast-error")).to_have_text("At most 26 MB.")
     page.wait_for_timeout(600)
     expect(page.locator("#toasts .toast-error")).to_have_count(1)
+
+
+def test_api_docs_render_under_the_csp(page):
+    page.goto("/api/v1/docs")
+    expect(page.locator("#swagger-ui .info .title")).to_be_visible()
