@@ -1,9 +1,13 @@
 """What every part of the seller API shares: problem documents, scopes, text checks."""
 
+from datetime import UTC, datetime
+from typing import Annotated
+
 from django.http import JsonResponse
 from ninja import Schema, Status
+from pydantic import BeforeValidator, WithJsonSchema
 
-from shops.payload import text_error
+from shops.payload import parse_time, text_error
 
 
 class Problem(Exception):
@@ -61,3 +65,26 @@ def idempotent(request, act):
     def refuse(*args):
         raise Problem(*args)
     return Status(*idempotency.run(request, act, refuse))
+
+
+FILTER_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FILTER_LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _iso_time(value):
+    """ISO 8601 with a UTC offset only (pydantic alone would take 0.5 as a Unix time)."""
+    parsed, problem = parse_time(value, earliest=FILTER_EARLIEST, latest=FILTER_LATEST)
+    if problem:
+        raise ValueError(problem)
+    return parsed
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time), WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+def only_known_params(request, schema):
+    """A misspelt filter (stauts=UNPAID) is refused, not silently ignored."""
+    unknown = sorted(set(request.GET) - set(schema.model_fields))
+    if unknown:
+        raise Problem(422, "invalid_request", "The request is not valid", "unknown query parameters",
+                      errors=[{"path": name, "message": "unknown parameter"} for name in unknown])

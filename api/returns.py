@@ -15,7 +15,7 @@ from returns.forms import ApproveForm, RefundForm, RejectForm
 from returns.models import BuyerRequest, Refund
 from returns.transitions import InvalidTransition
 
-from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need
+from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need, only_known_params
 from .models import ApiKey
 from .pages import after_token, next_token
 
@@ -106,6 +106,7 @@ def _request(request, number):
 @requests_router.get("", response={200: RequestPage, **READ_ERRORS}, summary="List requests, newest first")
 def list_requests(request, filters: Query[RequestFilters]):
     need(request, ApiKey.Scope.RETURNS_READ)
+    only_known_params(request, RequestFilters)
     qs = BuyerRequest.objects.for_shop(request.shop).select_related("order")
     if filters.status:
         qs = qs.filter(status=filters.status)

@@ -25,7 +25,16 @@ from orders.models import Order, OrderEvent
 from orders.transitions import InvalidTransition
 
 from . import keys
-from .common import Problem, ProblemOut, check_text, idempotent, need, problem_response
+from .common import (
+    IsoTime,
+    Problem,
+    ProblemOut,
+    check_text,
+    idempotent,
+    need,
+    only_known_params,
+    problem_response,
+)
 from .models import ApiKey
 from .pages import after_token, next_token
 from .returns import requests_router
@@ -64,7 +73,20 @@ def _rate_limit(api_key):
                       headers={"Retry-After": str(retry)})
 
 
-api = NinjaAPI(
+class SellerApi(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """Every error answer is documented as what it is: application/problem+json."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
+
+api = SellerApi(
     title="Seller Center API",
     version="1",
     description="A shop's orders for its own systems. Authenticate with `Authorization: Bearer <key>`; "
@@ -159,9 +181,9 @@ class EventOut(Schema):
 class OrderFilters(Schema):
     status: Order.Status | None = None
     shipping_model: Order.ShippingModel | None = None
-    created_from: datetime | None = Field(None, description="placed_at at or after (ISO 8601 with offset)")
-    created_to: datetime | None = Field(None, description="placed_at before")
-    updated_since: datetime | None = Field(None, description="updated at or after; pages then run oldest change first")
+    created_from: IsoTime | None = Field(None, description="placed_at at or after (ISO 8601 with offset)")
+    created_to: IsoTime | None = Field(None, description="placed_at before")
+    updated_since: IsoTime | None = Field(None, description="updated at or after; pages then run oldest change first")
     sku: str | None = Field(None, max_length=64)
     page_size: int = Field(50, ge=1, le=MAX_PAGE)
     page_token: str | None = Field(None, max_length=200)
@@ -177,6 +199,7 @@ orders_router = Router(tags=["orders"])
                                  422: ProblemOut, 429: ProblemOut}, summary="List orders (keyset pages)")
 def list_orders(request, filters: Query[OrderFilters]):
     need(request, ApiKey.Scope.ORDERS_READ)
+    only_known_params(request, OrderFilters)
     check_text(filters.sku, "sku")
     qs = Order.objects.for_shop(request.shop)
     if filters.status:
@@ -372,7 +395,7 @@ def cancel_many(request, body: BulkCancelIn):
 
 
 # Paths with a fixed second part (/confirm, /cancel) come before /{number}, which would take them.
-@orders_router.get("/{number}", response={200: OrderDetail, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut,
+@orders_router.get("/{number}", response={200: OrderDetail, 400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut,
                                           429: ProblemOut}, summary="One order with its lines")
 def get_order(request, number: str):
     need(request, ApiKey.Scope.ORDERS_READ)
@@ -384,7 +407,7 @@ def get_order(request, number: str):
             "lines": lines}
 
 
-@orders_router.get("/{number}/history", response={200: list[EventOut], 401: ProblemOut, 403: ProblemOut,
+@orders_router.get("/{number}/history", response={200: list[EventOut], 400: ProblemOut, 401: ProblemOut, 403: ProblemOut,
                                                   404: ProblemOut, 429: ProblemOut}, summary="The order's history")
 def order_history(request, number: str):
     need(request, ApiKey.Scope.ORDERS_READ)

@@ -161,3 +161,13 @@ def test_create_api_key_refuses_unknown_scopes(shop, scopes):
     with pytest.raises(CommandError):
         call_command("create_api_key", shop=shop.slug, name="ERP", scopes=scopes, stdout=StringIO())
     assert not ApiKey.objects.exists()
+
+
+def test_an_unknown_or_misspelt_filter_is_422(client, key):
+    body = problem(get(client, URL, key, stauts="UNPAID"), 422, "invalid_request")
+    assert body["errors"] == [{"path": "stauts", "message": "unknown parameter"}]
+
+
+@pytest.mark.parametrize("when", ["0.5", "1700000000", "2026-01-01T00:00:00", "0001-01-01T00:00:00+01:00"])
+def test_times_must_be_iso_with_an_offset(client, key, when):
+    assert problem(get(client, URL, key, updated_since=when), 422, "invalid_request")["errors"][0]["path"] == "updated_since"
