@@ -442,6 +442,51 @@ def pause_request_deadlines(*, order_ids, pause, actor, at):
     RequestEvent.objects.bulk_create(events)
 
 
+# What each window the requests keep a deadline of moves, and how it reads on the timeline.
+WINDOW_DEADLINES = {
+    "P11": ("respond_by", (R.REQUESTED,), "The platform now gives sellers {window} to answer; the answer deadline "
+            "moved with it."),
+    "P13": ("ship_back_by", (R.APPROVED,), "The platform now allows {window} to ship a return back; the deadline "
+            "moved with it."),
+    "P14": ("refund_by", (R.RETURN_SHIPPED, R.RECEIVED), "The platform now gives sellers {window} to refund a "
+            "returned item; the refund deadline moved with it."),
+}
+
+
+@transaction.atomic
+def follow_window(*, before, after, actor, at=None):
+    """Staff changed a rule's window (`before` and `after` are its policy_windows.Window):
+    the open requests' deadlines derived from it move by the difference, twice for an
+    answer deadline the seller extended once (it holds two windows), so a force-majeure
+    pause or an extension stays in them. One timeline row per moved request, in a fixed
+    number of statements. Returns how many moved."""
+    if after.rule not in WINDOW_DEADLINES or after.hours == before.hours:
+        return 0
+    field, statuses, note = WINDOW_DEADLINES[after.rule]
+    at = at or timezone.now()
+    delta = after.delta - before.delta
+    due = BuyerRequest.objects.filter(status__in=statuses, **{f"{field}__isnull": False})
+    rows = list(due.select_for_update().order_by("pk").values_list("pk", "status", field, "extended_at"))
+    if not rows:
+        return 0
+    twice = {pk for pk, _, _, extended in rows if extended is not None and field == "respond_by"}
+    once = [pk for pk, _, _, _ in rows if pk not in twice]
+    if once:
+        BuyerRequest.objects.filter(pk__in=once).update(**{field: F(field) + delta})
+    if twice:
+        BuyerRequest.objects.filter(pk__in=sorted(twice)).update(**{field: F(field) + 2 * delta})
+    text = note.format(window=after.words)
+    window = {"rule": after.rule, "version": after.version, "hours": str(after.hours)}
+    RequestEvent.objects.bulk_create(
+        RequestEvent(request_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
+                     action="deadlines_recomputed", from_status=status, to_status=status, note=text,
+                     data={"field": field, "before": deadline.isoformat(),
+                           "after": (deadline + (2 if pk in twice else 1) * delta).isoformat(), "window": window})
+        for pk, status, deadline, _ in rows
+    )
+    return len(rows)
+
+
 # --- refunds ---------------------------------------------------------------------------
 
 

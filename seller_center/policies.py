@@ -8,6 +8,7 @@ idempotent, so the schedule, a back-fill with --at, and two workers at once are 
 from dataclasses import dataclass
 from importlib import import_module
 
+from django.db import transaction
 from django.utils import timezone
 
 from shops import policy_windows
@@ -102,10 +103,24 @@ def run_all_task(as_of=None):
     return [line["text"] for line in run(as_of=as_of)]
 
 
-def change_window(*, rule, hours, user=None, note="", enabled=True):
-    """Staff change a rule's window: a new version, and open orders' deadlines follow it."""
-    from orders.actions import recompute_deadlines
+# Each app's function(before, after, actor) that moves the deadlines it stored from a
+# rule's window when staff change it (requests' answer-by, packages' collect-by).
+WINDOW_FOLLOWERS = ["shipping.actions.follow_window", "returns.actions.follow_window"]
 
+
+@transaction.atomic
+def change_window(*, rule, hours, user=None, note="", enabled=True):
+    """Staff change a rule's window: a new version, and the open orders', packages' and
+    requests' deadlines derived from it follow it, in the same transaction."""
+    from orders.actions import Actor, recompute_deadlines
+
+    before = policy_windows.current()[rule]
     version = policy_windows.add_version(rule=rule, hours=hours, user=user, note=note, enabled=enabled)
-    recompute_deadlines(windows=policy_windows.current())
+    windows = policy_windows.current()
+    recompute_deadlines(windows=windows)
+    actor = Actor.staff(user) if user is not None else Actor.policy(rule)
+    for path in WINDOW_FOLLOWERS:
+        follow = _load(path)
+        if follow is not None:
+            follow(before=before, after=windows[rule], actor=actor)
     return version

@@ -674,6 +674,16 @@ def staff_move_packages(*, package_ids, action, actor, note):
     return len(rows), [order.number for order in moved if order is not None]
 
 
+@transaction.atomic
+def follow_window(*, before, after, actor, at=None):
+    """Staff changed a rule's window: a ready package's collection deadline (P3) is its
+    ready time plus the new window (one UPDATE); later runs of P3 read it. Returns how many moved."""
+    if after.rule != "P3" or after.hours == before.hours:
+        return 0
+    return Package.objects.filter(status=P.READY, ready_at__isnull=False, late_collection_at__isnull=True).update(
+        collect_by=F("ready_at") + after.delta, updated_at=at or timezone.now())
+
+
 def order_override_refusal(order, name):
     """Staff overrides of an order's shipment moves (orders admin) would leave its packages
     behind: an order with packages moves with them (Packages admin), not on its own. An

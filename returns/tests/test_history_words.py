@@ -60,8 +60,7 @@ def test_seller_order_page_reads_in_words(seller_client, shop):
     for words in ("Late dispatch", "Shipment arranged", "Reminder: no tracking update yet", "by the platform",
                   "Why: The order was not ready or shipped within 3 days of being placed"):
         assert words in page
-    for code in ("P2", "P5", "Arrange_shipment", "Late_dispatch", "window version"):
-        assert code not in page
+    assert not re.search(r"\bP2\b|\bP5\b|Arrange_shipment|Late_dispatch|window version", page)
     # Staff still read the rule and its version, in the admin's history.
     event = order.events.get(action="late_dispatch")
     assert event.actor_label == "P2" and event.data["rule"] == "P2" and event.data["version"] == 0
@@ -83,6 +82,5 @@ def test_buyer_and_seller_request_pages_read_in_words(client, seller_client, sho
     for page in (buyer_page, seller_page, order_page.content.decode()):
         assert "Approved" in page
         assert "The request was not answered within 2 days" in page or "Buyer request" in page
-        for code in ("P11", "P13", "rule P", "window version", "version 0"):
-            assert code not in page
+        assert not re.search(r"\bP1[13]\b|rule P|window version|version 0", page)
         assert _jargon(page) == []
