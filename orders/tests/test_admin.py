@@ -43,16 +43,24 @@ def override(client, name, orders, **data):
 
 def test_order_changelist_with_filters_and_search_renders(admin_client):
     order = order_in(S.IN_TRANSIT)
-    make_order(shop=order.shop)
+    other = make_order(shop=order.shop)
     sku_code = order.lines.get().sku_code
-    for query in ["", "?status__exact=IN_TRANSIT", f"?shop__id__exact={order.shop_id}", "?shipping_model__exact=SELLER",
-                  f"?q={order.number}", f"?q={sku_code}", "?q=Dana+Buyer",
-                  "?placed_at__year=2030"]:
+    both, only = {order.number, other.number}, {order.number}
+    for query, expected in [("", both), ("?status__exact=IN_TRANSIT", only), (f"?shop__id__exact={order.shop_id}", both),
+                            ("?shipping_model__exact=SELLER", set()), (f"?q={order.number}", only), (f"?q={sku_code}", only),
+                            ("?q=Dana+Buyer", both), ("?placed_at__year=2030", set())]:
         response = admin_client.get(CHANGELIST + query)
         assert response.status_code == 200, query
-    response = admin_client.get(f"{CHANGELIST}?q={sku_code}")
-    assert order.number in response.content.decode()
-    assert response.context["cl"].result_count == 1
+        assert {o.number for o in response.context["cl"].result_list} == expected, query
+        body = response.content.decode()
+        for number in both:
+            assert (f">{number}</a>" in body) == (number in expected), (query, number)
+    # The columns staff read, with the total in the shop's currency.
+    body = admin_client.get(CHANGELIST).content.decode()
+    for column in ("column-number", "column-shop", "column-status", "column-shipping_model", "column-buyer_name",
+                   "column-total_with_currency", "column-placed_at"):
+        assert column in body, column
+    assert f"{order.total} {order.currency}" in body and "In transit" in body
 
 
 def test_order_changelist_queries_do_not_grow_with_rows(admin_client, django_assert_num_queries):
@@ -98,8 +106,40 @@ def test_order_change_post_is_refused_and_changes_nothing(admin_client):
      "/admin/orders/orderevent/?q=T", "/admin/orders/"],
 )
 def test_orders_changelist_renders(admin_client, url):
-    order_in(S.CANCELLED)
-    assert admin_client.get(url).status_code == 200
+    order = order_in(S.CANCELLED)
+    other = make_order()  # awaiting confirmation, another shop
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    if url == "/admin/orders/":  # the app index lists its models
+        for model in ("orderevent", "ordermessage", "orderline", "orderstatuscount", "order"):
+            assert f'href="/admin/orders/{model}/"' in body, model
+        return
+    cl = response.context["cl"]
+    rows = list(cl.queryset)
+    if cl.model is OrderEvent:
+        if "actor_kind__exact=staff" in url or "q=T" in url:
+            # No staff acted; "T" is no order number (the search matches the whole number).
+            assert rows == [] and "0 order events" in body
+        else:
+            assert {e.action for e in rows} == {"place", "pay", "cancel"} and order.number in body
+            assert "column-from_status" in body and "column-actor_label" in body
+    elif cl.model is OrderMessage:
+        assert [m.order for m in rows] == [order] and "column-sender" in body
+        assert rows[0].body[:40] in body
+    elif cl.model is OrderLine:
+        assert {line.order for line in rows} == {order, other}
+        assert all(line.sku_code in body for line in rows)
+    elif cl.model is OrderStatusCount:
+        counts = {(c.shop_id, c.status): c.count for c in rows}
+        assert counts[(order.shop_id, S.CANCELLED)] == 1 and counts[(other.shop_id, S.AWAITING_CONFIRMATION)] == 1
+        assert "column-order_link" in body
+
+
+def model_admin_fields(response):
+    """The field names of the admin form on `response`'s change page (read-only ones included)."""
+    return [name for fieldset in response.context["adminform"] for line in fieldset for field in line
+            for name in [field.field["name"] if isinstance(field.field, dict) else field.field.name]]
 
 
 @pytest.mark.parametrize("model", [OrderEvent, OrderMessage, OrderLine, OrderStatusCount])
@@ -108,7 +148,13 @@ def test_read_only_model_view_page_renders_without_save(admin_client, model):
     obj = model.objects.first()
     response = admin_client.get(f"/admin/orders/{model._meta.model_name}/{obj.pk}/change/")
     assert response.status_code == 200
-    assert 'name="_save"' not in response.content.decode()
+    body = response.content.decode()
+    assert 'name="_save"' not in body
+    assert f"<h1>View {model._meta.verbose_name}</h1>" in body
+    names = model_admin_fields(response)
+    assert names
+    for name in names:  # every field shown, and none as an input staff could edit
+        assert f"field-{name}" in body and f'name="{name}"' not in body, name
 
 
 @pytest.mark.parametrize("model", [Order, OrderEvent, OrderMessage, OrderLine, OrderStatusCount])
@@ -292,8 +338,11 @@ def test_override_by_staff_with_change_permission_applies(client):
                                                         "view_orderline", "view_ordermessage"]))
     client.force_login(staff)
     order = order_in(S.DELIVERED)
-    assert client.get(CHANGELIST).status_code == 200
-    assert client.get(f"{CHANGELIST}{order.pk}/change/").status_code == 200
+    listing = client.get(CHANGELIST).content.decode()
+    assert f">{order.number}</a>" in listing and '<option value="override_complete">' in listing
+    page = client.get(f"{CHANGELIST}{order.pk}/change/").content.decode()
+    assert "<h1>View order</h1>" in page and order.buyer_email in page
+    assert f"/admin/orders/order/{order.pk}/override/complete/" in page
     response = override(client, "complete", [order], reason="Return window closed early by dispute ruling")
     assert response.status_code == 302
     event = order.events.get(action="complete")

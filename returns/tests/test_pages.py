@@ -211,10 +211,17 @@ def test_staff_rule_in_admin_with_a_reason(client, shop):
     client.force_login(staff)
     req = open_return(delivered_order(shop))
     rule = reverse("admin:returns_buyerrequest_rule", args=[req.pk])
-    assert client.get(rule).status_code == 200
-    assert client.post(rule, {"decision": "reject", "note": "x"}).status_code == 200  # needs a reject reason
+    page = client.get(rule)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"Rule on request {req.number}" in body and f"on order {req.order.number}" in body
+    assert 'name="decision"' in body and 'name="reject_reason"' in body and 'name="note"' in body
+    refused = client.post(rule, {"decision": "reject", "note": "x"})  # needs a reject reason
+    assert refused.status_code == 200 and refused.context["form"].errors and 'class="errorlist' in refused.content.decode()
+    req.refresh_from_db()
+    assert req.status == R.REQUESTED
     response = client.post(rule, {"decision": "reject", "reject_reason": "evidence", "note": "Photo is a stock image"})
-    assert response.status_code == 302
+    assert_redirect(response, to=reverse("admin:returns_buyerrequest_change", args=[req.pk]))
     req.refresh_from_db()
     assert req.status == R.REJECTED
     event = req.events.last()
@@ -223,9 +230,14 @@ def test_staff_rule_in_admin_with_a_reason(client, shop):
     client.post(rule, {"decision": "approve", "note": "On appeal: the crack is visible"})
     req.refresh_from_db()
     assert req.status == R.APPROVED
-    assert client.get(reverse("admin:returns_buyerrequest_changelist")).status_code == 200
-    assert client.get(reverse("admin:returns_refund_changelist")).status_code == 200
-    assert client.get(reverse("admin:returns_buyerrequest_change", args=[req.pk])).status_code == 200
+    listing = client.get(reverse("admin:returns_buyerrequest_changelist"))
+    assert list(listing.context["cl"].result_list) == [req]
+    assert req.number in listing.content.decode() and "Approved" in listing.content.decode()
+    refunds = client.get(reverse("admin:returns_refund_changelist"))
+    assert refunds.status_code == 200 and list(refunds.context["cl"].result_list) == []  # approved, not yet refunded
+    page = client.get(reverse("admin:returns_buyerrequest_change", args=[req.pk])).content.decode()
+    assert "<h1>View buyer request</h1>" in page and "Rule on this request…" in page
+    assert "Photo is a stock image" in page and "On appeal: the crack is visible" in page  # the timeline
 
 
 def test_seller_of_two_shops_sees_each_shops_requests_apart(client):

@@ -401,11 +401,18 @@ def test_staff_rule_in_admin_approves_and_pauses(client, shop):
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
     url = f"/admin/shipping/ticket/{ticket.pk}/change/"
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "<h1>Change ticket</h1>" in body and "Flood in the city" in body and order.number in body
+    assert 'name="decision"' in body and 'name="pause_until_0"' in body
     r = client.post(url, {"decision": "reject", "note": ""})
     assert r.status_code == 200 and refreshed(ticket).status == Ticket.Status.OPEN
+    assert "Say why the ticket is rejected." in r.content.decode()
     r = client.post(url, {"decision": "approve", "note": "ok", "pause_until_0": "", "pause_until_1": "",
                           "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "1"})
     assert r.status_code == 302, r.content.decode()[:2000]
     assert refreshed(ticket).status == Ticket.Status.APPROVED
     assert refreshed(order).deadlines_paused_until == ticket.event_end
+    listing = client.get("/admin/shipping/ticket/")
+    assert list(listing.context["cl"].result_list) == [ticket] and "Approved" in listing.content.decode()

@@ -24,18 +24,51 @@ def catalog(db):
                                  "/admin/shops/notification/", "/admin/shops/", "/admin/shops/sku/?q=SKU",
                                  "/admin/shops/shop/?q=shop", "/admin/shops/notification/?read_at__isempty=1"])
 def test_shops_changelist_renders(admin_client, catalog, url):
-    assert admin_client.get(url).status_code == 200
+    shop, membership, sku = catalog
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    if url == "/admin/shops/":  # the app's index lists its models
+        for model in ("shop", "membership", "sku", "notification"):
+            assert f'href="/admin/shops/{model}/"' in body, model
+        return
+    bell = Notification.objects.get()  # the paid order rang it
+    rows, shown = {
+        "/admin/shops/shop/": ([shop], [shop.name, shop.slug, "USD", "column-time_zone"]),
+        "/admin/shops/membership/": ([membership], [membership.user.username, membership.get_role_display()]),
+        "/admin/shops/sku/": ([sku], [sku.code, sku.name, '<td class="field-available">7</td>']),
+        "/admin/shops/notification/": ([bell], [bell.text[:30], "column-read_at"]),
+    }[url.split("?")[0]]
+    assert list(response.context["cl"].result_list) == rows
+    for text in shown:
+        assert text in body, text
 
 
 @pytest.mark.parametrize("model", [Shop, Membership, SKU, Notification])
 def test_shops_change_page_renders(admin_client, catalog, model):
     obj = model.objects.first()
-    assert admin_client.get(f"/admin/shops/{model._meta.model_name}/{obj.pk}/change/").status_code == 200
+    response = admin_client.get(f"/admin/shops/{model._meta.model_name}/{obj.pk}/change/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    verb = "View" if model is Notification else "Change"  # the bell is the shop's: staff only look
+    assert f"<h1>{verb} {model._meta.verbose_name}</h1>" in body and str(obj) in body
+    expected = {Shop: ['name="name"', "memberships-0-user", "field-slug"], Membership: ['name="user"', 'name="role"'],
+                SKU: ['name="stock_on_hand"', "field-reserved", "field-available"], Notification: ["field-text"]}[model]
+    for text in expected:
+        assert text in body, text
 
 
-@pytest.mark.parametrize("model", [Shop, Membership, SKU])
-def test_shops_add_page_renders(admin_client, model):
-    assert admin_client.get(f"/admin/shops/{model._meta.model_name}/add/").status_code == 200
+@pytest.mark.parametrize(("model", "inputs"), [(Shop, ["name", "slug", "time_zone", "currency", "memberships-TOTAL_FORMS"]),
+                                               (Membership, ["user", "shop", "role"]),
+                                               (SKU, ["shop", "code", "name", "price", "stock_on_hand"])])
+def test_shops_add_page_renders(admin_client, model, inputs):
+    response = admin_client.get(f"/admin/shops/{model._meta.model_name}/add/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"<h1>Add {model._meta.verbose_name}</h1>" in body
+    for name in inputs:
+        assert f'name="{name}"' in body, name
+    assert 'name="reserved"' not in body
 
 
 def test_notification_add_and_edit_forbidden(admin_client, catalog):
@@ -100,6 +133,7 @@ def test_sku_add_negative_stock_refused(admin_client):
     response = admin_client.post("/admin/shops/sku/add/", {"shop": shop.pk, "code": "NEG", "name": "Neg",
                                                            "price": "5.00", "stock_on_hand": "-1"})
     assert response.status_code == 200
+    assert "Stock on hand cannot be negative." in response.content.decode()
     assert not SKU.objects.filter(code="NEG").exists()
 
 
