@@ -25,7 +25,16 @@ from shops.actions import notify
 from shops.models import Notification
 
 from . import links, transitions
-from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto, ReturnLinkEmail
+from .models import (
+    REASONS_BY_KIND,
+    REJECT_REASONS_BY_KIND,
+    BuyerRequest,
+    Refund,
+    RequestEvent,
+    RequestLine,
+    RequestPhoto,
+    ReturnLinkEmail,
+)
 from .photos import max_photos
 
 K = BuyerRequest.Kind
@@ -124,8 +133,10 @@ def open_request(*, order, kind, reason, description="", quantities=None, photos
     order = _lock_order(order.pk)
     if kind not in K.values:
         raise ActionRefused("Choose what you are asking for.")
-    if reason not in BuyerRequest.Reason.values:
-        raise ActionRefused("Choose a reason from the list.")
+    if reason not in REASONS_BY_KIND[kind]:
+        raise ActionRefused("Choose a reason from the list." if reason not in BuyerRequest.Reason.values else
+                            f"“{BuyerRequest.Reason(reason).label}” is not a reason for a "
+                            f"{BuyerRequest.Kind(kind).label.lower()} request; choose one from the list.")
     description = (description or "").strip()
     if reason == BuyerRequest.Reason.OTHER and not description:
         raise ActionRefused("Describe the problem when the reason is “Other”.")
@@ -296,12 +307,15 @@ def _clean_reason(reason, allowed, note, *, unknown, missing, too_long):
 
 @transaction.atomic
 def reject_request(*, request, actor, reason, note=""):
+    """Reject with a reason that fits the request: a cancellation is refused because the
+    order is on its way, a refund or a return because of the item (and a disputed return
+    with what the seller found)."""
     staff = actor.kind == OrderEvent.ActorKind.STAFF
-    note = _clean_reason(reason, BuyerRequest.RejectReason.values, note,
+    request = _lock_request(request)
+    note = _clean_reason(reason, reject_reasons(request), note,
                          unknown="Choose a reason for the rejection from the list.",
                          missing="Say why when the reason is “Other”." if reason == "other" else None,
                          too_long="The explanation is at most 500 characters.")
-    request = _lock_request(request)
     order = _lock_order(request.order_id)
     now = timezone.now()
     action = "staff_reject" if staff and request.status == R.DISPUTED else "reject"
@@ -567,6 +581,14 @@ def refund_request(*, request, actor, amount=None, note="", data=None):
 
 DISPUTE_REASONS = (BuyerRequest.RejectReason.NOT_RECEIVED_BACK, BuyerRequest.RejectReason.USED,
                    BuyerRequest.RejectReason.EVIDENCE, BuyerRequest.RejectReason.OTHER)
+
+
+def reject_reasons(request):
+    """The reasons a rejection of `request` may give (its kind's; a disputed return's too)."""
+    reasons = REJECT_REASONS_BY_KIND[request.kind]
+    if request.status == R.DISPUTED:
+        reasons = (*reasons, *(r for r in DISPUTE_REASONS if r not in reasons))
+    return reasons
 
 
 @transaction.atomic

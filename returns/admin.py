@@ -12,7 +12,7 @@ from shops.admin import ReadOnlyInline
 
 from . import actions
 from .forms import StaffRulingForm
-from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
+from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto, reason_choices
 from .transitions import InvalidTransition
 
 
@@ -80,6 +80,7 @@ class BuyerRequestAdmin(admin.ModelAdmin):
             messages.error(request, "Ruling on requests needs the “change buyer request” permission.")
             return redirect("admin:index")
         form = StaffRulingForm(request.POST or None)
+        form.fields["reject_reason"].choices = [("", "—"), *reason_choices(actions.reject_reasons(obj))]
         if request.method == "POST" and form.is_valid():
             actor = Actor.staff(request.user)
             note, decision = form.cleaned_data["note"], form.cleaned_data["decision"]

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import BuyerRequest
+from .models import REASONS_BY_KIND, REJECT_REASONS_BY_KIND, BuyerRequest, reason_choices
 
 
 class LookupForm(forms.Form):
@@ -28,7 +28,8 @@ class MultipleFileField(forms.FileField):
 
 class RequestForm(forms.Form):
     kind = forms.ChoiceField(label="What do you need?", choices=BuyerRequest.Kind.choices)
-    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.Reason.choices)
+    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.Reason.choices,
+                               error_messages={"required": "Choose a reason."})
     description = forms.CharField(label="Describe the problem", required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     photos = MultipleFileField(label="Photos (up to 5, JPEG, PNG or WebP, 5 MB each)", required=False)
@@ -37,11 +38,23 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         if kinds is not None:
             self.fields["kind"].choices = [(k, label) for k, label in BuyerRequest.Kind.choices if k in kinds]
+            # The reasons follow what the buyer may ask now: a cancellation's before shipment,
+            # a refund's or return's (the same list) after delivery.
+            reasons = list(dict.fromkeys(r for k in kinds for r in REASONS_BY_KIND[k]))
+            self.fields["reason"].choices = reason_choices(reasons, blank="Choose a reason")
         self.lines = list(lines)
         for line in self.lines:
             self.fields[f"qty_{line.pk}"] = forms.IntegerField(
                 label=f"{line.name} ({line.sku_code})", min_value=0, max_value=line.quantity, initial=0, required=False,
             )
+
+    def clean(self):
+        data = super().clean()
+        kind, reason = data.get("kind"), data.get("reason")
+        if kind and reason and reason not in REASONS_BY_KIND[kind]:
+            self.add_error("reason", f"“{BuyerRequest.Reason(reason).label}” is not a reason for a "
+                                     f"{BuyerRequest.Kind(kind).label.lower()} request; choose one from the list.")
+        return data
 
     def quantities(self):
         return {line.pk: self.cleaned_data.get(f"qty_{line.pk}") or 0 for line in self.lines}
@@ -65,8 +78,16 @@ class ApproveForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.RejectReason.choices)
+    """The seller's rejection: the reasons that fit the request's kind, none chosen for them."""
+
+    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.RejectReason.choices,
+                               error_messages={"required": "Choose the reason for the rejection."})
     note = forms.CharField(label="Explanation for the buyer", required=False, max_length=500)
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        reasons = REJECT_REASONS_BY_KIND[request.kind] if request is not None else BuyerRequest.RejectReason
+        self.fields["reason"].choices = reason_choices(reasons, blank="Choose a reason")
 
 
 class DisputeForm(forms.Form):

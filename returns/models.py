@@ -34,10 +34,17 @@ class BuyerRequest(models.Model):
         RETURN = "return", "Return and refund"  # after delivery, the buyer ships the item back
 
     class Reason(models.TextChoices):
+        # After delivery (refund only, return and refund): what is wrong with the item.
         DAMAGED = "damaged", "Damaged"
         WRONG_ITEM = "wrong_item", "Wrong item"
         NOT_AS_DESCRIBED = "not_as_described", "Not as described"
         MISSING_PARTS = "missing_parts", "Missing parts"
+        # Before shipment (cancellation): why the buyer no longer wants the order.
+        ORDERED_BY_MISTAKE = "ordered_by_mistake", "Ordered by mistake"
+        CHANGE_ORDER = "change_order", "Need to change the address or the items"
+        BETTER_PRICE = "better_price", "Found a better price"
+        TOO_SLOW = "too_slow", "Delivery would take too long"
+        # Either.
         NO_LONGER_NEEDED = "no_longer_needed", "No longer needed"
         OTHER = "other", "Other"
 
@@ -53,11 +60,14 @@ class BuyerRequest(models.Model):
         LAPSED = "LAPSED", "Closed, not shipped back"  # closed: an approved return not shipped back in time (P13)
 
     class RejectReason(models.TextChoices):
+        # A refund or a return: the item.
         NO_DEFECT = "no_defect", "The item shows no defect"
         EVIDENCE = "evidence", "The photos or description do not support the request"
         USED = "used", "The item was used or damaged after delivery"
-        ALREADY_SHIPPED = "already_shipped", "The order was already handed to the carrier"
         NOT_RECEIVED_BACK = "not_received_back", "The returned item did not arrive"
+        # A cancellation: the order is on its way.
+        ALREADY_SHIPPED = "already_shipped", "The order was already handed to the carrier"
+        ALREADY_PACKED = "already_packed", "The order is already packed and labelled for the carrier"
         OTHER = "other", "Other"
 
     OPEN = (Status.REQUESTED, Status.APPROVED, Status.RETURN_SHIPPED, Status.RECEIVED, Status.DISPUTED)
@@ -151,6 +161,31 @@ class BuyerRequest(models.Model):
 
     def can_dispute(self):
         return self.can("dispute")
+
+
+Rs, RR, K = BuyerRequest.Reason, BuyerRequest.RejectReason, BuyerRequest.Kind
+_ITEM_REASONS = (Rs.DAMAGED, Rs.WRONG_ITEM, Rs.NOT_AS_DESCRIBED, Rs.MISSING_PARTS, Rs.NO_LONGER_NEEDED, Rs.OTHER)
+# The reasons a buyer may give, per kind of request: a cancellation is about the order, a
+# refund or a return about the item that arrived.
+REASONS_BY_KIND = {
+    K.CANCEL: (Rs.ORDERED_BY_MISTAKE, Rs.CHANGE_ORDER, Rs.BETTER_PRICE, Rs.TOO_SLOW, Rs.NO_LONGER_NEEDED, Rs.OTHER),
+    K.REFUND_ONLY: _ITEM_REASONS,
+    K.RETURN: _ITEM_REASONS,
+}
+_ITEM_REJECTIONS = (RR.NO_DEFECT, RR.EVIDENCE, RR.USED, RR.OTHER)
+# The reasons a seller (or staff) may reject with, per kind; a disputed return adds what
+# the seller found in the box (DISPUTE_REASONS, in actions).
+REJECT_REASONS_BY_KIND = {
+    K.CANCEL: (RR.ALREADY_SHIPPED, RR.ALREADY_PACKED, RR.OTHER),
+    K.REFUND_ONLY: _ITEM_REJECTIONS,
+    K.RETURN: _ITEM_REJECTIONS,
+}
+del Rs, RR, K
+
+
+def reason_choices(reasons, blank=None):
+    """(value, label) pairs for a <select>, with an empty first choice when `blank` says what to do."""
+    return ([("", blank)] if blank else []) + [(r.value, r.label) for r in reasons]
 
 
 class RequestLine(models.Model):

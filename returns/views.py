@@ -91,7 +91,7 @@ def _detail_context(shop, req, **extra):
         "shop": shop, "nav": "requests", "req": req, "order": req.order,
         "order_messages": list(OrderMessage.objects.filter(order=req.order)),
         "refunds": list(Refund.objects.filter(order=req.order)),
-        "approve_form": ApproveForm(), "reject_form": RejectForm(), "refund_form": RefundForm(), "dispute_form": DisputeForm(),
+        "approve_form": ApproveForm(), "reject_form": RejectForm(request=req), "refund_form": RefundForm(), "dispute_form": DisputeForm(),
         "message_form": MessageForm(), "now": timezone.now(),
     }
     context.update(extra)
@@ -142,7 +142,7 @@ def request_approve(request, shop, pk):
 @shop_required
 def request_reject(request, shop, pk):
     req = _request(shop, pk)
-    form = RejectForm(request.POST)
+    form = RejectForm(request.POST, request=req)
     if not form.is_valid():
         return _after(request, shop, req, error=_form_error(form), status=400)
     try:

@@ -37,7 +37,8 @@ def paid_order(shop, to=Order.Status.AWAITING_SHIPMENT, **kwargs):
     return advance(order, to)
 
 
-def open_return(order, *, kind="return", qty=None, reason="damaged", description="Cracked", files=()):
+def open_return(order, *, kind="return", qty=None, reason=None, description="Cracked", files=()):
+    reason = reason or ("no_longer_needed" if kind == "cancel" else "damaged")
     lines = list(order.lines.all())
     quantities = qty if qty is not None else {lines[0].pk: 1}
     return actions.open_request(order=order, kind=kind, reason=reason, description=description,
