@@ -8,7 +8,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -23,7 +25,18 @@ EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture
-def bearer(db):
+def _keep_connection():
+    """Calls go through the WSGI handler, which closes the database connection after each request
+    (and with it the test's transaction, on PostgreSQL); Django's test client avoids it the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(db, _keep_connection):
     shop = ShopFactory()
     order = delivered_order(shop, number="R000001")
     open_return(order)
