@@ -124,6 +124,38 @@ def _kind_label(request):
 # --- the buyer opens a request -------------------------------------------------------
 
 
+class TooManyRequests(ActionRefused):
+    """Each request rings the seller's bell and sends emails, and withdrawing one makes room
+    for the next: a buyer opens at most RETURNS_REQUESTS_PER_ORDER_PER_DAY on one order in
+    24 hours (like their messages, TooManyMessages)."""
+
+
+def check_request_limits(order, *, photo_count, buyer=True):
+    """Refuse a new request on `order` past the buyer's requests in the last 24 hours, or
+    one whose photos would take the order past RETURNS_PHOTOS_PER_ORDER stored photos (every
+    request's, withdrawn or closed ones included: their photos are kept). Cheap reads, so the
+    buyer's page asks before decoding any upload; open_request asks again under the lock."""
+    if buyer:
+        limit = getattr(settings, "RETURNS_REQUESTS_PER_ORDER_PER_DAY", 3)
+        since = timezone.now() - timedelta(hours=24)
+        recent = list(BuyerRequest.objects.filter(order=order, created_at__gte=since)
+                      .order_by("created_at").values_list("created_at", flat=True)[:limit])
+        if len(recent) >= limit:
+            again = recent[0] + timedelta(hours=24)
+            raise TooManyRequests(
+                f"You have opened {len(recent)} requests on order {order.number} in the last 24 hours; you can "
+                f"open another after {again:%Y-%m-%d %H:%M} UTC. To add something meanwhile, message the seller.")
+    if photo_count:
+        cap = getattr(settings, "RETURNS_PHOTOS_PER_ORDER", 20)
+        stored = RequestPhoto.objects.filter(request__order=order).count()
+        if stored + photo_count > cap:
+            left = max(cap - stored, 0)
+            room = f"attach at most {left} more" if left else "send the request without photos"
+            raise ActionRefused(f"Order {order.number} already has {stored} photos on its requests, and takes at "
+                                f"most {cap}: {room}.")
+
+
+
 @transaction.atomic
 def open_request(*, order, kind, reason, description="", quantities=None, photos=(), actor=None):
     """The buyer asks to cancel (before shipment) or for a refund or return (after
@@ -150,6 +182,8 @@ def open_request(*, order, kind, reason, description="", quantities=None, photos
     if current is not None:
         raise ActionRefused(f"Order {order.number} already has an open request ({current.number}); "
                             "follow it or withdraw it first.")
+    # Under the order's lock: two requests sent at once count each other.
+    check_request_limits(order, photo_count=len(photos), buyer=actor.kind == OrderEvent.ActorKind.BUYER)
 
     lines = {line.pk: line for line in order.lines.all()}
     if kind == K.CANCEL:

@@ -13,7 +13,7 @@ from shops import images
 
 MAX_PHOTOS = 5
 MAX_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # far beyond any phone camera, short of a decompression bomb
+MAX_PIXELS = 25_000_000  # beyond a phone photo's 12-24 MP; settings.PHOTO_MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ def max_photos():
     return getattr(settings, "RETURNS_MAX_PHOTOS", MAX_PHOTOS)
 
 
+def max_pixels():
+    return getattr(settings, "PHOTO_MAX_PIXELS", MAX_PIXELS)
+
+
 def max_bytes():
     return getattr(settings, "RETURNS_MAX_PHOTO_BYTES", MAX_BYTES)
 
@@ -48,9 +52,9 @@ def check_photo(upload):
     if len(content) > limit:
         raise ActionRefused(f"“{name}” is larger than {limit // (1024 * 1024)} MB.")
     try:
-        image = images.clean_image(content, max_pixels=MAX_PIXELS)
+        image = images.clean_image(content, max_pixels=max_pixels())
     except images.TooManyPixels as exc:
-        raise ActionRefused(f"“{name}” is too large an image ({exc.width}×{exc.height}).") from None
+        raise ActionRefused(f"“{name}” is too large an image: {exc.describe()}.") from None
     except images.NotAnImage:
         raise ActionRefused(f"“{name}” is not a JPEG, PNG or WebP photo.") from None
     return CheckedPhoto(image.data, image.content_type, image.ext, image.width, image.height, image.sha256)

@@ -250,11 +250,15 @@ def buyer_open_request(request):
         error = "; ".join(e for errs in form.errors.values() for e in errs)
         return _after(request, order, error=error, status=400)
     try:
+        # The limits first: decoding photos costs far more than counting.
+        actions.check_request_limits(order, photo_count=len([p for p in form.cleaned_data["photos"] if p]))
         checked = photos.check_photos(form.cleaned_data["photos"])
         req = actions.open_request(
             order=order, kind=form.cleaned_data["kind"], reason=form.cleaned_data["reason"],
             description=form.cleaned_data["description"], quantities=form.quantities(), photos=checked,
         )
+    except actions.TooManyRequests as exc:
+        return _after(request, order, error=str(exc), status=429)
     except ActionRefused as exc:
         return _after(request, order, error=str(exc), status=400)
     return _after(request, order, ok=f"Request {req.number} sent to the seller.")

@@ -1,9 +1,13 @@
 """Response headers every page carries (Content-Security-Policy, Permissions-Policy,
-Cache-Control on private pages)."""
+Cache-Control on private pages), and the request body limit."""
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import trigger_client_event
 
 # Pages that show one person's data: a seller's shop, a buyer's order, admin, the login form
 # (its CSRF token). No shared cache keeps them and no browser writes them to disk, so the back
@@ -36,3 +40,44 @@ class SecurityHeadersMiddleware:
             if "private" not in response.get("Cache-Control", ""):
                 patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+def _mb(size):
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{size // 1024} KB" if size >= 1024 else f"{size} bytes"
+
+
+class RequestBodyLimitMiddleware:
+    """A body whose Content-Length is over MAX_REQUEST_BODY is answered 413 at once: nothing
+    of it is read, so nothing is spooled to memory or disk. The proxy in front should refuse
+    the same size itself (README, client_max_body_size); this holds without one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body it cannot size
+        limit = settings.MAX_REQUEST_BODY
+        if length > limit:
+            return self.too_large(request, length, limit)
+        return self.get_response(request)
+
+    def too_large(self, request, length, limit):
+        message = (f"What you sent is {_mb(length)}; at most {_mb(limit)} can be sent at once. "
+                   "Photos are at most 5 MB each: attach fewer or smaller ones.")
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"type": "https://seller-center.invalid/problems/body_too_large",
+                                 "title": "Request body too large", "status": 413, "code": "body_too_large",
+                                 "detail": message, "limit": limit}, status=413,
+                                content_type="application/problem+json")
+        if request.headers.get("HX-Request") == "true":
+            return trigger_client_event(HttpResponse(status=413), "toast", {"level": "error", "message": message})
+        back = request.headers.get("Referer", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+            back = "/"
+        return render(request, "request_too_large.html", {"message": message, "back": back}, status=413)

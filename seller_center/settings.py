@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view reads the body (CsrfViewMiddleware reads POST only in process_view).
+    "seller_center.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -179,6 +181,24 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Request bodies: one larger than MAX_REQUEST_BODY (by its Content-Length) is answered 413 before
+# a byte of it is read (seller_center.middleware.RequestBodyLimitMiddleware); the proxy in
+# front refuses the same size (nginx: client_max_body_size, README). The largest honest body
+# is the buyer's request with 5 photos of 5 MB. Form fields and JSON bodies (everything but
+# files) are at most DATA_UPLOAD_MAX_MEMORY_SIZE (Django answers 400); an uploaded file
+# over FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file instead of memory.
+MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=26 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)  # 2.5 MB
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# Photos (buyers' evidence, handover proof) of more pixels are refused from their header,
+# before any decoding: a 40-megapixel PNG costs seconds of CPU to decode and re-encode.
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=25_000_000)
+# The buyer's page: requests one order may open in 24 hours (each rings the seller's bell and
+# sends emails, and withdrawing one makes room for another), and photos stored on one order
+# across all its requests, withdrawn ones included.
+RETURNS_REQUESTS_PER_ORDER_PER_DAY = env.int("RETURNS_REQUESTS_PER_ORDER_PER_DAY", default=3)
+RETURNS_PHOTOS_PER_ORDER = env.int("RETURNS_PHOTOS_PER_ORDER", default=20)
 
 # How many reverse proxies in front of the app add X-Forwarded-For (0: none, trust no header).
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)

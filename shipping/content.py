@@ -6,6 +6,8 @@ photos are checked by their content, not their name or declared type.
 
 import re
 
+from django.conf import settings
+
 from orders.actions import ActionRefused
 from shops import images
 
@@ -55,7 +57,7 @@ def check_label_text(text: str) -> str:
 # --- photos ----------------------------------------------------------------------------
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-MAX_PHOTO_PIXELS = 40_000_000
+MAX_PHOTO_PIXELS = 25_000_000  # settings.PHOTO_MAX_PIXELS
 MAX_PHOTOS_PER_PACKAGE = 6
 
 
@@ -71,8 +73,8 @@ def check_photo(upload) -> images.CleanImage:
     if not data:
         raise ActionRefused("The photo is empty.")
     try:
-        return images.clean_image(data, max_pixels=MAX_PHOTO_PIXELS)
-    except images.TooManyPixels:
-        raise ActionRefused("The photo has too many pixels.") from None
+        return images.clean_image(data, max_pixels=getattr(settings, "PHOTO_MAX_PIXELS", MAX_PHOTO_PIXELS))
+    except images.TooManyPixels as exc:
+        raise ActionRefused(f"The photo is too large an image: {exc.describe()}.") from None
     except images.NotAnImage:
         raise ActionRefused("That file is not a readable JPEG, PNG or WebP image.") from None

@@ -19,9 +19,19 @@ class NotAnImage(ValueError):
 
 
 class TooManyPixels(ValueError):
-    def __init__(self, width, height):
+    """More pixels than allowed, known from the file's header before any decoding (width and
+    height are None past Pillow's own decompression-bomb limit)."""
+
+    def __init__(self, width, height, max_pixels):
         super().__init__(f"{width}×{height}")
-        self.width, self.height = width, height
+        self.width, self.height, self.max_pixels = width, height, max_pixels
+
+    def describe(self):
+        """'6300×6300 pixels (39.7 megapixels); at most 25 megapixels'"""
+        cap = f"at most {self.max_pixels / 1e6:g} megapixels"
+        if self.width is None:
+            return f"far more pixels than a photo has; {cap}"
+        return f"{self.width}×{self.height} pixels ({self.width * self.height / 1e6:.1f} megapixels); {cap}"
 
 
 @dataclass(frozen=True)
@@ -36,19 +46,26 @@ class CleanImage:
 
 def clean_image(data, *, max_pixels):
     """Decode `data` in full (a truncated or disguised file is refused) and re-encode it
-    in its own format without metadata, upright as the camera's orientation tag said."""
+    in its own format without metadata, upright as the camera's orientation tag said.
+
+    Image.open reads only the header: the size is checked there, before the pixels cost
+    anything to decode."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(BytesIO(data)) as img:
+            try:
+                opened = Image.open(BytesIO(data))
+            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+                raise TooManyPixels(None, None, max_pixels) from None
+            with opened as img:
                 fmt = img.format
                 if fmt not in FORMATS:
                     raise NotAnImage(fmt)
                 width, height = img.size
                 if width * height > max_pixels:
-                    raise TooManyPixels(width, height)
+                    raise TooManyPixels(width, height, max_pixels)
                 img.verify()
             # verify() leaves the image unusable; decoding it in full catches truncated data.
             with Image.open(BytesIO(data)) as img:
