@@ -12,6 +12,7 @@ from django_htmx.http import trigger_client_event
 from orders.actions import ActionRefused, Actor
 from orders.models import Order, OrderMessage
 from orders.transitions import InvalidTransition as OrderInvalidTransition
+from shops import params
 from shops.access import shop_required
 
 from . import actions
@@ -59,9 +60,9 @@ def request_list(request, shop):
     qs = BuyerRequest.objects.for_shop(shop).in_tab(tab).select_related("order")
     if kind in BuyerRequest.Kind.values:
         qs = qs.filter(kind=kind)
-    after = request.GET.get("after")
-    if after and after.isdigit():
-        qs = qs.filter(pk__lt=int(after))  # keyset: newest first, by id
+    after = params.parse_id(request.GET.get("after"))  # anything else is the first page
+    if after is not None:
+        qs = qs.filter(pk__lt=after)  # keyset: newest first, by id
     rows = list(qs.order_by("-pk")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -225,8 +226,11 @@ def order_message(request, shop, number):
     else:
         error = "Write the message first (at most 4000 characters)."
     back = request.POST.get("next") or ""
-    req_pk = back.removeprefix("request:")
-    if back.startswith("request:") and req_pk.isdigit():
-        return _after(request, shop, _request(shop, int(req_pk)), ok=ok, error=error, status=400)
+    req_pk = params.parse_id(back.removeprefix("request:")) if back.startswith("request:") else None
+    if req_pk is not None:
+        # From a request page: back to it (a request of this shop and order, else 404).
+        req = get_object_or_404(BuyerRequest.objects.for_shop(shop).select_related("order", "shop"), pk=req_pk,
+                                order=order)
+        return _after(request, shop, req, ok=ok, error=error, status=400)
     getattr(messages, "error" if error else "success")(request, error or ok)
     return redirect("orders:detail", shop=shop.slug, number=order.number)

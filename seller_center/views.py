@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.vary import vary_on_headers
 
+from shops import params
 from shops.access import shop_required
 from shops.models import Shop
 
@@ -32,10 +33,7 @@ def health(request):
 def health_page(request, shop):
     """Shop health: the rates over a period (7, 30 or 90 days), week by week, and the
     demand forecast with restock hints. The period travels in the URL."""
-    try:
-        days = int(request.GET.get("days", 30))
-    except ValueError:
-        days = 30
+    days = params.parse_int(request.GET.get("days"), 30)
     days = days if days in shop_health.PERIODS else 30
     context = {"shop": shop, "nav": "health", "days": days, "periods": shop_health.PERIODS}
     if request.htmx:

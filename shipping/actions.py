@@ -20,7 +20,7 @@ from orders import transitions as order_transitions
 from orders.actions import ActionRefused, Actor
 from orders.models import Order, OrderLine
 from orders.transitions import InvalidTransition
-from shops import policy_windows
+from shops import params, policy_windows
 
 from . import carriers, content, transitions
 from .models import HandoverPhoto, Package, PackageEvent, PackageItem, PrintJob, Ticket, TicketEvent
@@ -366,7 +366,9 @@ def ship_packages(*, shop, rows, actor, all_or_nothing=False, errors=()):
 
 def _ship_rows(shop, rows, actor, report):
     now = timezone.now()
-    numbers = {r.order_number for r in rows if r.order_number}
+    # Text PostgreSQL cannot compare (NUL, surrogates) is never queried; such a row is
+    # reported as not in this shop / not the carrier's number below.
+    numbers = {r.order_number for r in rows if r.order_number and not params.has_bad_characters(r.order_number)}
     ids = {r.package_id for r in rows if r.package_id}
     orders = {o.number: o for o in Order.objects.for_shop(shop).filter(number__in=numbers)}
     packages = list(
@@ -387,7 +389,8 @@ def _ship_rows(shop, rows, actor, report):
     by_id = {p.pk: p for p in packages if p.pk}
     wanted = [(carriers.normalize(r.tracking_number), r.carrier) for r in rows]
     taken = set(
-        Package.objects.filter(tracking_number__in=[n for n, _ in wanted if n]).values_list("carrier", "tracking_number")
+        Package.objects.filter(tracking_number__in=[n for n, _ in wanted if n and not params.has_bad_characters(n)])
+        .values_list("carrier", "tracking_number")
     )
     seen_numbers, seen_packages = {}, set()
     good = []
@@ -547,6 +550,11 @@ def record_print(*, shop, packages, kind, size, actor, reprint_of=None):
     packages = list(packages)
     if not packages:
         raise ActionRefused("Choose at least one package to print.")
+    # A job stored with a size the renderer does not know would fail on every reprint.
+    if kind not in PrintJob.Kind.values:
+        raise ActionRefused(f"Choose what to print: {', '.join(PrintJob.Kind.values)}.")
+    if size not in PrintJob.Size.values:
+        raise ActionRefused(f"Choose a label size: {', '.join(PrintJob.Size.values)}.")
     if kind == PrintJob.Kind.LABEL:
         missing = [p for p in packages if not p.tracking_number]
         if missing:

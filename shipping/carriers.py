@@ -18,7 +18,8 @@ class Carrier:
     platform: bool = False  # the platform's partner carrier (ship by platform)
 
     def valid(self, number: str) -> bool:
-        return re.fullmatch(self.pattern, number) is not None
+        # ASCII: \d alone also matches "٣" and "²".
+        return re.fullmatch(self.pattern, number, re.ASCII) is not None
 
 
 PLATFORM_CARRIER = "scx"

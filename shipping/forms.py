@@ -4,8 +4,10 @@ import io
 from django import forms
 from django.utils import timezone
 
+from shops import params
+
 from . import carriers
-from .actions import ShipRow
+from .actions import MAX_PACKAGES, ShipRow
 from .models import Package, PrintJob
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -62,9 +64,10 @@ class ComplaintForm(forms.Form):
                                   label="What happened")
 
 
-class ShopDateTimeField(forms.DateTimeField):
+class ShopDateTimeField(params.DateTimeField):
     """A date and time the seller types in their shop's time zone (`tz`), not the server's:
-    "09:00" in a New York shop is 14:00 UTC. A time the clocks skip is refused."""
+    "09:00" in a New York shop is 14:00 UTC. A time the clocks skip is refused, and so is one
+    outside params' date range (9999-12-31 23:59 in New York is year 10000 in UTC)."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -109,8 +112,8 @@ class PrintForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The ids are checked against the shop in the view; here they only need to be numbers.
-        self.fields["package"].valid_value = lambda value: str(value).isdigit()
+        # The ids are checked against the shop in the view; here they only need to be ids.
+        self.fields["package"].valid_value = lambda value: params.parse_id(str(value)) is not None
 
 
 class CsvUploadForm(forms.Form):
@@ -128,11 +131,21 @@ def parse_ship_csv(upload):
     except UnicodeDecodeError:
         raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise forms.ValidationError(f"The file cannot be read as CSV ({exc}).") from None
     missing = [c for c in ("order_number", "carrier", "tracking_number") if c not in header]
     if missing:
         raise forms.ValidationError(f"The header must name {', '.join(CSV_COLUMNS)} (missing: {', '.join(missing)}).")
     reader.fieldnames = header
+    try:
+        return _read_rows(reader)
+    except csv.Error as exc:  # a field past the csv module's size limit, a broken quote
+        raise forms.ValidationError(f"The file cannot be read as CSV ({exc}).") from None
+
+
+def _read_rows(reader):
     rows, errors = [], []
     for n, raw in enumerate(reader, start=2):
         if n - 1 > MAX_CSV_ROWS:
@@ -144,10 +157,15 @@ def parse_ship_csv(upload):
         row = ShipRow(f"row {n}", values.get("order_number", ""), None, values.get("carrier", "").lower(),
                       values.get("tracking_number", ""))
         if seq_text:
-            if not seq_text.isdigit() or int(seq_text) < 1:
-                errors.append((row, f"Package {seq_text!r} is not a package number (1, 2, ...)."))
+            seq = params.parse_int(seq_text, lo=1, hi=MAX_PACKAGES)
+            if seq is None:
+                errors.append((row, f"Package {seq_text[:20]!r} is not a package number (1 to {MAX_PACKAGES})."))
                 continue
-            row.seq = int(seq_text)
+            row.seq = seq
+        bad = next((c for c in CSV_COLUMNS if params.has_bad_characters(values.get(c, ""))), None)
+        if bad:
+            errors.append((row, f"The {bad} holds control characters; save the file as plain UTF-8 CSV."))
+            continue
         if not row.order_number or not row.carrier or not row.tracking_number:
             errors.append((row, "order_number, carrier and tracking_number are all required."))
             continue

@@ -11,6 +11,7 @@ from django_htmx.http import trigger_client_event
 
 from orders.models import Order
 from orders.transitions import InvalidTransition
+from shops import params
 from shops.access import shop_required
 
 from . import actions, carriers, labels
@@ -34,6 +35,7 @@ REFUSALS = (ActionRefused, InvalidPackageMove, InvalidTransition)
 S = Order.Status
 TO_SHIP = (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION)
 PAGE_SIZE = 50
+MAX_QUANTITY = 100_000  # units of one line in one package a split form may name
 
 
 def _order(shop, number):
@@ -60,11 +62,11 @@ def _done(request, shop, order, *, ok=None, error=None, status=200):
 
 def _home_context(request, shop, *, report=None, upload_form=None):
     qs = Order.objects.for_shop(shop).filter(status__in=TO_SHIP)
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        pivot = Order.objects.for_shop(shop).filter(pk=int(after)).values_list("ship_by", flat=True).first()
+    after = params.parse_id(request.GET.get("after"))  # anything else is the first page
+    if after is not None:
+        pivot = Order.objects.for_shop(shop).filter(pk=after).values_list("ship_by", flat=True).first()
         if pivot is not None:
-            qs = qs.filter(Q(ship_by__gt=pivot) | Q(ship_by=pivot, pk__gt=int(after)))
+            qs = qs.filter(Q(ship_by__gt=pivot) | Q(ship_by=pivot, pk__gt=after))
     orders = list(qs.order_by("ship_by", "pk")[: PAGE_SIZE + 1])
     more = len(orders) > PAGE_SIZE
     orders = orders[:PAGE_SIZE]
@@ -113,18 +115,22 @@ def _report_response(request, shop, report, *, upload_form=None, status=200):
 @shop_required
 def ship_bulk(request, shop):
     """Tracking numbers typed into the to-ship list: every filled row is one ShipRow."""
-    rows = []
+    rows, unreadable = [], []
     for key, value in request.POST.items():
         if not key.startswith("tracking-") or not value.strip():
             continue
         ref = key.removeprefix("tracking-")
         carrier = request.POST.get(f"carrier-{ref}", "")
-        if ref.startswith("p") and ref[1:].isdigit():
-            rows.append(ShipRow(f"package #{ref[1:]}", "", None, carrier, value, package_id=int(ref[1:])))
-        elif ref.startswith("o"):
+        package_id = params.parse_id(ref[1:]) if ref.startswith("p") else None
+        if package_id is not None:
+            rows.append(ShipRow(f"package #{package_id}", "", None, carrier, value, package_id=package_id))
+        elif ref.startswith("o") and len(ref) > 1 and not params.has_bad_characters(ref):
             rows.append(ShipRow(f"order {ref[1:]}", ref[1:], None, carrier, value))
-    report = actions.ship_packages(shop=shop, rows=rows, actor=Actor.seller(request.user))
-    if not rows:
+        else:
+            # A field no page of ours writes (tracking-p², tracking-x): named, never guessed at.
+            unreadable.append((ShipRow(f"field {key[:60]!r}", "", None, carrier, value), "Not a package or order field."))
+    report = actions.ship_packages(shop=shop, rows=rows, errors=unreadable, actor=Actor.seller(request.user))
+    if not rows and not unreadable:
         report.errors.append((ShipRow("form", "", None, "", ""), "Enter at least one tracking number."))
     return _report_response(request, shop, report, status=200 if report.applied or report.ok else 400)
 
@@ -156,8 +162,8 @@ def _pdf(shop, job, packages):
 
 def _back(request, shop):
     """Where a failed print returns to: the page it came from, if it is one of this shop's."""
-    nxt = request.POST.get("next", "")
-    return nxt if nxt.startswith(f"/s/{shop.slug}/") else reverse("shipping:home", kwargs={"shop": shop.slug})
+    return (params.local_url(request, request.POST.get("next"), prefix=f"/s/{shop.slug}/")
+            or reverse("shipping:home", kwargs={"shop": shop.slug}))
 
 
 @require_POST
@@ -179,6 +185,11 @@ def print_labels(request, shop):
             error = str(exc)
     else:
         error = _errors(form)
+    return _print_refused(request, shop, error)
+
+
+def _print_refused(request, shop, error):
+    """A print or reprint refused: a 400 toast for HTMX, else back to the page with the message."""
     if request.htmx:
         return trigger_client_event(HttpResponse(status=400), "toast", {"level": "error", "message": error})
     messages.error(request, error)
@@ -188,10 +199,21 @@ def print_labels(request, shop):
 @require_POST
 @shop_required
 def reprint(request, shop, pk):
+    """The same packages again, in the size asked for (or the job's own). A size or kind that
+    is no choice is refused before anything is stored; a job stored with one before sizes
+    were checked reprints in the default size rather than failing every time."""
     job = get_object_or_404(PrintJob.objects.filter(shop=shop), pk=pk)
+    size = request.POST.get("size") or ""
+    if size and size not in PrintJob.Size.values:
+        return _print_refused(request, shop, f"Choose a label size: {', '.join(PrintJob.Size.values)}.")
+    size = size or (job.size if job.size in PrintJob.Size.values else PrintJob.Size.FOUR_BY_SIX)
+    kind = job.kind if job.kind in PrintJob.Kind.values else PrintJob.Kind.LABEL
     packages = list(job.packages.select_related("order"))
-    new = actions.record_print(shop=shop, packages=packages, kind=job.kind, size=request.POST.get("size") or job.size,
-                               actor=Actor.seller(request.user), reprint_of=job.reprint_of or job)
+    try:
+        new = actions.record_print(shop=shop, packages=packages, kind=kind, size=size,
+                                   actor=Actor.seller(request.user), reprint_of=job.reprint_of or job)
+    except ActionRefused as exc:
+        return _print_refused(request, shop, str(exc))
     return _pdf(shop, new, packages)
 
 
@@ -208,9 +230,10 @@ def split(request, shop, number):
         for k in range(1, actions.MAX_PACKAGES + 1):
             value = request.POST.get(f"q-{line_id}-{k}", "").strip()
             if value:
-                if not value.isdigit():
+                quantity = params.parse_int(value, lo=0, hi=MAX_QUANTITY)
+                if quantity is None:
                     return _done(request, shop, order, error="Quantities are whole numbers.", status=400)
-                allocations.setdefault(k, {})[line_id] = int(value)
+                allocations.setdefault(k, {})[line_id] = quantity
     try:
         packages = actions.create_packages(order=order, allocations=[allocations[k] for k in sorted(allocations)],
                                            actor=Actor.seller(request.user))

@@ -1,8 +1,9 @@
+from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import actions
+from . import actions, params
 from .access import shop_required
 from .models import Notification
 
@@ -20,11 +21,15 @@ def notifications(request, shop):
 @require_POST
 @shop_required
 def notifications_read(request, shop):
-    ids = request.POST.getlist("ids") or None
-    if ids:
-        ids = [int(i) for i in ids if i.isdigit()]
+    values = request.POST.getlist("ids")
+    ids = params.parse_ids(values, limit=PAGE * 10) if values else None
+    if values and ids is None:
+        # Not "mark all": a list that is not ids marks nothing.
+        messages.error(request, "Those are not notifications; nothing was marked read.")
+        items = list(Notification.objects.for_user(request.user, shop)[:PAGE])
+        return render(request, "shops/notifications.html", {"shop": shop, "items": items}, status=400)
     actions.mark_read(shop=shop, user=request.user, ids=ids)
-    nxt = request.POST.get("next", "")
-    if nxt.startswith("/") and not nxt.startswith("//"):
+    nxt = params.local_url(request, request.POST.get("next"))
+    if nxt:
         return redirect(nxt)
     return redirect("shops:notifications", shop=shop.slug)

@@ -155,3 +155,14 @@ def test_health_figures_are_computed_once_per_period_then_served_from_the_cache(
     assert "0 of 1" in partial and "0 of 2" not in partial  # the partial reads the same cached figures
     # Another period computes its rates only: the weeks and the forecast do not depend on it.
     assert again < get(days=7)[0] < first
+
+
+@pytest.mark.parametrize("days", ["²", "٣٠", "1e400", "-7", str(10**30), "\x00", "7.0", ""])
+def test_health_page_with_odd_days_shows_30_days(seller_client, shop, days):
+    from urllib.parse import quote
+
+    for headers in ({}, {"HX-Request": "true"}):
+        r = seller_client.get(f"/s/{shop.slug}/health/?days={quote(days)}", headers=headers)
+        assert r.status_code == 200
+        if not headers:
+            assert r.context["days"] == 30
