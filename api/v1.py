@@ -35,6 +35,7 @@ from .common import (
     only_known_params,
     problem_response,
 )
+from .fulfillment import router as fulfillment_router
 from .models import ApiKey
 from .pages import after_token, next_token
 from .returns import requests_router
@@ -146,6 +147,7 @@ class OrderPage(Schema):
 
 
 class LineOut(Schema):
+    id: int = Field(description="the line's id, used to split the order into packages")
     sku: str
     name: str
     quantity: int
@@ -400,7 +402,7 @@ def cancel_many(request, body: BulkCancelIn):
 def get_order(request, number: str):
     need(request, ApiKey.Scope.ORDERS_READ)
     order = _order(request, number)
-    lines = [{"sku": li.sku_code, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
+    lines = [{"id": li.pk, "sku": li.sku_code, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
              for li in order.lines.all()]
     return {**{f: getattr(order, f) for f in OrderDetail.model_fields if f not in ("buyer", "lines")},
             "buyer": {"name": order.buyer_name, "phone": order.masked_phone, "address": order.masked_address},
@@ -419,3 +421,4 @@ def order_history(request, number: str):
 
 api.add_router("/orders", orders_router)
 api.add_router("/requests", requests_router)
+api.add_router("/", fulfillment_router)

@@ -50,5 +50,7 @@ def health_page(request, shop):
 def not_found(request, exception=None):
     """Machines get a 404 they can parse; people get the site's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": f"no endpoint at {request.path}"}, status=404)
+        detail = f"no endpoint at {request.path}"
+        return JsonResponse({"type": "about:blank", "title": "Not found", "status": 404, "code": "not_found",
+                             "detail": detail, "error": detail}, status=404, content_type="application/problem+json")
     return defaults.page_not_found(request, exception)
