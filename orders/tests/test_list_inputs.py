@@ -5,6 +5,7 @@ import base64
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from orders.models import Order, number_condition
 from orders.tests.factories import make_order
 from orders.views import spreadsheet_safe
 from shops.tests.factories import ShopFactory, SKUFactory
+from tests.pages import fetch_both, hx, texts
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -28,6 +30,11 @@ TOO_MANY = " ".join(f"N{i}" for i in range(101))
 def url(shop, name="orders:list", **params):
     base = reverse(name, kwargs={"shop": shop.slug})
     return f"{base}?{urlencode(params)}" if params else base
+
+
+def numbers(response):
+    """The order numbers of the rows, on the page or in its #results partial (which has no context)."""
+    return re.findall(r'aria-label="Select order ([^"]+)"', response.content.decode())
 
 
 def export_rows(response):
@@ -98,8 +105,8 @@ def test_export_with_refused_filter_is_400(seller_client, shop, query, error):
 
 def test_placed_to_the_last_allowed_day_still_lists(seller_client, shop):
     order = make_order(shop)
-    response = seller_client.get(url(shop, placed_to="2999-12-31"))
-    assert [o.number for o in response.context["orders"]] == [order.number]
+    response, partial = fetch_both(seller_client, url(shop, placed_to="2999-12-31"), "results")
+    assert [o.number for o in response.context["orders"]] == numbers(partial) == [order.number]
     assert seller_client.get(url(shop, "orders:export", placed_to="2999-12-31")).status_code == 200
 
 
@@ -135,6 +142,8 @@ def test_hostile_cursor_starts_the_list_again(seller_client, shop, cursor):
             response = seller_client.get(url(shop, sort=sort, **{key: cursor}))
             assert response.status_code == 200
             assert [o.number for o in response.context["orders"]] == [order.number]
+    for key in ("after", "before"):  # the pager's htmx request with the same cursor
+        assert numbers(fetch_both(seller_client, url(shop, **{key: cursor}), "results")[1]) == [order.number]
 
 
 @pytest.mark.parametrize("ids", [["²"], ["1e400"], [str(10**30)], ["-1"], ["1", "x"], ["\x00"]])
@@ -154,8 +163,9 @@ def test_order_page_route_with_nul_or_control_characters_is_404(seller_client, s
     for number in ("%00", "PLAIN-1%00", "%0A", "%1F"):
         for suffix in ("", "confirm", "cancel", "note"):
             path = f"/s/{shop.slug}/orders/{number}/{suffix}"
-            response = seller_client.post(path) if suffix else seller_client.get(path)
-            assert response.status_code == 404, path
+            for headers in ({}, hx("order-main")):
+                response = seller_client.post(path, headers=headers) if suffix else seller_client.get(path, headers=headers)
+                assert response.status_code == 404, (path, headers)
 
 
 # --- 7. CSV export neutralises spreadsheet formulas --------------------------------------------
@@ -196,16 +206,18 @@ def test_search_finds_order_numbers_in_any_case(seller_client, shop):
     lower = make_order(shop, number="lower-77")
     make_order(shop, number="BOR-100034")
     for q, expected in (("bor-100033", {upper.number}), ("Bor-100033 LOWER-77", {upper.number, lower.number})):
-        response = seller_client.get(url(shop, q=q))
-        assert {o.number for o in response.context["orders"]} == expected
+        response, partial = fetch_both(seller_client, url(shop, q=q), "results")
+        assert {o.number for o in response.context["orders"]} == set(numbers(partial)) == expected
         assert response.context["not_found"] == []
+        assert "not found" not in partial.content.decode()
 
 
 def test_search_in_another_case_reveals_no_other_shop(seller_client, shop):
     make_order(ShopFactory(), number="FOREIGN-1")
-    response = seller_client.get(url(shop, q="foreign-1"))
-    assert list(response.context["orders"]) == []
+    response, partial = fetch_both(seller_client, url(shop, q="foreign-1"), "results")
+    assert list(response.context["orders"]) == [] and numbers(partial) == []
     assert response.context["not_found"] == ["foreign-1"]
+    assert all("FOREIGN-1" not in page for page in texts(response, partial))
 
 
 def test_search_shows_the_pasted_tokens_it_did_not_find(seller_client, shop):
@@ -232,21 +244,25 @@ def test_search_finds_tracking_numbers_in_any_case_and_counts_them_found(seller_
     shipping_actions.ship_package(package=pkg, carrier="ups", tracking_number=number.lower(), actor=ACTOR)
     pkg.refresh_from_db()
     assert pkg.tracking_number == number
-    response = seller_client.get(url(shop, q=f"{number.lower()} 1z00000000000"))
-    assert [o.number for o in response.context["orders"]] == [order.number]
+    response, partial = fetch_both(seller_client, url(shop, q=f"{number.lower()} 1z00000000000"), "results")
+    assert [o.number for o in response.context["orders"]] == numbers(partial) == [order.number]
     assert response.context["not_found"] == ["1z00000000000"]
+    assert all("1 not found: 1z00000000000" in page for page in texts(response, partial))
 
 
 def test_search_query_count_is_fixed_whatever_the_number_of_tokens(seller_client, shop):
     for _ in range(30):
         make_order(shop)
-    numbers = list(Order.objects.filter(shop=shop).values_list("number", flat=True))
+    made = list(Order.objects.filter(shop=shop).values_list("number", flat=True))
     counts = []
-    for tokens in (numbers[:1], numbers[:20] + [f"missing-{i}" for i in range(80)]):
-        with CaptureQueriesContext(connection) as ctx:
-            assert seller_client.get(url(shop, q=" ".join(t.lower() for t in tokens))).status_code == 200
-        counts.append(len(ctx))
-    assert counts[0] == counts[1] <= 11, counts
+    for tokens in (made[:1], made[:20] + [f"missing-{i}" for i in range(80)]):
+        for headers in ({}, hx("results")):
+            with CaptureQueriesContext(connection) as ctx:
+                response = seller_client.get(url(shop, q=" ".join(t.lower() for t in tokens)), headers=headers)
+                assert response.status_code == 200
+            counts.append(len(ctx))
+    page, partial = counts[0::2], counts[1::2]
+    assert page[0] == page[1] <= 11 and partial[0] == partial[1] <= page[0], counts
 
 
 def test_search_by_number_can_use_the_upper_index(shop):
@@ -277,8 +293,9 @@ def test_per_page_select_shows_the_size_the_list_shows(seller_client, shop):
     assert len(response.context["orders"]) == 50
     assert _selected_size(response.content.decode()) == ["50"]
     for size in ("20", "100"):
-        response = seller_client.get(url(shop, size=size))
-        assert _selected_size(response.content.decode()) == [size]
+        response, partial = fetch_both(seller_client, url(shop, size=size), "results")
+        assert _selected_size(response.content.decode()) == [size]  # the select is the filter bar's, not the rows'
+        assert len(numbers(partial)) == min(int(size), 60)
     # A size the list refuses shows the error and the default selected, so Apply fixes it.
     assert _selected_size(seller_client.get(url(shop, size="ZZ")).content.decode()) == ["50"]
 
@@ -288,8 +305,9 @@ def test_apply_without_a_change_keeps_the_page_size(seller_client, shop):
         make_order(shop)
     first = seller_client.get(url(shop, tab="all")).content.decode()
     # What the filter form submits unchanged: every field's current value.
-    applied = seller_client.get(url(shop, tab="all", q="", size=_selected_size(first)[0], sort="newest"))
-    assert len(applied.context["orders"]) == 50
+    applied, partial = fetch_both(seller_client, url(shop, tab="all", q="", size=_selected_size(first)[0], sort="newest"),
+                                  "results")
+    assert len(applied.context["orders"]) == len(numbers(partial)) == 50
 
 
 def test_recent_orders_are_within_the_default_date_range():

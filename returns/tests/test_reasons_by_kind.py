@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from orders.actions import ActionRefused, Actor
+from tests.pages import fetch_both, texts
 
 from .. import actions
 from ..models import REASONS_BY_KIND, REJECT_REASONS_BY_KIND, BuyerRequest
@@ -25,7 +26,8 @@ def _options(html, name):
 
 def _buyer_page(client, order):
     client.post("/returns/", {"number": order.number, "contact": order.buyer_email})
-    return client.get("/returns/order/").content.decode()
+    full, _ = fetch_both(client, "/returns/order/", "buyer-main")
+    return full.content.decode()
 
 
 def test_buyer_cancellation_form_offers_cancellation_reasons_only(client, shop):
@@ -63,8 +65,8 @@ def test_a_reason_of_the_other_kind_is_refused_and_nothing_is_stored(client, sho
 def test_seller_reject_form_offers_the_kinds_reasons_with_none_chosen(seller_client, shop, seller, kind):
     req = open_cancel(paid_order(shop)) if kind == "cancel" else open_return(delivered_order(shop))
     url = reverse("returns:detail", kwargs={"shop": shop.slug, "pk": req.pk})
-    page = seller_client.get(url).content.decode()
-    assert _options(page, "reason") == ["", *REJECT_REASONS_BY_KIND[kind]]
+    page, partial = texts(*fetch_both(seller_client, url, "request-main"))
+    assert _options(page, "reason") == _options(partial, "reason") == ["", *REJECT_REASONS_BY_KIND[kind]]
     assert 'selected' not in re.search(r'<select name="reason"[^>]*>(.*?)</select>', page, re.S).group(1)
     if kind == "cancel":
         assert "The item shows no defect" not in page

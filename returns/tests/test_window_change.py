@@ -58,6 +58,9 @@ def test_new_p11_window_moves_open_answer_deadlines_and_the_next_run_uses_them(a
     # The buyer and the seller read the new deadline on the request's timeline.
     page = admin_client.get(f"/admin/returns/buyerrequest/{extended.pk}/change/")
     assert page.status_code == 200
+    body = page.content.decode()
+    assert "deadlines_recomputed" in body  # staff read the action as recorded, with the rule's data
+    assert "The platform now gives sellers 1 day to answer; the answer deadline moved with it." in body
 
 
 def test_window_changes_move_ship_back_refund_and_collection_deadlines(shop, seller):

@@ -55,6 +55,7 @@ def test_buyer_login_and_admin_pages_are_private_and_not_stored(client, admin_cl
         client.post("/returns/", {"number": order.number, "contact": "pat@example.com"}, follow=True),
         admin_client.get("/admin/"),
         admin_client.get("/admin/orders/order/"),
+        client.get("/returns/order/", headers={"HX-Request": "true", "HX-Target": "buyer-main"}),  # the buyer's partial
     ):
         assert response.status_code == 200
         assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
