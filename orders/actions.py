@@ -14,8 +14,9 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from shops import policy_windows, sql
+from shops.actions import settle_new_orders
 from shops.batching import lock
-from shops.models import SKU
+from shops.models import SKU, Notification
 
 from . import registry, transitions
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
@@ -243,13 +244,13 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
     _event(order, "place", actor, from_status="", to_status=S.UNPAID, at=now, data={"placed_at": placed_at.isoformat()}).save()
     bump_status_counts({(shop.pk, S.UNPAID): 1})
     if paid_at is not None:
-        _move(order, "pay", actor, at=max(now, min(paid_at, timezone.now())), paid_at=paid_at, auto_cancel_at=placed_at + windows["P5"].delta,
-              data={"paid_at": paid_at.isoformat()})
-        _announce_new_order(order)
+        event = _move(order, "pay", actor, at=max(now, min(paid_at, timezone.now())), paid_at=paid_at,
+                      auto_cancel_at=placed_at + windows["P5"].delta, data={"paid_at": paid_at.isoformat()})
+        _announce_new_order(order, at=event.at)
     return order
 
 
-def _announce_new_order(order):
+def _announce_new_order(order, at=None):
     """A paid order awaits confirmation: ring the bell and email the shop."""
     from django.urls import reverse
 
@@ -262,6 +263,8 @@ def _announce_new_order(order):
         text=f"New order {order.number}: {order.items_summary} — {order.total} {order.currency}. Confirm it to reserve stock.",
         url=reverse("orders:detail", kwargs={"shop": order.shop.slug, "number": order.number}),
         email_subject=f"New order {order.number} awaits confirmation",
+        about_order=order.pk,
+        at=at,
     )
 
 
@@ -280,7 +283,7 @@ def pay_order(*, order, actor, paid_at=None, note="", at=None):
     untracked = order.placed_at + policy_windows.window("P5").delta
     _move(order, "pay", actor, note=note, at=at, paid_at=paid_at, auto_cancel_at=untracked,
           data={"paid_at": paid_at.isoformat()})
-    _announce_new_order(order)
+    _announce_new_order(order, at=at)
     return order
 
 
@@ -342,6 +345,7 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     OrderEvent.objects.bulk_create(events)
     n = len(result.done)
     bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): -n, (shop.pk, S.AWAITING_SHIPMENT): n})
+    settle_new_orders(done_ids, at=now)
     return result
 
 
@@ -460,6 +464,12 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
         f"SELECT o.id, %s, NULL, 'Your order ' || o.number || %s, %s FROM {{due}}",
         [OrderMessage.Sender.PLATFORM.value, f" was cancelled. Reason: {label}.{buyer_note}", when],
     )
+    # A cancelled order no longer awaits confirmation: its "new order" bell is settled.
+    settle = (
+        f"UPDATE {Notification._meta.db_table} SET read_at = %s WHERE kind = %s AND read_at IS NULL "
+        f"AND about_order IN (SELECT o.id FROM {{due}})",
+        [when, Notification.Kind.NEW_ORDER.value],
+    )
     status = (
         f"UPDATE {orders} SET status = %s, status_changed_at = %s, cancelled_at = %s, cancel_reason = %s, "
         f"cancel_note = %s, updated_at = %s, auto_cancel_at = NULL WHERE id IN (SELECT o.id FROM {{due}})",
@@ -469,7 +479,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     count = f"SELECT o.shop_id, o.status, COUNT(*), {first} FROM {{due}} GROUP BY o.shop_id, o.status"
 
     if sql.postgres():
-        writes = [release_stock, history, message, status]
+        writes = [release_stock, history, message, settle, status]
         ctes = ", ".join(f"w{i} AS ({text.format(due='due o')})" for i, (text, _) in enumerate(writes))
         # The orders are picked (and locked) first, then filtered: left to itself, the
         # planner may AND the id list with the status index, reading every open order's entry.
@@ -481,7 +491,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     else:
         due = f"({due_sql}) o"
         grouped = sql.fetch(*sql.bind(count, [], "due", due, due_params))
-        writes = [history, message, status]
+        writes = [history, message, settle, status]
         if any(s in RESERVING for _, s, _, _ in grouped):
             writes.insert(0, release_stock)
         for text, params in writes:

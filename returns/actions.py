@@ -88,7 +88,7 @@ def _seller_url(request):
 
 
 def _tell_seller(request, text, *, kind=Notification.Kind.REQUEST, subject=None):
-    notify(shop=request.shop, kind=kind, text=text, url=_seller_url(request),
+    notify(shop=request.shop, kind=kind, text=text, url=_seller_url(request), about_order=request.order_id,
            email_subject=subject or f"Seller Center: request {request.number} on order {request.order.number}")
 
 
@@ -772,6 +772,7 @@ def post_message(*, order, sender, body, author=None):
     message = order_actions.post_message(order=order, sender=sender, author=author, body=body)
     if sender == OrderMessage.Sender.BUYER:
         notify(shop=order.shop, kind=Notification.Kind.MESSAGE, text=f"Order {order.number}: the buyer wrote: {body[:200]}",
+               about_order=order.pk,
                url=reverse("orders:detail", kwargs={"shop": order.shop.slug, "number": order.number}),
                email_subject=f"Message from the buyer of order {order.number}")
     else:

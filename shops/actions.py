@@ -5,9 +5,12 @@ from django.utils import timezone
 from .models import Notification
 
 
-def notify(*, shop, kind, text, url="", user=None, email_subject=None):
-    """Ring the shop's bell; with email_subject, also email the shop after commit."""
-    note = Notification.objects.create(shop=shop, user=user, kind=kind, text=text[:300], url=url)
+def notify(*, shop, kind, text, url="", user=None, email_subject=None, about_order=None, at=None):
+    """Ring the shop's bell; with email_subject, also email the shop after commit.
+    `about_order` (an order id) lets the bell settle it once the order has moved on;
+    `at` is when (default now)."""
+    note = Notification.objects.create(shop=shop, user=user, kind=kind, text=text[:300], url=url,
+                                       about_order=about_order, created_at=at or timezone.now())
     if email_subject and shop.email:
         transaction.on_commit(lambda: send_mass_mail([(email_subject, text, None, [shop.email])], fail_silently=True))
     return note
@@ -19,6 +22,23 @@ def notify_many(notes, emails=()):
     emails = [(subject, body, None, [to]) for subject, body, to in emails if to]
     if emails:
         transaction.on_commit(lambda: send_mass_mail(emails, fail_silently=True))
+
+
+def settle_new_orders(order_ids, *, at=None):
+    """The orders no longer await confirmation (confirmed or cancelled): their "new order"
+    notifications have nothing left to ask, so they no longer count in the bell. One UPDATE."""
+    return Notification.objects.filter(about_order__in=list(order_ids), kind=Notification.Kind.NEW_ORDER,
+                                       read_at__isnull=True).update(read_at=at or timezone.now())
+
+
+def open_notification(*, shop, user, pk):
+    """The seller opens one notification: it is read from now on. Returns it (None if it is
+    not one of theirs)."""
+    note = Notification.objects.for_user(user, shop).filter(pk=pk).first()
+    if note is not None and note.read_at is None:
+        note.read_at = timezone.now()
+        note.save(update_fields=["read_at"])
+    return note
 
 
 def mark_read(*, shop, user, ids=None):

@@ -3,6 +3,7 @@ import zoneinfo
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 TIME_ZONES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
 
@@ -116,14 +117,21 @@ class Notification(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     text = models.CharField(max_length=300)
     url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The order it is about, as a plain id (shops sits below orders): when the order no
+    # longer needs what it asked for (a new order confirmed or cancelled), it reads as read.
+    about_order = models.PositiveBigIntegerField(null=True, blank=True, help_text="The order it is about (its id).")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["shop", "read_at", "-created_at"], name="notification_shop_unread")]
+        indexes = [
+            models.Index(fields=["shop", "read_at", "-created_at"], name="notification_shop_unread"),
+            models.Index(fields=["about_order"], name="notification_unread_order",
+                         condition=Q(read_at__isnull=True, about_order__isnull=False)),
+        ]
 
     def __str__(self):
         return self.text

@@ -7,4 +7,5 @@ app_name = "shops"
 urlpatterns = [
     path("", views.notifications, name="notifications"),
     path("read", views.notifications_read, name="notifications-read"),
+    path("<int:pk>/open", views.notification_open, name="notification-open"),
 ]

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -32,4 +33,18 @@ def notifications_read(request, shop):
     nxt = params.local_url(request, request.POST.get("next"))
     if nxt:
         return redirect(nxt)
+    return redirect("shops:notifications", shop=shop.slug)
+
+
+@require_POST
+@shop_required
+def notification_open(request, shop, pk):
+    """Opening a notification (a POST, so a link elsewhere cannot mark it) marks it read,
+    then goes where it points: only a path on this site, never another host."""
+    note = actions.open_notification(shop=shop, user=request.user, pk=pk)
+    if note is None:
+        raise Http404("No such notification")
+    target = params.local_url(request, note.url)
+    if target:
+        return redirect(target)
     return redirect("shops:notifications", shop=shop.slug)
