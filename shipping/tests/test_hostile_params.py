@@ -11,6 +11,7 @@ from shipping import actions
 from shipping.forms import PrintForm
 from shipping.models import Package, PackageEvent, PrintJob
 from shops import params
+from tests.pages import fetch_both, texts
 
 from .factories import ACTOR, arranged, order_to_ship, refreshed, ups_number
 
@@ -39,8 +40,10 @@ def test_shipping_page_with_an_odd_after_shows_the_first_page(seller_client, sho
 
 def test_shipping_page_after_pages_on(seller_client, shop):
     first = order_to_ship(shop, model="SELLER")
-    r = seller_client.get(base(shop), {"after": str(first.pk)})
-    assert r.status_code == 200
+    for html in texts(*fetch_both(seller_client, base(shop), "to-ship")):
+        assert f'name="tracking-o{first.number}"' in html
+    for html in texts(*fetch_both(seller_client, base(shop), "to-ship", data={"after": str(first.pk)})):
+        assert f'name="tracking-o{first.number}"' not in html  # the page after the last order: empty
 
 
 @pytest.mark.parametrize("value", ODD_INTS + ["", "1 1", "+1"])
