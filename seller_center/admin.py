@@ -8,6 +8,10 @@ from shops.models import PolicyWindow
 
 from . import policies
 
+# The longest window staff may set: a year. Longer is a typo, and a deadline that far out
+# is never a rule anyone follows.
+MAX_HOURS = 365 * 24
+
 
 class PolicyWindowForm(forms.ModelForm):
     rule = forms.ChoiceField(choices=[(r, f"{r} — {text}") for r, (_, text) in policy_windows.DEFAULTS.items()])
@@ -16,6 +20,26 @@ class PolicyWindowForm(forms.ModelForm):
     class Meta:
         model = PolicyWindow
         fields = ["rule", "hours", "enabled", "note"]
+        error_messages = {"hours": {"invalid": "Enter the window as a number of hours, e.g. 48 or 1.5."}}
+
+    def clean(self):
+        """The window in words a staff member understands, before the database's own
+        constraint could answer with its name."""
+        data = super().clean()
+        rule, hours = data.get("rule"), data.get("hours")
+        if rule is None or hours is None:
+            return data
+        if rule == "P6":
+            if hours < 1 or hours != hours.to_integral_value():
+                self.add_error("hours", "P6 counts failed delivery attempts: a whole number, 1 or more.")
+        elif rule in ("P10", "P12"):
+            if hours not in (0, 1):
+                self.add_error("hours", f"{rule} is on or off: 1 for on, 0 for off.")
+        elif hours < 0:
+            self.add_error("hours", f"A window cannot be negative ({hours} h): give 0 or more hours.")
+        elif hours > MAX_HOURS:
+            self.add_error("hours", f"At most {MAX_HOURS} hours (a year); {hours} h looks like a typo.")
+        return data
 
 
 @admin.register(PolicyWindow)
