@@ -26,6 +26,7 @@ urlpatterns = [
     path("returns/", include("returns.public_urls")),
     path("s/<slug:shop>/requests/", include("returns.urls")),
     path("s/<slug:shop>/health/", views.health_page, name="shop_health"),
+    path("s/<slug:shop>/settings/api-keys/", include("api.urls")),
 ]
 
 handler404 = "seller_center.views.not_found"
