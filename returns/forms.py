@@ -98,6 +98,10 @@ class DisputeForm(forms.Form):
     note = forms.CharField(label="What arrived (or that nothing did)", max_length=500)
 
 
+class ReceiveForm(forms.Form):
+    note = forms.CharField(label="What arrived", required=False, max_length=500)
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(label="Amount (leave empty for the full amount)", required=False, min_value=0,
                                 decimal_places=2, max_digits=14)

@@ -16,7 +16,7 @@ from shops import params
 from shops.access import shop_required
 
 from . import actions
-from .forms import ApproveForm, DisputeForm, MessageForm, RefundForm, RejectForm
+from .forms import ApproveForm, DisputeForm, MessageForm, ReceiveForm, RefundForm, RejectForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
 from .public_views import photo_response
 from .transitions import InvalidTransition
@@ -169,8 +169,11 @@ def request_extend(request, shop, pk):
 @shop_required
 def request_receive(request, shop, pk):
     req = _request(shop, pk)
+    form = ReceiveForm(request.POST)
+    if not form.is_valid():  # a NUL, or more than 500 characters
+        return _after(request, shop, req, error=_form_error(form), status=400)
     try:
-        actions.confirm_receipt(request=req, actor=Actor.seller(request.user), note=request.POST.get("note", "")[:500])
+        actions.confirm_receipt(request=req, actor=Actor.seller(request.user), note=form.cleaned_data["note"])
     except REFUSED as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Return {req.number} received. Refund it next.")

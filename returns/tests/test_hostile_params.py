@@ -49,3 +49,24 @@ def test_request_pages_with_huge_or_zero_ids_are_404(seller_client, shop, pk):
     assert seller_client.get(f"/s/{shop.slug}/requests/{pk}/").status_code == 404
     assert seller_client.post(f"/s/{shop.slug}/requests/{pk}/approve").status_code == 404
     assert seller_client.get(f"/s/{shop.slug}/requests/1/photos/{pk}").status_code == 404
+
+
+def test_receive_with_a_nul_or_overlong_note_is_400_and_changes_nothing(seller_client, shop, seller):
+    from orders.actions import Actor
+
+    from .. import actions
+    from ..models import BuyerRequest
+
+    req = open_return(delivered_order(shop))
+    req = actions.approve_request(request=req, actor=Actor.seller(seller))
+    req = actions.ship_back(request=req, carrier="UPS", tracking="1Z999")
+    for note in ("A\x00B", "x" * 501):
+        for headers in ({}, {"HX-Request": "true"}):
+            r = seller_client.post(url("receive", shop, pk=req.pk), {"note": note}, headers=headers)
+            assert r.status_code == (400 if headers else 302)
+    req.refresh_from_db()
+    assert req.status == BuyerRequest.Status.RETURN_SHIPPED
+    r = seller_client.post(url("receive", shop, pk=req.pk), {"note": "Box intact"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    req.refresh_from_db()
+    assert req.status == BuyerRequest.Status.RECEIVED
