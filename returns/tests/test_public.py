@@ -230,9 +230,10 @@ def test_upload_of_another_image_format_is_refused(client, shop):
     order = delivered_order(shop)
     _login(client, order)
     gif = upload("a.png", image_bytes("GIF"), "image/png")
-    assert client.post(reverse("returns_public:open"), _upload_form(order, photos=[gif])).status_code == 400
+    assert_full_page(client.post(reverse("returns_public:open"), _upload_form(order, photos=[gif])), status=400)
     truncated = upload("b.png", image_bytes("PNG", size=(200, 200))[:120], "image/png")
-    assert client.post(reverse("returns_public:open"), _upload_form(order, photos=[truncated])).status_code == 400
+    response = client.post(reverse("returns_public:open"), _upload_form(order, photos=[truncated]), headers=MAIN)
+    assert_fragment(response, "buyer-main", status=400)
     assert not BuyerRequest.objects.exists()
 
 
@@ -242,6 +243,9 @@ def test_upload_too_big_is_refused(client, shop):
     big = image_bytes("PNG") + b"\0" * (5 * 1024 * 1024)  # a real PNG, padded past 5 MB
     response = client.post(reverse("returns_public:open"), _upload_form(order, photos=[upload("big.png", big)]))
     assert "larger than 5 MB" in assert_full_page(response, status=400)
+    response = client.post(reverse("returns_public:open"), _upload_form(order, photos=[upload("big.png", big)]),
+                           headers=MAIN)
+    assert "larger than 5 MB" in assert_fragment(response, "buyer-main", status=400)
     assert not BuyerRequest.objects.exists()
 
 
@@ -251,6 +255,10 @@ def test_upload_too_many_is_refused(client, shop):
     photos = [upload(f"p{i}.png") for i in range(6)]
     response = client.post(reverse("returns_public:open"), _upload_form(order, photos=photos))
     assert "at most 5 photos" in assert_full_page(response, status=400)
+    for photo in photos:
+        photo.seek(0)
+    response = client.post(reverse("returns_public:open"), _upload_form(order, photos=photos), headers=MAIN)
+    assert "at most 5 photos" in assert_fragment(response, "buyer-main", status=400)
     assert not BuyerRequest.objects.exists()
     five = [upload(f"p{i}.png") for i in range(5)]
     assert client.post(reverse("returns_public:open"), _upload_form(order, photos=five)).status_code == 302
