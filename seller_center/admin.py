@@ -63,7 +63,8 @@ class PolicyWindowAdmin(admin.ModelAdmin):
             note=form.cleaned_data["note"], enabled=form.cleaned_data["enabled"],
         )
         obj.pk, obj.version = created.pk, created.version
-        messages.info(request, f"{created.rule} is now version {created.version}; open orders' deadlines follow it.")
+        messages.info(request, f"{created.rule} is now version {created.version}; the open orders', packages' and "
+                               "requests' deadlines derived from it follow it.")
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}

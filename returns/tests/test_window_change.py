@@ -37,6 +37,9 @@ def test_new_p11_window_moves_open_answer_deadlines_and_the_next_run_uses_them(a
     response = admin_client.post("/admin/shops/policywindow/add/",
                                  {"rule": "P11", "hours": "24", "enabled": "on", "note": "faster answers"})
     assert response.status_code == 302
+    from django.contrib.messages import get_messages
+
+    assert any("requests' deadlines derived from it follow it" in str(m) for m in get_messages(response.wsgi_request))
     plain, extended, answered_after = _refreshed(plain), _refreshed(extended), _refreshed(answered)
     assert plain.respond_by == plain.created_at + 24 * H
     assert extended.respond_by == extended.created_at + 48 * H
