@@ -36,6 +36,7 @@ from .common import (
     problem_response,
 )
 from .fulfillment import router as fulfillment_router
+from .inventory import router as inventory_router
 from .models import ApiKey
 from .pages import after_token, next_token
 from .returns import requests_router
@@ -422,3 +423,4 @@ def order_history(request, number: str):
 api.add_router("/orders", orders_router)
 api.add_router("/requests", requests_router)
 api.add_router("/", fulfillment_router)
+api.add_router("/inventory", inventory_router)

@@ -68,6 +68,8 @@ class SKU(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     stock_on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
+    stock_version = models.PositiveIntegerField(default=0, help_text="Goes up with every stock change a person or "
+                                                "system makes; a write naming an older version is refused.")
 
     objects = SKUQuerySet.as_manager()
 
@@ -87,6 +89,50 @@ class SKU(models.Model):
     @property
     def available(self):
         return self.stock_on_hand - self.reserved
+
+
+class StockChange(models.Model):
+    """The append-only record of what a seller or their system did to a SKU's stock on hand, and why.
+    (Reservations by confirmed orders are the orders' own history.)"""
+
+    class Reason(models.TextChoices):
+        COUNT = "count", "Stock count"  # a counted figure replaces the old one
+        RECEIVED = "received", "Goods received"
+        DAMAGED = "damaged", "Damaged or lost in the warehouse"
+        RETURNED = "returned", "Returned to stock"
+        CORRECTION = "correction", "Correction"
+        OTHER = "other", "Other"
+
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="stock_changes")
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=12)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    on_hand_before = models.IntegerField()
+    on_hand_after = models.IntegerField()
+    version = models.PositiveIntegerField(help_text="The SKU's stock version after this change.")
+
+    class Meta:
+        ordering = ["sku", "version"]
+        constraints = [models.UniqueConstraint(fields=["sku", "version"], name="stock_change_version_once")]
+
+    def __str__(self):
+        return f"{self.sku_id} v{self.version}: {self.on_hand_before} → {self.on_hand_after}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("StockChange is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("StockChange is append-only.")
+
+    @property
+    def change(self):
+        return self.on_hand_after - self.on_hand_before
 
 
 class NotificationQuerySet(models.QuerySet):
