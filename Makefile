@@ -31,13 +31,31 @@ demo: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py setup_schedules
 
-# Web server and task worker together; Ctrl-C stops both.
+# Links in the demo's emails and its printed logins point at the server `make run` starts,
+# unless PUBLIC_BASE_URL is set.
+run demo: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+
+# Web server and task worker together; Ctrl-C (or either of them ending) stops both. Each
+# runs in a process group of its own (set -m), so a signal reaches all its processes (the
+# autoreloader's child, qcluster's sentinel and workers) and Ctrl-C reaches neither directly:
+# the trap sends TERM, waits up to 5 seconds, then KILLs what is left (a qcluster busy with
+# a task may ignore TERM).
 run: demo
 	@echo "Seller Center on http://$(HOST):$(PORT)/  (logins: alice / bob / staff, password demo)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver $(HOST):$(PORT) & \
-	wait
+	@set -m; \
+	$(PY) manage.py qcluster & worker=$$!; \
+	$(PY) manage.py runserver $(HOST):$(PORT) & web=$$!; \
+	stop() { \
+	  trap '' INT TERM; trap - EXIT; \
+	  kill -TERM -- -$$web -$$worker 2>/dev/null; \
+	  ( sleep 5; kill -KILL -- -$$web -$$worker 2>/dev/null ) & killer=$$!; \
+	  wait $$web $$worker 2>/dev/null; \
+	  kill -KILL -- -$$web -$$worker 2>/dev/null; \
+	  kill -- -$$killer 2>/dev/null; \
+	  echo "Seller Center stopped."; \
+	}; \
+	trap 'stop; exit 130' INT TERM; trap stop EXIT; \
+	if [ "$${BASH_VERSINFO[0]}$${BASH_VERSINFO[1]}" -ge 43 ]; then wait -n; else wait; fi
 
 test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "Model changes without a migration: run manage.py makemigrations" && exit 1)

@@ -9,6 +9,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -205,7 +206,8 @@ def seed(stdout=None, scale=1.0):
     if stdout:
         stdout.write(f"Demo ready: {created} new orders ({Order.objects.count()} in all).\n")
         stdout.write("Logins (development only), password 'demo':\n")
-        stdout.write("  alice  -> seller of Aurora Apparel   http://127.0.0.1:8000/\n")
+        site = settings.RETURNS_PUBLIC_BASE_URL.rstrip("/")  # PUBLIC_BASE_URL; make run sets it from HOST and PORT
+        stdout.write(f"  alice  -> seller of Aurora Apparel   {site}/\n")
         stdout.write("  bob    -> seller of Borealis Home\n")
-        stdout.write(f"  {staff.username}  -> platform staff           http://127.0.0.1:8000/admin/\n")
+        stdout.write(f"  {staff.username}  -> platform staff           {site}/admin/\n")
     return created

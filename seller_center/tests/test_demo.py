@@ -34,8 +34,27 @@ def test_seed_demo_twice_yields_the_same_data():
         assert order.events.order_by("id").last().to_status == order.status
 
 
-def test_seed_demo_logins_work():
-    call_command("seed_demo")  # the command itself, at full size
+@pytest.mark.django_db(transaction=True)  # seed_demo's own commit hands its emails over, as in `make run`
+def test_seed_demo_logins_work(settings, capsys):
+    from io import StringIO
+
+    from django.core import mail
+
+    # As `make run` seeds: the console backend, which would print every email of the story.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.RETURNS_PUBLIC_BASE_URL = "http://127.0.0.1:8765"
+    out = StringIO()
+    call_command("seed_demo", stdout=out)  # the command itself, at full size
+    printed = capsys.readouterr()
+    assert "Subject:" not in printed.out + printed.err and mail.outbox == []
+    summary = out.getvalue().splitlines()
+    assert len(summary) <= 8, summary
+    assert summary[0].startswith("Demo ready: 320 new orders")
+    assert "http://127.0.0.1:8765/" in summary[2] and "http://127.0.0.1:8765/admin/" in summary[4]
+    assert "notification emails of the demo's story were not sent" in summary[-1]
+    # After seeding, the site's email backend is the configured one again.
+    from django.core.mail import get_connection
+    assert type(get_connection()).__module__ == "django.core.mail.backends.console"
     for username in ("alice", "bob"):
         client = Client()
         response = client.post("/login/", {"username": username, "password": "demo"})
