@@ -147,3 +147,10 @@ def test_client_ip_honours_only_the_trusted_proxy_count(settings, proxies, remot
     settings.TRUSTED_PROXIES = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+def test_login_without_a_readable_client_address_still_answers(user, settings):
+    # gunicorn on a unix socket passes an empty REMOTE_ADDR: no 500, the throttle still counts.
+    client = Client(REMOTE_ADDR="")
+    codes = _fail(client, settings.AXES_FAILURE_LIMIT)
+    assert codes[-1] == 429 and set(codes[:-1]) == {200}
