@@ -107,4 +107,5 @@ def test_htmx_answer_with_its_own_toast_is_not_told_twice(page, shop, debug_demo
 
 def test_api_docs_render_under_the_csp(page):
     page.goto("/api/v1/docs")
-    expect(page.locator("#swagger-ui .info .title")).to_be_visible()
+    # Swagger UI is 1.5 MB of script: a loaded machine (the whole suite in parallel) needs a while.
+    expect(page.locator("#swagger-ui .info .title")).to_be_visible(timeout=30_000)
