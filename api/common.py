@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from ninja import Schema, Status
 from pydantic import BeforeValidator, WithJsonSchema
 
-from shops.payload import parse_time, text_error
+from core.payload import parse_time, text_error
 
 
 class Problem(Exception):

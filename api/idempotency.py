@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shops.payload import text_error
+from core.payload import text_error
 
 from .models import IdempotentRequest
 

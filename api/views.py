@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.payload import text_error
 from shops.access import shop_required
 from shops.models import Membership
-from shops.payload import text_error
 
 from . import keys
 from .models import ApiKey

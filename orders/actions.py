@@ -13,9 +13,10 @@ from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
-from shops import policy_windows, sql
+from core import sql
+from core.batching import lock
+from shops import policy_windows
 from shops.actions import settle_new_orders
-from shops.batching import lock
 from shops.models import SKU, Notification
 
 from . import registry, transitions
@@ -399,7 +400,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
 @transaction.atomic
 def cancel_due_orders(*, due, actor, reason, note, action="cancel", explain=None, deadline_field=None, at=None):
     """The platform cancels the orders a rule found due: `due` is an Order queryset
-    (shops.batching.due_chunks), locked here, skipping rows another worker holds. The
+    (core.batching.due_chunks), locked here, skipping rows another worker holds. The
     same writes as cancel_orders without reading the orders into Python: on PostgreSQL
     the lock and every write are one statement. Orders no longer in a cancellable status
     are left alone. `deadline_field` names the deadline that fired, recorded in each

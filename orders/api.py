@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from seller_center.signing import verify
-from shops import payload
+from core import payload
+from core.payload import PayloadError
+from core.signing import verify
 from shops.models import SKU, Shop
-from shops.payload import PayloadError
 
 from . import actions
 from .models import Order

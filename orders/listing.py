@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from shops import params
+from core import params
 
 from . import registry
 from .models import Order, number_condition

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django.db.models import Q
 
+from core.batching import due_chunks, locked_batches
 from shops.actions import add_to_tally, notify_shops, tally
-from shops.batching import due_chunks, locked_batches
 from shops.models import Notification
 
 from . import actions

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from shops import params
+from core import params
 from shops.access import shop_required
 
 from . import actions, listing, registry

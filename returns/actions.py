@@ -17,10 +17,11 @@ from django.db.models import Count, F, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from core import sql
 from orders import actions as order_actions
 from orders.actions import ActionRefused, Actor
 from orders.models import Order, OrderEvent, OrderMessage
-from shops import policy_windows, sql
+from shops import policy_windows
 from shops.actions import notify
 from shops.models import Notification
 

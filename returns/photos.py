@@ -1,6 +1,6 @@
 """Buyer photos are checked by their content: the bytes must decode as an allowed image
 format, whatever the file is called; they are stored without the metadata that would
-tell the seller where the buyer lives (shops.images)."""
+tell the seller where the buyer lives (core.images)."""
 
 import uuid
 from dataclasses import dataclass
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from core import images
 from orders.actions import ActionRefused
-from shops import images
 
 MAX_PHOTOS = 5
 MAX_BYTES = 5 * 1024 * 1024
@@ -18,7 +18,7 @@ MAX_PIXELS = 25_000_000  # beyond a phone photo's 12-24 MP; settings.PHOTO_MAX_P
 
 @dataclass(frozen=True)
 class CheckedPhoto:
-    content: bytes  # re-encoded without metadata (shops.images)
+    content: bytes  # re-encoded without metadata (core.images)
     content_type: str
     extension: str
     width: int

@@ -11,10 +11,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from core.batching import locked_batches
 from orders.actions import ActionRefused, Actor
 from orders.models import Order
 from orders.transitions import InvalidTransition as OrderInvalidTransition
-from shops.batching import locked_batches
 
 from . import actions, transitions
 from .models import BuyerRequest, Refund, RequestEvent

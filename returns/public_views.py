@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from core.client_ip import client_ip
 from orders.actions import ActionRefused
 from orders.models import Order, OrderMessage
-from shops.client_ip import client_ip
 
 from . import actions, links, photos, transitions
 from .forms import LookupForm, MessageForm, RequestForm, ShipBackForm

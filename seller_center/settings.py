@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "ninja",
+    "core",
     "shops",
     "orders",
     "shipping",
@@ -127,7 +128,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "shops.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no start-up banner on every manage.py command; failures are still logged
 AXES_LOCKOUT_CALLABLE = "seller_center.login_throttle.lockout_response"  # 429, registration/locked_out.html

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.vary import vary_on_headers
 
-from shops import params
+from core import params
 from shops.access import shop_required
 from shops.models import Shop
 

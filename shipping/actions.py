@@ -15,12 +15,13 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core import params
 from orders import actions as order_actions
 from orders import transitions as order_transitions
 from orders.actions import ActionRefused, Actor
 from orders.models import Order, OrderLine
 from orders.transitions import InvalidTransition
-from shops import params, policy_windows
+from shops import policy_windows
 
 from . import carriers, content, transitions
 from .models import HandoverPhoto, Package, PackageEvent, PackageItem, PrintJob, Ticket, TicketEvent

@@ -13,8 +13,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from seller_center.signing import verify
-from shops.payload import PayloadError, json_object
+from core.payload import PayloadError, json_object
+from core.signing import verify
 
 from .tracking import MAX_BATCH, receive
 

@@ -8,8 +8,8 @@ import re
 
 from django.conf import settings
 
+from core import images
 from orders.actions import ActionRefused
-from shops import images
 
 MAX_LABEL_NOTE = 120
 
@@ -63,7 +63,7 @@ MAX_PHOTOS_PER_PACKAGE = 6
 
 def check_photo(upload) -> images.CleanImage:
     """Read the upload (at most MAX_PHOTO_BYTES), decode it (JPEG, PNG or WebP) and return
-    it re-encoded without metadata (shops.images), or refuse it."""
+    it re-encoded without metadata (core.images), or refuse it."""
     size = getattr(upload, "size", None)
     if size is not None and size > MAX_PHOTO_BYTES:
         raise ActionRefused(f"A photo is at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.")

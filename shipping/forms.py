@@ -4,7 +4,7 @@ import io
 from django import forms
 from django.utils import timezone
 
-from shops import params
+from core import params
 
 from . import carriers
 from .actions import MAX_PACKAGES, ShipRow

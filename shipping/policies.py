@@ -8,10 +8,10 @@ finds nothing left to do.
 
 from django.db.models import Exists, OuterRef, Q
 
+from core.batching import due_chunks, locked_batches
 from orders import actions as order_actions
 from orders.models import Order
 from shops.actions import add_to_tally, notify_shops, tally
-from shops.batching import due_chunks, locked_batches
 from shops.models import Notification
 
 from . import actions

@@ -21,8 +21,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import payload
 from orders.actions import Actor
-from shops import payload
 
 from . import carriers
 from .actions import PROMISED_TRANSIT, sync_order

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from core import params
 from orders.models import Order
 from orders.transitions import InvalidTransition
-from shops import params
 from shops.access import shop_required
 
 from . import actions, carriers, labels

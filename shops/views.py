@@ -4,7 +4,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import actions, params
+from core import params
+
+from . import actions
 from .access import shop_required
 from .models import Notification
 

@@ -4,7 +4,7 @@ import json
 
 from django.conf import settings
 
-from seller_center.signing import sign
+from core.signing import sign
 
 
 def post_signed(client, url, payload_or_bytes, *, secret=None, signature=None, **headers):

@@ -13,10 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.signing import sign
 from orders.models import Order, OrderEvent, OrderLine, OrderStatusCount
 from orders.tests.factories import advance, make_order
 from orders.tests.helpers import post_signed
-from seller_center.signing import sign
 from shops.models import Notification
 from shops.tests.factories import ShopFactory, SKUFactory
 

@@ -368,7 +368,7 @@ def test_requests_are_per_shop(shop):
 
 
 def test_buyer_photo_is_stored_without_its_location(shop):
-    from shops.tests.test_images import GPS_IFD, opened, photo
+    from core.tests.test_images import GPS_IFD, opened, photo
 
     order = delivered_order(shop)
     req = open_return(order, files=[upload("IMG_0001.jpg", photo("JPEG"), "image/jpeg")])

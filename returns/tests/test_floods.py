@@ -13,10 +13,10 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from core import images
 from orders.actions import ActionRefused
 from seller_center.middleware import RequestBodyLimitMiddleware
 from shipping import content
-from shops import images
 from shops.models import Notification
 from tests.pages import assert_fragment, assert_full_page, assert_redirect, hx
 

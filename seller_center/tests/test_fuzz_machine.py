@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from core.signing import sign
 from orders.models import Order, OrderEvent, OrderLine
 from orders.tests.factories import make_order
-from seller_center.signing import sign
 from shipping import actions as ship
 from shipping.models import Package, TrackingEvent
 from shipping.tests.factories import ACTOR, arranged, order_to_ship

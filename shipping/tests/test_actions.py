@@ -381,7 +381,7 @@ def test_mark_ready_after_the_order_was_cancelled_is_refused():
 
 
 def test_handover_photo_is_stored_without_its_metadata():
-    from shops.tests.test_images import GPS_IFD, opened, photo
+    from core.tests.test_images import GPS_IFD, opened, photo
 
     order, *_ = two_line_order()
     (pkg,) = arranged(order)

@@ -5,8 +5,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from core.signing import sign
 from orders.models import Order
-from seller_center.signing import sign
 from shipping import actions
 from shipping.models import Package, TrackingEvent
 

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from seller_center.signing import sign
+from core.signing import sign
 from shipping import actions
 from shipping.models import Package, TrackingEvent
 

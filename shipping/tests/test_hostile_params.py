@@ -6,11 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from core import params
 from orders.models import Order
 from shipping import actions
 from shipping.forms import PrintForm
 from shipping.models import Package, PackageEvent, PrintJob
-from shops import params
 from tests.pages import fetch_both, texts
 
 from .factories import ACTOR, arranged, order_to_ship, refreshed, ups_number

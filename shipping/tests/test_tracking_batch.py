@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.signing import sign
 from orders.models import Order
-from seller_center.signing import sign
 from shipping import actions, tracking
 from shipping.models import Package, TrackingEvent
 from shops.tests.factories import ShopFactory

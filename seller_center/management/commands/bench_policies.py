@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.batching import measure_batches
 from orders.models import Order
 from seller_center import policies
-from shops.batching import measure_batches
 
 # One hand-written UPDATE doing what P1 and P5 do to the orders table, and nothing else.
 BARE = """

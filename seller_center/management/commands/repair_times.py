@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from shops.payload import EARLIEST
+from core.payload import EARLIEST
 
 APPS = ("shops", "orders", "shipping", "returns")
 # Columns a row's repaired time is taken from, first sane one wins.

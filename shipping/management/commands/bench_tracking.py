@@ -43,8 +43,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.signing import sign
 from orders import actions as order_actions
-from seller_center.signing import sign
 from shipping import actions, tracking
 from shipping.models import Package, TrackingEvent
 from shops.models import SKU, Shop
@@ -368,7 +368,7 @@ class Command(BaseCommand):
     def start_gunicorn(self, port, workers, threads, async_commit):
         env = {**os.environ, "DEBUG": "false", "SECURE_SSL_REDIRECT": "false",
                "LOG_LEVEL": "WARNING",
-               "DJANGO_SETTINGS_MODULE": "shipping.bench_settings" if async_commit else "seller_center.settings",
+               "DJANGO_SETTINGS_MODULE": "seller_center.bench_settings" if async_commit else "seller_center.settings",
                "CARRIER_SECRET": settings.CARRIER_SECRET}
         cmd = [sys.executable, "-m", "gunicorn", "seller_center.wsgi:application", "-w", str(workers),
                *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),

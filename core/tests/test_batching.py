@@ -2,10 +2,10 @@ import pytest
 from django.db import connection
 from django.db.models import F
 
+from core.batching import locked_batches
+from core.sql import InIds
 from orders.models import Order
 from orders.tests.factories import make_order
-from shops.batching import locked_batches
-from shops.sql import InIds
 from shops.tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db

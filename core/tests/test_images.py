@@ -3,7 +3,7 @@ from io import BytesIO
 import pytest
 from PIL import Image, PngImagePlugin
 
-from shops.images import NotAnImage, TooManyPixels, clean_image
+from core.images import NotAnImage, TooManyPixels, clean_image
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112

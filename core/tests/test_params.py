@@ -1,4 +1,4 @@
-"""shops.params: the one place integers, ids, id lists, dates and local URLs are parsed, and
+"""core.params: the one place integers, ids, id lists, dates and local URLs are parsed, and
 the notification page's use of it (`ids=²` was a 500)."""
 
 from datetime import UTC, date, datetime
@@ -10,8 +10,8 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core import params
 from orders.tests.factories import make_order
-from shops import params
 from shops.models import Notification
 
 ODD = ["²", "١٢٣", "０１２", "1e400", "1_000", "7.0", "+7", "- 7", "", " ", "\x00", "\ud800", "0x10", "NaN", "∞",
