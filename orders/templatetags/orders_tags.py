@@ -138,18 +138,29 @@ def row_values(orders, shop, now):
 
 @register.simple_tag
 def widget(field, value=None):
-    """The context Django's own widget template gets for a bound field (`name`, `type`,
-    `value`, `attrs` with id and aria-invalid/aria-describedby on error, `optgroups` with
-    `selected` marked), for the `input` and `select` partials of orders/order_list.html:
-    {{ field }} renders each <option> through two more templates, 10 ms for the filter
-    bar's selects. `value` is the value in effect when it is not the field's own (the page
+    """What Django's own widget templates print for a bound field, from the context the
+    widget builds (`name`, `type`, `value`, `attrs` with id and aria-invalid/aria-describedby
+    on error, `selected` options), for the `input` and `select` partials of
+    orders/order_list.html: {{ field }} renders each <option> through two templates of its
+    own, 10 ms for the filter bar. `options` are text for {% fastfor %} (the filter bar has
+    no optgroups). `value` is the value in effect when it is not the field's own (the page
     size the list shows when the URL names none, or names one it refused), so Apply keeps
     what the seller sees."""
     widget = field.field.widget
     attrs = field.build_widget_attrs({}, widget)
     if field.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", field.auto_id)
-    return widget.get_context(field.html_name, field.value() if value is None else value, attrs)["widget"]
+    context = widget.get_context(field.html_name, field.value() if value is None else value, attrs)["widget"]
+    return {
+        "name": context["name"],
+        "type": context.get("type"),
+        "value": context["value"],
+        "attrs": [(name, attr if attr is True else str(attr)) for name, attr in context["attrs"].items() if attr is not False],
+        "options": [
+            {"value": str(option["value"]), "label": str(option["label"]), "selected": bool(option["selected"])}
+            for _group, options, _index in context.get("optgroups", ()) for option in options
+        ],
+    }
 
 
 class FastForNode(template.Node):
