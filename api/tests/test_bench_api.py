@@ -20,7 +20,7 @@ def test_bench_api_prints_side_by_side_figures_and_the_bulk_confirm():
                       text, re.M)
     assert [r[0] for r in rows] == ["HTML page 1", "API page 1", "HTML at 90%", "API at 90%"], text
     base = float(rows[0][2])
-    for name, queries, p50, p95, ratio, _ in rows:
+    for name, _queries, p50, p95, ratio, _ in rows:
         assert float(p50) <= float(p95) and abs(float(ratio) - float(p50) / base) < 0.02, (name, text)
     assert int(rows[1][1]) == int(rows[3][1])  # the API's query count does not grow with depth
     bulk = re.search(r"Bulk confirm of 500 through the API: 500 confirmed, (\d+) queries", text)
