@@ -8,18 +8,16 @@ from django.http import HttpResponse
 from ninja import Router, Schema
 from pydantic import Field
 
-from orders.actions import ActionRefused, Actor
+from core.actor import Actor
+from core.refusals import Refused
 from orders.models import Order
-from orders.transitions import InvalidTransition
 from shipping import actions, carriers, labels
 from shipping.forms import ArrangeForm
 from shipping.models import Package, PackageItem, PrintJob, TrackingEvent
-from shipping.transitions import InvalidPackageMove
 
 from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need
 from .models import ApiKey
 
-REFUSED = (ActionRefused, InvalidPackageMove, InvalidTransition)
 ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut,
           429: ProblemOut}
 MAX_ROWS = 500
@@ -157,7 +155,7 @@ def split(request, number: str, body: SplitIn):
     def act():
         try:
             made = actions.create_packages(order=order, allocations=allocations, actor=Actor.app(request.api_key))
-        except REFUSED as exc:
+        except Refused as exc:
             raise _refused(exc) from None
         return 201, _rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
     return idempotent(request, act)
@@ -182,7 +180,7 @@ def arrange(request, number: str, body: ArrangeIn):
             made = actions.arrange_platform_shipment(order=order, actor=Actor.app(request.api_key),
                                                      handover=body.handover, pickup_slot=slot,
                                                      dropoff_point=body.dropoff_point)
-        except REFUSED as exc:
+        except Refused as exc:
             raise _refused(exc) from None
         return 200, _rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
     return idempotent(request, act)
@@ -208,7 +206,7 @@ def ready(request, package_id: int):
     def act():
         try:
             actions.mark_ready(package=package, actor=Actor.app(request.api_key))
-        except REFUSED as exc:
+        except Refused as exc:
             raise _refused(exc) from None
         return 200, _rows(Package.objects.filter(pk=package.pk).select_related("order"))[0]
     return idempotent(request, act)
@@ -244,7 +242,7 @@ def label(request, package_id: int, kind: PrintJob.Kind = PrintJob.Kind.LABEL,
     try:
         actions.record_print(shop=request.shop, packages=[package], kind=kind, size=size,
                              actor=Actor.app(request.api_key))
-    except REFUSED as exc:
+    except Refused as exc:
         raise _refused(exc) from None
     pdf = labels.render(labels.packages_for_print(Package.objects.filter(pk=package.pk)), kind=kind, size=size)
     response = HttpResponse(pdf, content_type="application/pdf")

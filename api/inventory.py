@@ -4,7 +4,7 @@ with a reason, naming the version read (a stale write is a 409)."""
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from orders.actions import Actor
+from core.actor import Actor
 from shops.models import SKU, StockChange
 from shops.stock import StaleStock, StockRefused, change_stock
 

@@ -8,18 +8,16 @@ from django.db.models import Q
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from orders.actions import ActionRefused, Actor
-from orders.transitions import InvalidTransition as OrderInvalidTransition
+from core.actor import Actor
+from core.refusals import Refused
 from returns import actions
 from returns.forms import ApproveForm, RefundForm, RejectForm
 from returns.models import BuyerRequest, Refund
-from returns.transitions import InvalidTransition
 
 from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need, only_known_params
 from .models import ApiKey
 from .pages import after_token, next_token
 
-REFUSED = (ActionRefused, InvalidTransition, OrderInvalidTransition)
 READ_ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut, 429: ProblemOut}
 WRITE_ERRORS = {**READ_ERRORS, 409: ProblemOut}
 requests_router = Router(tags=["requests"])
@@ -147,7 +145,7 @@ def _act(request, number, form_class, data, call):
     def act():
         try:
             call(req, Actor.app(request.api_key), cleaned)
-        except REFUSED as exc:
+        except Refused as exc:
             raise Problem(409, "refused", "The request cannot do that now", str(exc)) from None
         req.refresh_from_db()
         return 200, _summary(req)

@@ -20,9 +20,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from core.actor import Actor
+from core.refusals import Refused
 from orders import actions as order_actions
 from orders.models import Order, OrderEvent
-from orders.transitions import InvalidTransition
 
 from . import keys
 from .common import (
@@ -313,8 +314,8 @@ def confirm(request, number: str):
 
     def act():
         try:
-            order_actions.confirm_order(order=order, actor=order_actions.Actor.app(request.api_key))
-        except (InvalidTransition, order_actions.ActionRefused) as exc:
+            order_actions.confirm_order(order=order, actor=Actor.app(request.api_key))
+        except Refused as exc:
             raise _refused(exc) from None
         return 200, _summary(order)
     return idempotent(request, act)
@@ -329,9 +330,9 @@ def cancel(request, number: str, body: CancelIn):
 
     def act():
         try:
-            order_actions.cancel_order(order=order, actor=order_actions.Actor.app(request.api_key),
+            order_actions.cancel_order(order=order, actor=Actor.app(request.api_key),
                                        reason=body.reason, note=body.note)
-        except (InvalidTransition, order_actions.ActionRefused) as exc:
+        except Refused as exc:
             raise _refused(exc) from None
         return 200, _summary(order)
     return idempotent(request, act)
@@ -346,7 +347,7 @@ def add_note(request, number: str, body: NoteIn):
 
     def act():
         try:
-            event = order_actions.add_note(order=order, actor=order_actions.Actor.app(request.api_key), text=body.text)
+            event = order_actions.add_note(order=order, actor=Actor.app(request.api_key), text=body.text)
         except order_actions.ActionRefused as exc:
             raise Problem(422, "invalid_request", "The note is not valid", str(exc)) from None
         return 201, {"at": event.at, "text": event.note}
@@ -374,7 +375,7 @@ def confirm_many(request, body: BulkIn):
 
     def act():
         result = order_actions.confirm_orders(shop=request.shop, order_ids=list(found.values()),
-                                              actor=order_actions.Actor.app(request.api_key)) if found else None
+                                              actor=Actor.app(request.api_key)) if found else None
         return _bulk_report(result or order_actions.BulkResult(), missing)
     return idempotent(request, act)
 
@@ -389,7 +390,7 @@ def cancel_many(request, body: BulkCancelIn):
     def act():
         try:
             result = order_actions.cancel_orders(shop=request.shop, order_ids=list(found.values()),
-                                                 actor=order_actions.Actor.app(request.api_key),
+                                                 actor=Actor.app(request.api_key),
                                                  reason=body.reason, note=body.note) if found else None
         except order_actions.ActionRefused as exc:
             raise Problem(422, "invalid_request", "The cancellation is not valid", str(exc)) from None

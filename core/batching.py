@@ -4,9 +4,10 @@ PostgreSQL so two workers running the same rule split the rows instead of waitin
 import time
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
+from .locks import lock_skipping
 from .sql import InIds
 
 _timings = None  # a list while measure_batches() is active
@@ -25,7 +26,7 @@ def measure_batches():
 
 def due_chunks(queryset, batch_size=1000):
     """Yield, each inside its own transaction, `queryset` narrowed to the next chunk of
-    the rows that were due when the run started; lock it with `lock()`.
+    the rows that were due when the run started; lock it with `core.locks.lock_skipping()`.
 
     The due rows are listed once, without locks (one scan of the rule's index, however
     large the backlog); each chunk then re-checks that its rows are still due. So a row
@@ -42,19 +43,11 @@ def due_chunks(queryset, batch_size=1000):
             _timings.append(time.perf_counter() - started)
 
 
-def lock(queryset):
-    """Lock the rows, skipping those another worker holds (PostgreSQL); SQLite has one
-    writer at a time anyway."""
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset
-
-
 def locked_batches(queryset, fields, batch_size=1000):
     """Yield lists of `fields` tuples (pk first) of the due rows (see due_chunks), each
     batch inside its own transaction with its rows locked; the caller changes them
     before asking for the next batch."""
     for chunk in due_chunks(queryset, batch_size):
-        rows = list(lock(chunk).values_list("pk", *fields))
+        rows = list(lock_skipping(chunk).values_list("pk", *fields))
         if rows:
             yield rows

@@ -14,7 +14,9 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from core import sql
-from core.batching import lock
+from core.actor import Actor
+from core.locks import lock, lock_one, lock_skipping
+from core.refusals import Refused
 from shops import policy_windows
 from shops.actions import settle_new_orders
 from shops.models import SKU, Notification
@@ -33,51 +35,8 @@ SELLER_CANCEL_REASONS = [
 ]
 
 
-class ActionRefused(Exception):
+class ActionRefused(Refused):
     """An action that cannot be applied for a reason other than the order's status."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who does something: a kind from OrderEvent.ActorKind, the user if any, and a label."""
-
-    kind: str
-    user: object = None
-    label: str = ""
-
-    @classmethod
-    def seller(cls, user):
-        return cls(OrderEvent.ActorKind.SELLER, user, user.get_username())
-
-    @classmethod
-    def staff(cls, user):
-        return cls(OrderEvent.ActorKind.STAFF, user, user.get_username())
-
-    @classmethod
-    def buyer(cls, label="buyer"):
-        return cls(OrderEvent.ActorKind.BUYER, None, label)
-
-    @classmethod
-    def carrier(cls, name):
-        return cls(OrderEvent.ActorKind.CARRIER, None, name)
-
-    @classmethod
-    def storefront(cls):
-        return cls(OrderEvent.ActorKind.STOREFRONT, None, "storefront")
-
-    @classmethod
-    def policy(cls, rule):
-        return cls(OrderEvent.ActorKind.POLICY, None, rule)
-
-    @classmethod
-    def app(cls, api_key):
-        """The shop's own system (ERP, OMS, 3PL) through an API key, labelled with the key's name."""
-        return cls(OrderEvent.ActorKind.APP, None, f"{api_key.name} (API key {api_key.prefix}…)")
-
-    @property
-    def for_seller(self):
-        """The seller in person or their system: held to what a seller may do."""
-        return self.kind in (OrderEvent.ActorKind.SELLER, OrderEvent.ActorKind.APP)
 
 
 @dataclass
@@ -148,11 +107,6 @@ def _bump_counters(keys, deltas):
         params,
     )
     return set(found)
-
-
-def _lock(order):
-    """Re-read the order under a row lock; the caller's copy may be stale."""
-    return Order.objects.select_for_update().get(pk=order.pk)
 
 
 def _move(order, action, actor, *, note="", data=None, at=None, **fields):
@@ -278,7 +232,7 @@ def _summary(lines):
 
 @transaction.atomic
 def pay_order(*, order, actor, paid_at=None, note="", at=None):
-    order = _lock(order)
+    order = lock_one(Order.objects, order.pk)
     at = at or timezone.now()
     paid_at = paid_at or at
     untracked = order.placed_at + policy_windows.window("P5").delta
@@ -313,7 +267,7 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
 
     wanted = _lines_by_order([o.pk for o in eligible])
     sku_ids = sorted({sku_id for need in wanted.values() for sku_id in need})
-    skus = {s.pk: s for s in SKU.objects.filter(pk__in=sku_ids).select_for_update().order_by("pk")}
+    skus = {s.pk: s for s in lock(SKU.objects.filter(pk__in=sku_ids))}
     available = {pk: s.available for pk, s in skus.items()}
     reserve = Counter()
     for order in eligible:
@@ -378,7 +332,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
     if shop is None and (actor.for_seller or actor.kind == OrderEvent.ActorKind.BUYER):
         raise ActionRefused("A seller's or buyer's cancellation names the shop.")
     result = BulkResult()
-    orders = list(_scope(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("pk"))
+    orders = list(lock(_scope(shop).filter(pk__in=list(order_ids))))
     _refuse_missing(result, order_ids, orders)
     for order in orders:
         if transitions.allowed(action, order.status):
@@ -409,7 +363,7 @@ def cancel_due_orders(*, due, actor, reason, note, action="cancel", explain=None
     _clean_cancel_reason(actor, reason, note)
     columns = ["id", "shop_id", "status", "number", *([deadline_field] if deadline_field else [])]
     if sql.postgres():
-        picked = lock(due).values_list(*columns).query.sql_with_params()
+        picked = lock_skipping(due).values_list(*columns).query.sql_with_params()
     else:
         ids = list(due.values_list("pk", flat=True))
         picked = _picked_by_id(ids, columns)
@@ -529,7 +483,7 @@ def cancel_in_transit(*, order, actor, reason=Order.CancelReason.DELIVERY_FAILED
 
 @transaction.atomic
 def arrange_shipment(*, order, actor, note="", data=None, at=None):
-    order = _lock(order)
+    order = lock_one(Order.objects, order.pk)
     _move(order, "arrange_shipment", actor, note=note, data=data, at=at)
     return order
 
@@ -537,13 +491,13 @@ def arrange_shipment(*, order, actor, note="", data=None, at=None):
 @transaction.atomic
 def mark_in_transit(*, order, actor, note="", data=None, at=None):
     """Every package is with the carrier: the reserved stock leaves the warehouse."""
-    order = _lock(order)
+    order = lock_one(Order.objects, order.pk)
     transitions.check("mark_in_transit", order.status, order.number)
     consumed = Counter()
     for need in _lines_by_order([order.pk]).values():
         for sku_id, qty in need.items():
             consumed[sku_id] -= qty
-    list(SKU.objects.filter(pk__in=sorted(consumed)).select_for_update().order_by("pk").values_list("pk"))
+    list(lock(SKU.objects.filter(pk__in=sorted(consumed))).values_list("pk"))
     # reserved first, so reserved <= stock_on_hand holds after each statement.
     _sku_update(consumed, "reserved")
     _sku_update(consumed, "stock_on_hand")
@@ -554,15 +508,16 @@ def mark_in_transit(*, order, actor, note="", data=None, at=None):
 
 @transaction.atomic
 def mark_delivered(*, order, actor, note="", data=None, at=None):
-    order = _lock(order)
+    order = lock_one(Order.objects, order.pk)
     at = at or timezone.now()
     _move(order, "mark_delivered", actor, note=note, data=data, at=at, delivered_at=at)
+    registry.orders_delivered([order.pk])
     return order
 
 
 @transaction.atomic
 def complete_order(*, order, actor, note="", at=None):
-    order = _lock(order)
+    order = lock_one(Order.objects, order.pk)
     at = at or timezone.now()
     _move(order, "complete", actor, note=note, at=at, completed_at=at)
     return order
@@ -620,7 +575,7 @@ def flag_orders(*, order_ids, action, actor, at, note="", data=None):
     """Mark orders (late dispatch, overdue handover, reminded) without moving their status:
     one UPDATE and one history row per order. `data` maps order id -> history data."""
     field_name = FLAGS[action]
-    rows = list(Order.objects.filter(pk__in=order_ids).select_for_update().values_list("pk", "status"))
+    rows = list(lock(Order.objects.filter(pk__in=order_ids)).values_list("pk", "status"))
     if not rows:
         return 0
     Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(**{field_name: at, "updated_at": at})
@@ -640,7 +595,7 @@ def pause_deadlines(*, order_ids, until, actor, note="", data=None):
     pause = until - now
     if pause.total_seconds() <= 0:
         raise ActionRefused("The pause must end in the future.")
-    rows = list(Order.objects.filter(pk__in=order_ids).select_for_update().values_list("pk", "status"))
+    rows = list(lock(Order.objects.filter(pk__in=order_ids)).values_list("pk", "status"))
     Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(
         deadlines_paused_until=until,
         ship_by=F("ship_by") + pause,

@@ -17,12 +17,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.actor import Actor
+from core.refusals import Refused
 from shops.admin import ReadOnlyInline
 
 from . import actions, registry, transitions
-from .actions import ActionRefused, Actor
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
-from .transitions import ACTION_LABELS, TRANSITIONS, InvalidTransition
+from .transitions import ACTION_LABELS, TRANSITIONS
 
 # One override touches at most this many orders; policies, not clicks, move thousands.
 OVERRIDE_LIMIT = 500
@@ -273,7 +274,7 @@ class OrderAdmin(NoDelete, admin.ModelAdmin):
                 continue
             try:
                 run(order, actor, data)
-            except (InvalidTransition, ActionRefused) as exc:
+            except Refused as exc:
                 refused.append(f"{order.number}: {exc}")
             else:
                 done.append(order.number)

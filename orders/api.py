@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import payload
+from core.actor import Actor
 from core.payload import PayloadError
 from core.signing import verify
 from shops.models import SKU, Shop
@@ -318,7 +319,7 @@ def storefront_payment(request, number):
     if paid_at is not None and paid_at < order.placed_at:
         return JsonResponse({"errors": {"paid_at": ["before the order was placed"]}}, status=400)
     try:
-        order = actions.pay_order(order=order, actor=actions.Actor.storefront(), paid_at=paid_at)
+        order = actions.pay_order(order=order, actor=Actor.storefront(), paid_at=paid_at)
     except InvalidTransition as exc:
         order.refresh_from_db()
         if order.paid_at is not None:  # a concurrent notice of the same payment got the lock first

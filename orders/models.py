@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.db.models.lookups import In
 
+from core.actor import ActorKind
 from shops.models import SKU, Shop
 
 
@@ -227,14 +228,7 @@ class OrderLine(models.Model):
 class OrderEvent(models.Model):
     """The append-only history of an order: who moved it, from where to where, and why."""
 
-    class ActorKind(models.TextChoices):
-        SELLER = "seller", "Seller"
-        STAFF = "staff", "Platform staff"
-        BUYER = "buyer", "Buyer"
-        CARRIER = "carrier", "Carrier"
-        STOREFRONT = "storefront", "Storefront"
-        POLICY = "policy", "Platform policy"
-        APP = "app", "Seller's app (API key)"  # the shop's own system, acting for the seller
+    ActorKind = ActorKind  # core.actor: the kinds of actor every history table records
 
     # Indexes are what make history writes cost (policies write thousands of rows a run):
     # the order's lookups use orderevent_order_at, and only rows written by a person are

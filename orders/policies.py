@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.db.models import Q
 
+from core.actor import Actor
 from core.batching import due_chunks, locked_batches
 from shops.actions import add_to_tally, notify_shops, tally
 from shops.models import Notification
@@ -50,7 +51,7 @@ def _cancel(qs, as_of, window, dry_run, batch_size, *, reason, note, message):
     done = 0
     for chunk in due_chunks(qs, batch_size):
         for shop_id, n, first in actions.cancel_due_orders(
-            due=chunk, actor=actions.Actor.policy(window.rule), reason=reason, note=note, explain=window.explain(),
+            due=chunk, actor=Actor.policy(window.rule), reason=reason, note=note, explain=window.explain(),
             deadline_field="auto_cancel_at", at=as_of,
         ):
             add_to_tally(fired, shop_id, n, first)
@@ -104,7 +105,7 @@ def remind_untracked(*, as_of, window, dry_run=False, batch_size=500):
 def _flag(qs, deadline_field, action, as_of, window, dry_run, batch_size, message, kind=Notification.Kind.POLICY):
     def apply(rows):
         n = actions.flag_orders(order_ids=[pk for pk, _, _ in rows], action=action,
-                                actor=actions.Actor.policy(window.rule), at=as_of, data=_explain(window, rows))
+                                actor=Actor.policy(window.rule), at=as_of, data=_explain(window, rows))
         _notify_shops(rows, kind, message, email=True)
         return n
 

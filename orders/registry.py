@@ -69,6 +69,11 @@ PAUSE_HOOKS: dict[str, PauseHook] = {}
 # name) returning the refusal's text, or None. Shipping refuses shipment moves of an order
 # that ships in packages, which must move with them.
 OVERRIDE_GUARDS: dict[str, Callable] = {}
+# Reactions of higher apps to orders being delivered: key -> f(order_ids=[...]), called by
+# every delivery path inside the delivering transaction (never a post_save signal, which a
+# set-based write would skip). A reaction with effects outside the database (an email)
+# defers them with transaction.on_commit. Returns emails the buyer the return page's link.
+DELIVERED_HOOKS: dict[str, Callable] = {}
 
 
 def register_card(card: BoardCard):
@@ -93,6 +98,16 @@ def register_pause_hook(hook: PauseHook):
 
 def register_override_guard(key, guard: Callable):
     OVERRIDE_GUARDS[key] = guard
+
+
+def register_delivered_hook(key, hook: Callable):
+    DELIVERED_HOOKS[key] = hook
+
+
+def orders_delivered(order_ids):
+    """Tell the higher apps these orders were just delivered (inside the transaction)."""
+    for hook in DELIVERED_HOOKS.values():
+        hook(order_ids=list(order_ids))
 
 
 def override_refusal(order, name):

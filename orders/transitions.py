@@ -4,6 +4,8 @@ Actions check one order against this table; policies read the same from-states t
 thousands of rows with one UPDATE ... WHERE status IN (...).
 """
 
+from core.refusals import Refused
+
 from .models import Order
 
 S = Order.Status
@@ -41,7 +43,7 @@ ACTION_LABELS = {
 _HANDED_OVER = frozenset({S.IN_TRANSIT, S.DELIVERED, S.COMPLETED})
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(Refused):
     """An action that the order's current status does not allow."""
 
     def __init__(self, action, status, number=None):

@@ -10,13 +10,15 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from core import params
+from core.actor import Actor
+from core.htmx import after_action, form_errors, toast
+from core.refusals import Refused
 from shops.access import shop_required
 
 from . import actions, listing, registry
 from .forms import BulkCancelForm, CancelForm, NoteForm
 from .models import Order
 from .templatetags.orders_tags import ROW_FIELDS, query_string
-from .transitions import InvalidTransition
 
 BULK_LIMIT = 1000  # orders one bulk action may touch ("all matching" included)
 CANCEL_REASONS = BulkCancelForm.base_fields["reason"].choices  # the bulk bar's <select>
@@ -123,7 +125,7 @@ def order_bulk(request, shop):
         # filter the list refuses matches nothing (never "the whole tab").
         form, data = _filters(request)
         if data is None:
-            error = "Fix the filter first: " + "; ".join(e for errs in form.errors.values() for e in errs)
+            error = "Fix the filter first: " + form_errors(form)
             ids, refused_filter = [], True
         else:
             qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all")
@@ -138,21 +140,21 @@ def order_bulk(request, shop):
     elif len(ids) > BULK_LIMIT:
         error = f"At most {BULK_LIMIT} orders at once; narrow the filter."
     elif action == "confirm":
-        result = actions.confirm_orders(shop=shop, order_ids=ids, actor=actions.Actor.seller(request.user))
+        result = actions.confirm_orders(shop=shop, order_ids=ids, actor=Actor.seller(request.user))
         report = {"result": result, "verb": "confirmed"}
     elif action == "cancel":
         form = BulkCancelForm(request.POST)
         if form.is_valid():
             try:
                 result = actions.cancel_orders(
-                    shop=shop, order_ids=ids, actor=actions.Actor.seller(request.user),
+                    shop=shop, order_ids=ids, actor=Actor.seller(request.user),
                     reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
                 )
                 report = {"result": result, "verb": "cancelled"}
             except actions.ActionRefused as exc:
                 error = str(exc)
         else:
-            error = "; ".join(e for errs in form.errors.values() for e in errs)
+            error = form_errors(form)
     else:
         error = "Choose an action."
 
@@ -162,7 +164,7 @@ def order_bulk(request, shop):
         context = _list_context(request, shop, report=report)
         response = render(request, "orders/order_list.html#results", context, status=400 if error else 200)
         trigger_client_event(response, "orders-changed")
-        return trigger_client_event(response, "toast", {"level": level, "message": message})
+        return toast(response, message, level=level)
     getattr(messages, "error" if level == "error" else "success")(request, message)
     if malformed:
         # A request no page of ours sends (a refused filter behind "all matching", ids that
@@ -249,19 +251,15 @@ def order_detail(request, shop, number):
 
 def after_order_action(request, shop, order, *, ok=None, error=None, status=200, context=None):
     """HTMX: re-render the order's main panel with a toast; otherwise redirect (PRG)."""
-    if request.htmx:
+
+    def main_panel():
         order.refresh_from_db()
         ctx = _detail_context(shop, order)
         ctx.update(context or {}, action_error=error)
-        response = render(request, "orders/order_detail.html#order-main", ctx, status=status)
-        return trigger_client_event(
-            response, "toast", {"level": "error" if error else "success", "message": error or ok}
-        )
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, ok)
-    return redirect("orders:detail", shop=shop.slug, number=order.number)
+        return render(request, "orders/order_detail.html#order-main", ctx, status=status)
+
+    return after_action(request, render_partial=main_panel, ok=ok, error=error,
+                        redirect_to=reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number}))
 
 
 @require_POST
@@ -269,8 +267,8 @@ def after_order_action(request, shop, order, *, ok=None, error=None, status=200,
 def order_confirm(request, shop, number):
     order = _order(shop, number)
     try:
-        actions.confirm_order(order=order, actor=actions.Actor.seller(request.user))
-    except (InvalidTransition, actions.ActionRefused) as exc:
+        actions.confirm_order(order=order, actor=Actor.seller(request.user))
+    except Refused as exc:
         return after_order_action(request, shop, order, error=str(exc), status=409)
     return after_order_action(request, shop, order, ok=f"Order {order.number} confirmed; stock reserved.")
 
@@ -281,16 +279,16 @@ def order_cancel(request, shop, number):
     order = _order(shop, number)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = form_errors(form)
         return after_order_action(request, shop, order, error=error, status=400, context={"cancel_form": form})
     try:
         actions.cancel_order(
             order=order,
-            actor=actions.Actor.seller(request.user),
+            actor=Actor.seller(request.user),
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
         )
-    except (InvalidTransition, actions.ActionRefused) as exc:
+    except Refused as exc:
         return after_order_action(request, shop, order, error=str(exc), status=409)
     return after_order_action(request, shop, order, ok=f"Order {order.number} cancelled; the buyer has been told.")
 
@@ -302,5 +300,5 @@ def order_note(request, shop, number):
     form = NoteForm(request.POST)
     if not form.is_valid():
         return after_order_action(request, shop, order, error="Write the note first (at most 2000 characters).", status=400)
-    actions.add_note(order=order, actor=actions.Actor.seller(request.user), text=form.cleaned_data["text"])
+    actions.add_note(order=order, actor=Actor.seller(request.user), text=form.cleaned_data["text"])
     return after_order_action(request, shop, order, ok="Note added.")

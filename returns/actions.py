@@ -18,8 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import sql
+from core.actor import Actor
+from core.locks import lock, lock_one
 from orders import actions as order_actions
-from orders.actions import ActionRefused, Actor
+from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent, OrderMessage
 from shops import policy_windows
 from shops.actions import notify
@@ -46,14 +48,6 @@ __all__ = ["ActionRefused", "Actor"]
 
 
 # --- building blocks ---------------------------------------------------------------
-
-
-def _lock_request(request):
-    return BuyerRequest.objects.select_for_update().get(pk=request.pk)
-
-
-def _lock_order(order_id):
-    return Order.objects.select_for_update().get(pk=order_id)
 
 
 def _event(request, action, actor, *, from_status, to_status, at, note="", data=None):
@@ -163,7 +157,7 @@ def open_request(*, order, kind, reason, description="", quantities=None, photos
     delivery). `quantities` maps order line id -> quantity (ignored for a cancellation,
     which is always the whole order); `photos` are photos.CheckedPhoto."""
     actor = actor or Actor.buyer()
-    order = _lock_order(order.pk)
+    order = lock_one(Order.objects, order.pk)
     if kind not in K.values:
         raise ActionRefused("Choose what you are asking for.")
     if reason not in REASONS_BY_KIND[kind]:
@@ -270,8 +264,8 @@ def approve_request(*, request, actor, amount=None, note="", data=None):
     """Approve: a return waits for the item; a refund-only request is refunded (the amount
     asked for, or less if the seller says so); a cancellation cancels and refunds the order."""
     staff = actor.kind == OrderEvent.ActorKind.STAFF
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     request.order = order
     action = "staff_approve" if staff and not transitions.allowed("approve", request) else "approve"
     transitions.check(action, request, staff=staff)
@@ -346,12 +340,12 @@ def reject_request(*, request, actor, reason, note=""):
     order is on its way, a refund or a return because of the item (and a disputed return
     with what the seller found)."""
     staff = actor.kind == OrderEvent.ActorKind.STAFF
-    request = _lock_request(request)
+    request = lock_one(BuyerRequest.objects, request.pk)
     note = _clean_reason(reason, reject_reasons(request), note,
                          unknown="Choose a reason for the rejection from the list.",
                          missing="Say why when the reason is “Other”." if reason == "other" else None,
                          too_long="The explanation is at most 500 characters.")
-    order = _lock_order(request.order_id)
+    order = lock_one(Order.objects, request.order_id)
     now = timezone.now()
     action = "staff_reject" if staff and request.status == R.DISPUTED else "reject"
     answered_at = request.answered_at if action == "staff_reject" else now
@@ -371,8 +365,8 @@ def reject_request(*, request, actor, reason, note=""):
 @transaction.atomic
 def extend_deadline(*, request, actor):
     """The seller needs more time: the answer deadline moves by one more P11 window, once."""
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     if request.extended_at is not None and request.status == R.REQUESTED:
         raise ActionRefused(f"The deadline of request {request.number} was already extended once.")
     window = policy_windows.window("P11")
@@ -393,8 +387,8 @@ def extend_deadline(*, request, actor):
 @transaction.atomic
 def withdraw_request(*, request, actor=None):
     actor = actor or Actor.buyer()
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     now = timezone.now()
     _move(request, "withdraw", actor, at=now, closed_at=now)
     _order_history(order, actor, f"Request {request.number} withdrawn by the buyer.")
@@ -411,8 +405,8 @@ def ship_back(*, request, carrier, tracking, actor=None):
         raise ActionRefused("Enter the return tracking number.")
     if len(tracking) > 60 or len(carrier) > 60:
         raise ActionRefused("The carrier and tracking number are at most 60 characters each.")
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     now = timezone.now()
     refund_by = now + policy_windows.window("P14").delta
     _move(request, "ship_back", actor, at=now, return_carrier=carrier, return_tracking=tracking,
@@ -426,8 +420,8 @@ def ship_back(*, request, carrier, tracking, actor=None):
 
 @transaction.atomic
 def confirm_receipt(*, request, actor, note=""):
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     now = timezone.now()
     _move(request, "receive", actor, at=now, note=note, received_at=now)
     _order_history(order, actor, f"Return {request.number} received by the seller." + (f" {note}" if note else ""))
@@ -439,7 +433,7 @@ def confirm_receipt(*, request, actor, note=""):
 def _remind(request, action, actor, statuses, data, note):
     """A reminder leaves the status as it is and writes a timeline row, which is also how
     the rule knows it was sent. Refused if the request moved on meanwhile."""
-    request = _lock_request(request)
+    request = lock_one(BuyerRequest.objects, request.pk)
     if request.status not in statuses:
         raise ActionRefused(f"Request {request.number} is {request.get_status_display().lower()}; no reminder.")
     _event(request, action, actor, from_status=request.status, to_status=request.status, at=timezone.now(),
@@ -479,7 +473,7 @@ def pause_request_deadlines(*, order_ids, pause, actor, at):
     }
     events = []
     for field, qs in moves.items():
-        rows = list(qs.select_for_update().values_list("pk", "status", field))
+        rows = list(lock(qs).values_list("pk", "status", field))
         qs.filter(pk__in=[pk for pk, _, _ in rows]).update(**{field: F(field) + pause})
         events += [
             RequestEvent(request_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
@@ -515,7 +509,7 @@ def follow_window(*, before, after, actor, at=None):
     at = at or timezone.now()
     delta = after.delta - before.delta
     due = BuyerRequest.objects.filter(status__in=statuses, **{f"{field}__isnull": False})
-    rows = list(due.select_for_update().order_by("pk").values_list("pk", "status", field, "extended_at"))
+    rows = list(lock(due).values_list("pk", "status", field, "extended_at"))
     if not rows:
         return 0
     twice = {pk for pk, _, _, extended in rows if extended is not None and field == "respond_by"}
@@ -587,8 +581,8 @@ def refund_request(*, request, actor, amount=None, note="", data=None):
     refunds in full a return the seller left unrefunded."""
     staff = actor.kind == OrderEvent.ActorKind.STAFF
     platform = staff or actor.kind == OrderEvent.ActorKind.POLICY
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     action = "refund"
     if actor.kind == OrderEvent.ActorKind.POLICY:
         action = "auto_refund"
@@ -635,8 +629,8 @@ def dispute_return(*, request, actor, reason, note):
                          unknown="Choose what is wrong with the return from the list.",
                          missing="Describe what arrived (or that nothing did); staff rule on it.",
                          too_long="The description is at most 500 characters.")
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     now = timezone.now()
     _move(request, "dispute", actor, note=note, data={"reason": reason}, at=now)
     label = BuyerRequest.RejectReason(reason).label
@@ -652,8 +646,8 @@ def lapse_return(*, request, actor, note="", data=None):
     """P13: an approved return the buyer did not ship back in time is closed; what it asked
     for no longer counts against the order, so the buyer could ask again while the order
     allows it."""
-    request = _lock_request(request)
-    order = _lock_order(request.order_id)
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
     now = timezone.now()
     _move(request, "lapse", actor, note=note, data=data, at=now, staff=True, closed_at=now)
     _order_history(order, actor, f"Return {request.number} closed by {_who(actor)}: not shipped back in time.")
@@ -670,7 +664,7 @@ def refund_order(*, order, actor, note="", explain=None):
     Idempotent: a second call returns the first refund and changes nothing, so platform
     rules may call it on every run. Returns None if the order was never paid or nothing
     is left to refund."""
-    order = _lock_order(order.pk)
+    order = lock_one(Order.objects, order.pk)
     existing = Refund.objects.filter(order=order, kind=Refund.Kind.ORDER).first()
     if existing is not None:
         return existing
@@ -751,7 +745,7 @@ def _check_buyer_message_rate(order):
     limit = getattr(settings, "RETURNS_BUYER_MESSAGES_PER_HOUR", 10)
     since = timezone.now() - timedelta(hours=1)
     # Locks the order row (the caller's transaction) so two messages at once count each other.
-    Order.objects.select_for_update().filter(pk=order.pk).exists()
+    lock(Order.objects.filter(pk=order.pk)).exists()
     sent = OrderMessage.objects.filter(order=order, sender=OrderMessage.Sender.BUYER, created_at__gte=since).count()
     if sent >= limit:
         raise TooManyMessages(f"You have sent {sent} messages about this order in the last hour; "
@@ -784,7 +778,7 @@ def post_message(*, order, sender, body, author=None):
 @transaction.atomic
 def send_return_link(*, order_id):
     """Email the buyer a signed link to the return page, once per order (on delivery)."""
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = lock_one(Order.objects, order_id)
     _, created = ReturnLinkEmail.objects.get_or_create(order=order, defaults={"sent_at": timezone.now()})
     if created and order.buyer_email:
         url = links.url_for(order)

@@ -6,14 +6,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from orders.actions import ActionRefused, Actor
-from orders.transitions import InvalidTransition as OrderInvalidTransition
+from core.actor import Actor
+from core.refusals import Refused
 from shops.admin import ReadOnlyInline
 
 from . import actions
 from .forms import StaffRulingForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto, reason_choices
-from .transitions import InvalidTransition
 
 
 class RequestLineInline(ReadOnlyInline):
@@ -91,7 +90,7 @@ class BuyerRequestAdmin(admin.ModelAdmin):
                     actions.reject_request(request=obj, actor=actor, reason=form.cleaned_data["reject_reason"], note=note)
                 else:
                     actions.refund_request(request=obj, actor=actor, note=note)
-            except (ActionRefused, InvalidTransition, OrderInvalidTransition) as exc:
+            except Refused as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"Request {obj.number}: {decision} recorded.")

@@ -7,12 +7,8 @@ class ReturnsConfig(AppConfig):
     verbose_name = "Returns and refunds"
 
     def ready(self):
-        from django.db.models.signals import post_save
-
         from orders import registry
-        from orders.models import OrderEvent
 
-        from . import signals
         from .models import BuyerRequest
 
         def having(qs, requests):
@@ -61,7 +57,7 @@ class ReturnsConfig(AppConfig):
             key="requests", template="returns/_order_panel.html", context=_panel_context, order=50,
         ))
         registry.register_pause_hook(registry.PauseHook(key="requests", pause=_pause_requests))
-        post_save.connect(signals.order_event_saved, sender=OrderEvent, dispatch_uid="returns.order_event_saved")
+        registry.register_delivered_hook("return_link", _send_return_links)
 
 
 def _panel_context(shop, order):
@@ -74,6 +70,16 @@ def _panel_context(shop, order):
         "refunds": list(Refund.objects.filter(order=order, order__shop=shop)),
         "message_form": MessageForm(),
     }
+
+
+def _send_return_links(*, order_ids):
+    """Delivered orders: email each buyer their signed return-page link, once the delivery commits."""
+    from django.db import transaction
+
+    from .actions import send_return_link
+
+    for order_id in order_ids:
+        transaction.on_commit(lambda order_id=order_id: send_return_link(order_id=order_id))
 
 
 def _pause_requests(*, order_ids, pause, actor, at):

@@ -11,8 +11,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from core.actor import Actor
 from core.batching import locked_batches
-from orders.actions import ActionRefused, Actor
+from orders.actions import ActionRefused
 from orders.models import Order
 from orders.transitions import InvalidTransition as OrderInvalidTransition
 

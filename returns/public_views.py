@@ -16,16 +16,16 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
 
 from core.client_ip import client_ip
+from core.htmx import form_errors, toast
+from core.refusals import Refused
 from orders.actions import ActionRefused
 from orders.models import Order, OrderMessage
 
 from . import actions, links, photos, transitions
 from .forms import LookupForm, MessageForm, RequestForm, ShipBackForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
-from .transitions import InvalidTransition
 
 SESSION_KEY = "returns_order_id"
 NOT_FOUND = ("We could not find an order with these details. Check the order number and the email "
@@ -228,8 +228,7 @@ def _after(request, order, *, ok=None, error=None, status=200, **kwargs):
     """HTMX: the page's main part again with a toast; otherwise a redirect (errors render)."""
     if request.htmx or error:
         response = _render_page(request, order, status=status if error else 200, error=error, **kwargs)
-        return trigger_client_event(response, "toast", {"level": "error" if error else "success",
-                                                        "message": error or ok})
+        return toast(response, error or ok, level="error" if error else "success")
     messages.success(request, ok)
     return redirect("returns_public:order")
 
@@ -247,7 +246,7 @@ def buyer_open_request(request):
     lines = list(order.lines.all())
     form = RequestForm(request.POST, request.FILES, lines=lines)
     if not form.is_valid():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = form_errors(form)
         return _after(request, order, error=error, status=400)
     try:
         # The limits first: decoding photos costs far more than counting.
@@ -272,7 +271,7 @@ def buyer_withdraw(request, pk):
     req = _buyer_request(order, pk)
     try:
         actions.withdraw_request(request=req)
-    except (ActionRefused, InvalidTransition) as exc:
+    except Refused as exc:
         return _after(request, order, error=str(exc), status=409)
     return _after(request, order, ok=f"Request {req.number} withdrawn.")
 
@@ -288,7 +287,7 @@ def buyer_ship_back(request, pk):
         return _after(request, order, error="Enter the return tracking number.", status=400)
     try:
         actions.ship_back(request=req, carrier=form.cleaned_data["carrier"], tracking=form.cleaned_data["tracking"])
-    except (ActionRefused, InvalidTransition) as exc:
+    except Refused as exc:
         return _after(request, order, error=str(exc), status=409)
     return _after(request, order, ok="Return tracking number saved; the seller has been told.")
 

@@ -4,6 +4,7 @@ Actions check one request against this table; P11 reads the same from-states to 
 requests it may approve.
 """
 
+from core.refusals import Refused
 from orders.models import Order
 
 from .models import BuyerRequest
@@ -67,7 +68,7 @@ _PAST = {
 }
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(Refused):
     """An action the request's status or kind does not allow."""
 
     def __init__(self, action, request):

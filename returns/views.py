@@ -4,22 +4,22 @@ and the named POST actions on it. Every lookup starts from the seller's shop."""
 from django.contrib import messages
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
 
 from core import params
-from orders.actions import ActionRefused, Actor
+from core.actor import Actor
+from core.htmx import after_action, form_errors
+from core.refusals import Refused
 from orders.models import Order, OrderMessage
-from orders.transitions import InvalidTransition as OrderInvalidTransition
 from shops.access import shop_required
 
 from . import actions
 from .forms import ApproveForm, DisputeForm, MessageForm, ReceiveForm, RefundForm, RejectForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
 from .public_views import photo_response
-from .transitions import InvalidTransition
 
 PAGE_SIZE = 50
 S = BuyerRequest.Status
@@ -36,7 +36,6 @@ TABS = [
     (S.LAPSED, "Not shipped back"),
     ("all", "All"),
 ]
-REFUSED = (ActionRefused, InvalidTransition, OrderInvalidTransition)
 
 
 def _counts(shop):
@@ -109,19 +108,12 @@ def request_detail(request, shop, pk):
 
 def _after(request, shop, req, *, ok=None, error=None, status=200):
     """HTMX: the request's main part again with a toast; otherwise a redirect (PRG)."""
-    if request.htmx:
-        response = render(request, "returns/request_detail.html#request-main",
-                          _detail_context(shop, req, action_error=error), status=status if error else 200)
-        return trigger_client_event(response, "toast", {"level": "error" if error else "success", "message": error or ok})
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, ok)
-    return redirect("returns:detail", shop=shop.slug, pk=req.pk)
-
-
-def _form_error(form):
-    return "; ".join(e for errs in form.errors.values() for e in errs)
+    return after_action(
+        request, ok=ok, error=error,
+        render_partial=lambda: render(request, "returns/request_detail.html#request-main",
+                                      _detail_context(shop, req, action_error=error), status=status if error else 200),
+        redirect_to=reverse("returns:detail", kwargs={"shop": shop.slug, "pk": req.pk}),
+    )
 
 
 @require_POST
@@ -130,11 +122,11 @@ def request_approve(request, shop, pk):
     req = _request(shop, pk)
     form = ApproveForm(request.POST)
     if not form.is_valid():
-        return _after(request, shop, req, error=_form_error(form), status=400)
+        return _after(request, shop, req, error=form_errors(form), status=400)
     try:
         actions.approve_request(request=req, actor=Actor.seller(request.user), amount=form.cleaned_data["amount"],
                                 note=form.cleaned_data["note"])
-    except REFUSED as exc:
+    except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Request {req.number} approved; the buyer has been told.")
 
@@ -145,11 +137,11 @@ def request_reject(request, shop, pk):
     req = _request(shop, pk)
     form = RejectForm(request.POST, request=req)
     if not form.is_valid():
-        return _after(request, shop, req, error=_form_error(form), status=400)
+        return _after(request, shop, req, error=form_errors(form), status=400)
     try:
         actions.reject_request(request=req, actor=Actor.seller(request.user), reason=form.cleaned_data["reason"],
                                note=form.cleaned_data["note"])
-    except REFUSED as exc:
+    except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Request {req.number} rejected; the buyer has been told.")
 
@@ -160,7 +152,7 @@ def request_extend(request, shop, pk):
     req = _request(shop, pk)
     try:
         req = actions.extend_deadline(request=req, actor=Actor.seller(request.user))
-    except REFUSED as exc:
+    except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Deadline extended to {req.respond_by:%Y-%m-%d %H:%M} UTC.")
 
@@ -171,10 +163,10 @@ def request_receive(request, shop, pk):
     req = _request(shop, pk)
     form = ReceiveForm(request.POST)
     if not form.is_valid():  # a NUL, or more than 500 characters
-        return _after(request, shop, req, error=_form_error(form), status=400)
+        return _after(request, shop, req, error=form_errors(form), status=400)
     try:
         actions.confirm_receipt(request=req, actor=Actor.seller(request.user), note=form.cleaned_data["note"])
-    except REFUSED as exc:
+    except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Return {req.number} received. Refund it next.")
 
@@ -185,11 +177,11 @@ def request_refund(request, shop, pk):
     req = _request(shop, pk)
     form = RefundForm(request.POST)
     if not form.is_valid():
-        return _after(request, shop, req, error=_form_error(form), status=400)
+        return _after(request, shop, req, error=form_errors(form), status=400)
     try:
         actions.refund_request(request=req, actor=Actor.seller(request.user), amount=form.cleaned_data["amount"],
                                note=form.cleaned_data["note"])
-    except REFUSED as exc:
+    except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Return {req.number} refunded; the buyer has been told.")
 
@@ -200,11 +192,11 @@ def request_dispute(request, shop, pk):
     req = _request(shop, pk)
     form = DisputeForm(request.POST)
     if not form.is_valid():
-        return _after(request, shop, req, error=_form_error(form), status=400)
+        return _after(request, shop, req, error=form_errors(form), status=400)
     try:
         actions.dispute_return(request=req, actor=Actor.seller(request.user), reason=form.cleaned_data["reason"],
                                note=form.cleaned_data["note"])
-    except REFUSED as exc:
+    except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
     return _after(request, shop, req, ok=f"Return {req.number} disputed; platform staff will rule on it.")
 

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions
 from orders.models import Order
 from shops import policy_windows
@@ -153,7 +154,7 @@ def _make_order(shop, spec, skus, seller, index, target, now):
         lines=[(s, rng.choice([1, 1, 2, 3]), s.price) for s in dict.fromkeys(picks)],
         at=placed_at,
     )
-    seller_actor = actions.Actor.seller(seller)
+    seller_actor = Actor.seller(seller)
     if target in (S.UNPAID, S.AWAITING_CONFIRMATION):
         return order
     # The seller confirms within a couple of hours of payment.
@@ -164,7 +165,7 @@ def _make_order(shop, spec, skus, seller, index, target, now):
         if order.status == S.UNPAID:
             # The payment window (P1) closed, or as much of it as the story has had.
             unpaid_until = min(placed_at + policy_windows.window("P1").delta, now - timedelta(minutes=1))
-            return actions.cancel_order(order=order, actor=actions.Actor.policy("P1"), reason="unpaid", at=unpaid_until)
+            return actions.cancel_order(order=order, actor=Actor.policy("P1"), reason="unpaid", at=unpaid_until)
         reason = rng.choice(["out_of_stock", "buyer_requested", "pricing_error", "damaged_or_expired"])
         return actions.cancel_order(order=order, actor=seller_actor, reason=reason,
                                     at=_later(order.confirmed_at or confirm_at, now, timedelta(hours=3)))

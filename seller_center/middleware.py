@@ -7,7 +7,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
-from django_htmx.http import trigger_client_event
+
+from core.htmx import toast
 
 # Pages that show one person's data: a seller's shop, a buyer's order, admin, the login form
 # (its CSRF token). No shared cache keeps them and no browser writes them to disk, so the back
@@ -75,7 +76,7 @@ class RequestBodyLimitMiddleware:
                                  "detail": message, "limit": limit}, status=413,
                                 content_type="application/problem+json")
         if request.headers.get("HX-Request") == "true":
-            return trigger_client_event(HttpResponse(status=413), "toast", {"level": "error", "message": message})
+            return toast(HttpResponse(status=413), message, level="error")
         back = request.headers.get("Referer", "")
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):

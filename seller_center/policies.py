@@ -112,7 +112,8 @@ WINDOW_FOLLOWERS = ["shipping.actions.follow_window", "returns.actions.follow_wi
 def change_window(*, rule, hours, user=None, note="", enabled=True):
     """Staff change a rule's window: a new version, and the open orders', packages' and
     requests' deadlines derived from it follow it, in the same transaction."""
-    from orders.actions import Actor, recompute_deadlines
+    from core.actor import Actor
+    from orders.actions import recompute_deadlines
 
     before = policy_windows.current()[rule]
     version = policy_windows.add_version(rule=rule, hours=hours, user=user, note=note, enabled=enabled)

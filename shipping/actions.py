@@ -16,9 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import params
+from core.actor import Actor
+from core.locks import lock, lock_one
 from orders import actions as order_actions
 from orders import transitions as order_transitions
-from orders.actions import ActionRefused, Actor
+from orders.actions import ActionRefused
 from orders.models import Order, OrderLine
 from orders.transitions import InvalidTransition
 from shops import policy_windows
@@ -43,17 +45,6 @@ def _event(package, action, actor, *, at, from_status=None, to_status=None, note
         from_status=package.status if from_status is None else from_status,
         to_status=package.status if to_status is None else to_status, note=note, data=data or {},
     )
-
-
-def _lock_order(order):
-    # of=("self",): the join reads the shop, it must not lock it (every order of the shop would queue).
-    return Order.objects.select_for_update(of=("self",)).select_related("shop").get(pk=order.pk)
-
-
-def _lock_package(package):
-    # Package, then its order, in one statement: the same order the carrier feed takes them
-    # (packages, then sync_order's order lock), and the order's status the caller checks stays put.
-    return Package.objects.select_for_update(of=("self", "order")).select_related("order").get(pk=package.pk)
 
 
 # --- the order follows its packages -----------------------------------------------------
@@ -90,7 +81,7 @@ def sync_order(order_id, actor, *, at=None):
 
     The order is locked first and its packages read after: under READ COMMITTED that read
     sees every package a concurrent request committed while this one waited for the lock."""
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    order = lock(Order.objects.filter(pk=order_id)).first()
     if order is None:
         return None
     packages = list(Package.objects.active().filter(order_id=order_id).values_list("status", "collected_at", "delivered_at"))
@@ -128,7 +119,7 @@ def create_packages(*, order, allocations, actor, at=None):
     {line_id: quantity}; together they hold every unit of every line exactly once.
     Packages still being packed are replaced (voided, kept for the record). `at`: when
     (default now)."""
-    order = _lock_order(order)
+    order = lock_one(Order.objects, order.pk, read=("shop",))
     _open_for_packing(order)
     lines = {line.pk: line for line in OrderLine.objects.filter(order=order)}
     allocations = [{int(k): int(v) for k, v in a.items() if int(v)} for a in allocations]
@@ -254,7 +245,7 @@ def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropo
     platform carrier's tracking number and label. `at`: when (default now); the slots
     offered are those of that time."""
     at = at or timezone.now()
-    order = _lock_order(order)
+    order = lock_one(Order.objects, order.pk, read=("shop",))
     if order.shipping_model != Order.ShippingModel.PLATFORM:
         raise ActionRefused(f"Order {order.number} ships by seller; enter your carrier's tracking number instead.")
     _open_for_packing(order)
@@ -280,7 +271,7 @@ def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropo
 @transaction.atomic
 def mark_ready(*, package, actor, at=None):
     """Packed and labelled: the 48 h collection / drop-off window (P3) starts now (or `at`)."""
-    package = _lock_package(package)
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
     to_status = transitions.check("mark_ready", package)
     _order_still_shipping(package)
     if not package.tracking_number:
@@ -308,7 +299,7 @@ def mark_all_ready(*, order, actor, at=None):
 
 @transaction.atomic
 def set_label_note(*, package, text, actor):
-    package = _lock_package(package)
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
     transitions.check("edit_label", package)
     text = content.check_label_text(text)
     old = package.label_note
@@ -478,7 +469,7 @@ def _q_orders_or_ids(orders, ids):
 def set_tracking(*, package, carrier, tracking_number, actor, at=None):
     """Ship by seller: enter the carrier's number before handover (to print a label and
     mark the package ready for the carrier to collect). Once set, only a correction changes it."""
-    package = _lock_package(package)
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
     transitions.check("set_tracking", package)
     _order_still_shipping(package)
     if package.handover != Package.Handover.SELLER:
@@ -515,7 +506,7 @@ def ship_package(*, package, carrier, tracking_number, actor):
 @transaction.atomic
 def correct_tracking(*, package, tracking_number, actor, carrier=None, reason=""):
     """A seller's tracking number may be corrected once, within 72 h of entering it."""
-    package = _lock_package(package)
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
     now = timezone.now()
     carrier = carrier or package.carrier
     number = carriers.normalize(tracking_number)
@@ -580,7 +571,7 @@ def record_print(*, shop, packages, kind, size, actor, reprint_of=None):
 
 @transaction.atomic
 def add_handover_photo(*, package, upload, actor):
-    package = _lock_package(package)
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
     transitions.check("add_photo", package)
     if package.photos.count() >= content.MAX_PHOTOS_PER_PACKAGE:
         raise ActionRefused(f"At most {content.MAX_PHOTOS_PER_PACKAGE} photos per package.")
@@ -605,8 +596,8 @@ def mark_lost(*, package_ids, actor, at=None, note="", data=None):
     """Declare packages Lost (P6, P7, P8, or staff). Set-based; returns how many moved.
     The order's cancellation and refund (P10) is the policies' next step."""
     at = at or timezone.now()
-    rows = list(Package.objects.filter(pk__in=package_ids, status__in=transitions.TRANSITIONS["mark_lost"][0])
-                .select_for_update().order_by("pk").values_list("pk", "status"))
+    rows = list(lock(Package.objects.filter(pk__in=package_ids, status__in=transitions.TRANSITIONS["mark_lost"][0]))
+                .values_list("pk", "status"))
     if not rows:
         return 0
     Package.objects.filter(pk__in=[pk for pk, _ in rows]).update(status=P.LOST, status_at=at, lost_at=at, updated_at=at)
@@ -623,9 +614,9 @@ def mark_lost(*, package_ids, actor, at=None, note="", data=None):
 def mark_delayed(*, package_ids, actor, at=None, note="", data=None):
     """The Delayed marker (P9): past the promised delivery date, still with the carrier."""
     at = at or timezone.now()
-    rows = list(Package.objects.filter(pk__in=package_ids, is_delayed=False,
-                                       status__in=transitions.TRANSITIONS["mark_delayed"][0])
-                .select_for_update().order_by("pk").values_list("pk", "status"))
+    rows = list(lock(Package.objects.filter(pk__in=package_ids, is_delayed=False,
+                                            status__in=transitions.TRANSITIONS["mark_delayed"][0]))
+                .values_list("pk", "status"))
     if not rows:
         return 0
     Package.objects.filter(pk__in=[pk for pk, _ in rows]).update(is_delayed=True, delayed_at=at, updated_at=at)
@@ -642,8 +633,8 @@ def mark_delayed(*, package_ids, actor, at=None, note="", data=None):
 def flag_late_collection(*, package_ids, actor, at=None, note="", data=None):
     """P3: the carrier (pickup) or the seller (drop-off) missed the 48 h handover window."""
     at = at or timezone.now()
-    rows = list(Package.objects.filter(pk__in=package_ids, status=P.READY, late_collection_at__isnull=True)
-                .select_for_update().order_by("pk").values_list("pk", "status"))
+    rows = list(lock(Package.objects.filter(pk__in=package_ids, status=P.READY, late_collection_at__isnull=True))
+                .values_list("pk", "status"))
     if not rows:
         return 0
     Package.objects.filter(pk__in=[pk for pk, _ in rows]).update(late_collection_at=at, updated_at=at)
@@ -733,7 +724,7 @@ def _description(text):
 @transaction.atomic
 def file_complaint(*, package, actor, description):
     """The carrier did not collect within the window: the seller complains to the platform."""
-    package = _lock_package(package)
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
     now = timezone.now()
     if not package.can_complain(now):
         raise ActionRefused(
@@ -779,7 +770,7 @@ def rule_ticket(*, ticket, approve, actor, note="", pause_until=None):
     from shops.actions import notify
     from shops.models import Notification
 
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = lock_one(Ticket.objects, ticket.pk)
     if not ticket.can_rule():
         raise ActionRefused(f"Ticket #{ticket.pk} was already {ticket.get_status_display().lower()}.")
     note = (note or "").strip()

@@ -9,7 +9,8 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from orders.actions import ActionRefused, Actor
+from core.actor import Actor
+from orders.actions import ActionRefused
 from shops.admin import ReadOnlyInline
 
 from . import actions

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions as order_actions
-from orders.actions import Actor
 from orders.models import Order
 
 from . import actions, tracking

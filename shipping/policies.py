@@ -8,6 +8,7 @@ finds nothing left to do.
 
 from django.db.models import Exists, OuterRef, Q
 
+from core.actor import Actor
 from core.batching import due_chunks, locked_batches
 from orders import actions as order_actions
 from orders.models import Order
@@ -36,7 +37,7 @@ def _apply(qs, field, as_of, window, dry_run, batch_size, action, what, note):
         return qs.count()
     done = 0
     for rows in locked_batches(qs, [field, "shop_id"], batch_size):
-        moved = action(package_ids=[pk for pk, _, _ in rows], actor=order_actions.Actor.policy(window.rule), at=as_of,
+        moved = action(package_ids=[pk for pk, _, _ in rows], actor=Actor.policy(window.rule), at=as_of,
                        note=note, data=_explain(window, [(pk, d) for pk, d, _ in rows], what))
         done += moved
         if moved:
@@ -98,7 +99,7 @@ def cancel_abnormal(*, as_of, window, dry_run=False, batch_size=500):
         by_shop = {}
         for chunk in due_chunks(qs, batch_size):
             for shop_id, n, _ in order_actions.cancel_due_orders(
-                due=chunk, actor=order_actions.Actor.policy(window.rule), reason=Order.CancelReason.DELIVERY_FAILED,
+                due=chunk, actor=Actor.policy(window.rule), reason=Order.CancelReason.DELIVERY_FAILED,
                 action=action, note="A package was lost in delivery; the buyer is refunded.",
                 explain=window.explain(), at=as_of,
             ):

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import payload
-from orders.actions import Actor
+from core.actor import Actor
 
 from . import carriers
 from .actions import PROMISED_TRANSIT, sync_order

@@ -7,6 +7,8 @@ last-mile rank when it is newer, so a late or repeated event never moves it back
 
 from datetime import timedelta
 
+from core.refusals import Refused
+
 from .models import Package, TrackingEvent
 
 P = Package.Status
@@ -87,7 +89,7 @@ def feed_moves(current, current_at, new, new_at):
     return RANK[new] == RANK[current] == LAST_MILE and new != current and (current_at is None or new_at > current_at)
 
 
-class InvalidPackageMove(Exception):
+class InvalidPackageMove(Refused):
     def __init__(self, action, package):
         self.action, self.from_status = action, package.status  # the status the move was tried from
         label = P(package.status).label.lower()

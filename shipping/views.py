@@ -7,15 +7,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
 
 from core import params
+from core.actor import Actor
+from core.htmx import form_errors, toast
+from core.refusals import Refused
 from orders.models import Order
-from orders.transitions import InvalidTransition
 from shops.access import shop_required
 
 from . import actions, carriers, labels
-from .actions import ActionRefused, Actor, InvalidPackageMove, ShipRow
+from .actions import ActionRefused, ShipRow
 from .forms import (
     ArrangeForm,
     ComplaintForm,
@@ -31,7 +32,6 @@ from .forms import (
 from .models import HandoverPhoto, Package, PrintJob, Ticket
 from .panel import order_panel
 
-REFUSALS = (ActionRefused, InvalidPackageMove, InvalidTransition)
 S = Order.Status
 TO_SHIP = (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION)
 PAGE_SIZE = 50
@@ -44,10 +44,6 @@ def _order(shop, number):
 
 def _package(shop, pk):
     return get_object_or_404(Package.objects.for_shop(shop).select_related("order", "order__shop"), pk=pk)
-
-
-def _errors(form):
-    return "; ".join(e for errs in form.errors.values() for e in errs)
 
 
 def _done(request, shop, order, *, ok=None, error=None, status=200):
@@ -101,7 +97,7 @@ def _report_response(request, shop, report, *, upload_form=None, status=200):
     if request.htmx:
         context = _home_context(request, shop, report=report, upload_form=upload_form)
         response = render(request, "shipping/home.html#shipping-main", context, status=status)
-        return trigger_client_event(response, "toast", {"level": level, "message": report.summary()})
+        return toast(response, report.summary(), level=level)
     if report.ok:
         messages.success(request, report.summary())
     else:
@@ -145,7 +141,7 @@ def upload_csv(request, shop):
         except ValidationError as exc:
             form.add_error("file", exc)
     if not form.is_valid():
-        report = actions.ShipReport(errors=[(ShipRow("file", "", None, "", ""), _errors(form))])
+        report = actions.ShipReport(errors=[(ShipRow("file", "", None, "", ""), form_errors(form))])
         return _report_response(request, shop, report, upload_form=form, status=400)
     report = actions.ship_packages(shop=shop, rows=rows, errors=errors, actor=Actor.seller(request.user),
                                    all_or_nothing=form.cleaned_data["all_or_nothing"])
@@ -184,14 +180,14 @@ def print_labels(request, shop):
         except ActionRefused as exc:
             error = str(exc)
     else:
-        error = _errors(form)
+        error = form_errors(form)
     return _print_refused(request, shop, error)
 
 
 def _print_refused(request, shop, error):
     """A print or reprint refused: a 400 toast for HTMX, else back to the page with the message."""
     if request.htmx:
-        return trigger_client_event(HttpResponse(status=400), "toast", {"level": "error", "message": error})
+        return toast(HttpResponse(status=400), error, level="error")
     messages.error(request, error)
     return redirect(_back(request, shop))
 
@@ -237,7 +233,7 @@ def split(request, shop, number):
     try:
         packages = actions.create_packages(order=order, allocations=[allocations[k] for k in sorted(allocations)],
                                            actor=Actor.seller(request.user))
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, order, error=str(exc), status=409)
     return _done(request, shop, order, ok=f"Order {order.number} will ship in {len(packages)} package(s).")
 
@@ -248,13 +244,13 @@ def arrange(request, shop, number):
     order = _order(shop, number)
     form = ArrangeForm(request.POST, slots=actions.pickup_slots(shop), tz=shop.tzinfo)
     if not form.is_valid():
-        return _done(request, shop, order, error=_errors(form), status=400)
+        return _done(request, shop, order, error=form_errors(form), status=400)
     try:
         packages = actions.arrange_platform_shipment(
             order=order, actor=Actor.seller(request.user), handover=form.cleaned_data["handover"],
             pickup_slot=form.cleaned_data.get("pickup_slot"), dropoff_point=form.cleaned_data.get("dropoff_point") or "",
         )
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, order, error=str(exc), status=409)
     return _done(request, shop, order,
                  ok=f"Shipment arranged: {len(packages)} platform label(s) ready to print. Mark each package ready once packed.")
@@ -266,7 +262,7 @@ def ready_all(request, shop, number):
     order = _order(shop, number)
     try:
         done = actions.mark_all_ready(order=order, actor=Actor.seller(request.user))
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, order, error=str(exc), status=409)
     return _done(request, shop, order, ok=f"{len(done)} package(s) ready; the carrier has 48 h to collect.")
 
@@ -279,7 +275,7 @@ def order_ship(request, shop, number):
     order = _order(shop, number)
     form = ShipForm(request.POST)
     if not form.is_valid():
-        return _done(request, shop, order, error=_errors(form), status=400)
+        return _done(request, shop, order, error=form_errors(form), status=400)
     report = actions.ship_packages(shop=shop, actor=Actor.seller(request.user), rows=[
         ShipRow(f"order {order.number}", order.number, None, form.cleaned_data["carrier"],
                 form.cleaned_data["tracking_number"])])
@@ -294,7 +290,7 @@ def package_ready(request, shop, pk):
     pkg = _package(shop, pk)
     try:
         actions.mark_ready(package=pkg, actor=Actor.seller(request.user))
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
     return _done(request, shop, pkg.order, ok=f"Package {pkg.seq} is ready for handover.")
 
@@ -305,11 +301,11 @@ def package_ship(request, shop, pk):
     pkg = _package(shop, pk)
     form = ShipForm(request.POST)
     if not form.is_valid():
-        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+        return _done(request, shop, pkg.order, error=form_errors(form), status=400)
     try:
         actions.ship_package(package=pkg, carrier=form.cleaned_data["carrier"],
                              tracking_number=form.cleaned_data["tracking_number"], actor=Actor.seller(request.user))
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
     return _done(request, shop, pkg.order, ok=f"Package {pkg.seq} shipped.")
 
@@ -320,11 +316,11 @@ def package_correct(request, shop, pk):
     pkg = _package(shop, pk)
     form = CorrectForm(request.POST)
     if not form.is_valid():
-        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+        return _done(request, shop, pkg.order, error=form_errors(form), status=400)
     try:
         actions.correct_tracking(package=pkg, carrier=form.cleaned_data["carrier"], actor=Actor.seller(request.user),
                                  tracking_number=form.cleaned_data["tracking_number"], reason=form.cleaned_data["reason"])
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
     return _done(request, shop, pkg.order, ok=f"Tracking number of package {pkg.seq} corrected (this was the one correction).")
 
@@ -335,10 +331,10 @@ def package_label_note(request, shop, pk):
     pkg = _package(shop, pk)
     form = LabelNoteForm(request.POST)
     if not form.is_valid():
-        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+        return _done(request, shop, pkg.order, error=form_errors(form), status=400)
     try:
         actions.set_label_note(package=pkg, text=form.cleaned_data["label_note"], actor=Actor.seller(request.user))
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=400)
     return _done(request, shop, pkg.order, ok="Label text saved.")
 
@@ -349,10 +345,10 @@ def package_photo(request, shop, pk):
     pkg = _package(shop, pk)
     form = PhotoForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+        return _done(request, shop, pkg.order, error=form_errors(form), status=400)
     try:
         actions.add_handover_photo(package=pkg, upload=form.cleaned_data["photo"], actor=Actor.seller(request.user))
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=400)
     return _done(request, shop, pkg.order, ok=f"Photo added to package {pkg.seq}.")
 
@@ -363,11 +359,11 @@ def package_complaint(request, shop, pk):
     pkg = _package(shop, pk)
     form = ComplaintForm(request.POST)
     if not form.is_valid():
-        return _done(request, shop, pkg.order, error=_errors(form), status=400)
+        return _done(request, shop, pkg.order, error=form_errors(form), status=400)
     try:
         ticket = actions.file_complaint(package=pkg, actor=Actor.seller(request.user),
                                         description=form.cleaned_data["description"])
-    except REFUSALS as exc:
+    except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
     return _done(request, shop, pkg.order, ok=f"Complaint #{ticket.pk} filed; platform staff will rule on it.")
 

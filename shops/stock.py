@@ -5,12 +5,15 @@ reserved, and recorded as a StockChange."""
 from django.db import transaction
 from django.utils import timezone
 
+from core.locks import lock_one
+from core.refusals import Refused
+
 from .models import SKU, StockChange
 
 MAX_STOCK = 10**9
 
 
-class StockRefused(Exception):
+class StockRefused(Refused):
     """A stock change that cannot be applied; the message says why."""
 
 
@@ -30,7 +33,7 @@ def change_stock(*, sku, actor, reason, on_hand=None, delta=None, note="", expec
         raise StockRefused(f"Choose a reason: {', '.join(StockChange.Reason.values)}.")
     if reason == StockChange.Reason.OTHER and not note.strip():
         raise StockRefused("Say why when the reason is “other”.")
-    locked = SKU.objects.select_for_update().get(pk=sku.pk)
+    locked = lock_one(SKU.objects, sku.pk)
     if expected_version is not None and expected_version != locked.stock_version:
         raise StaleStock(locked)
     after = on_hand if on_hand is not None else locked.stock_on_hand + delta

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from api import keys
+from core.actor import Actor
 from orders import actions as order_actions
 from orders.tests.factories import make_order
 from shops.models import SKU, StockChange
@@ -28,7 +29,7 @@ def call(client, method, url, key, body=None):
 def test_list_pages_by_code_and_shows_reserved(client, shop, key):
     skus = [SKUFactory(shop=shop, code=f"A-{i}", stock_on_hand=5) for i in range(3)]
     SKUFactory(shop=ShopFactory(), code="A-X")
-    order_actions.confirm_order(order=make_order(shop, lines=[(skus[0], 2)]), actor=order_actions.Actor.storefront())
+    order_actions.confirm_order(order=make_order(shop, lines=[(skus[0], 2)]), actor=Actor.storefront())
     first = call(client, "get", "/api/v1/inventory/skus?page_size=2", key).json()
     assert [s["code"] for s in first["items"]] == ["A-0", "A-1"] and first["items"][0]["available"] == 3
     rest = call(client, "get", f"/api/v1/inventory/skus?page_size=2&after={first['next_page_token']}", key).json()
@@ -64,7 +65,7 @@ def test_invalid_changes_are_422_and_change_nothing(client, shop, key, body):
 
 def test_stock_cannot_go_below_reserved(client, shop, key):
     sku = SKUFactory(shop=shop, code="MUG", stock_on_hand=3)
-    order_actions.confirm_order(order=make_order(shop, lines=[(sku, 2)]), actor=order_actions.Actor.storefront())
+    order_actions.confirm_order(order=make_order(shop, lines=[(sku, 2)]), actor=Actor.storefront())
     r = call(client, "post", "/api/v1/inventory/skus/MUG/stock", key, {"on_hand": 1, "reason": "count", "version": 0})
     assert r.status_code == 422 and "reserved" in r.json()["detail"]
 
@@ -75,7 +76,7 @@ def test_read_scope_cannot_write_and_stock_changes_are_append_only(client, shop)
     assert call(client, "post", "/api/v1/inventory/skus/TEE/stock", read_only,
                 {"on_hand": 1, "reason": "count", "version": 0}).status_code == 403
     from shops.stock import change_stock
-    change = change_stock(sku=SKU.objects.get(code="TEE"), actor=order_actions.Actor.storefront(), reason="count",
+    change = change_stock(sku=SKU.objects.get(code="TEE"), actor=Actor.storefront(), reason="count",
                           on_hand=7).stock_changes.get()
     with pytest.raises(ValueError):
         change.save()

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions
 from shops.tests.factories import ShopFactory, SKUFactory
 
@@ -46,7 +47,7 @@ def make_order(shop=None, *, lines=None, paid=True, number=None, placed_at=None,
 def advance(order, to, actor=None):
     """Walk an order forward through the actions until it reaches status `to`."""
     S = order.Status
-    actor = actor or actions.Actor.storefront()
+    actor = actor or Actor.storefront()
     path = [
         (S.UNPAID, lambda o: actions.pay_order(order=o, actor=actor)),
         (S.AWAITING_CONFIRMATION, lambda o: actions.confirm_order(order=o, actor=actor)),
@@ -56,7 +57,7 @@ def advance(order, to, actor=None):
         (S.DELIVERED, lambda o: actions.complete_order(order=o, actor=actor)),
     ]
     if to == S.CANCELLED:
-        return actions.cancel_order(order=order, actor=actions.Actor.policy("test"), reason="other", note="test")
+        return actions.cancel_order(order=order, actor=Actor.policy("test"), reason="other", note="test")
     for status, step in path:
         if order.status == to:
             break

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
+from core.actor import Actor
 from orders import actions
 from orders.models import Order, OrderEvent, OrderMessage, OrderStatusCount
 from orders.tests.factories import advance, make_order
@@ -12,7 +13,7 @@ from shops.tests.factories import ShopFactory, SKUFactory
 
 S = Order.Status
 pytestmark = pytest.mark.django_db
-ACTOR = actions.Actor.policy("test")
+ACTOR = Actor.policy("test")
 
 
 def _call(action, order):
@@ -121,9 +122,9 @@ def test_cancel_releases_reservation_and_messages_buyer():
 def test_cancel_by_seller_with_platform_reason_is_refused(seller):
     order = make_order()
     with pytest.raises(actions.ActionRefused):
-        actions.cancel_order(order=order, actor=actions.Actor.seller(seller), reason="unpaid")
+        actions.cancel_order(order=order, actor=Actor.seller(seller), reason="unpaid")
     with pytest.raises(actions.ActionRefused):
-        actions.cancel_order(order=order, actor=actions.Actor.seller(seller), reason="other", note="  ")
+        actions.cancel_order(order=order, actor=Actor.seller(seller), reason="other", note="  ")
     order.refresh_from_db()
     assert order.status == S.AWAITING_CONFIRMATION
 
@@ -154,10 +155,10 @@ def test_history_is_append_only():
 
 def test_add_note_writes_history_without_status_change(seller):
     order = make_order()
-    actions.add_note(order=order, actor=actions.Actor.seller(seller), text="Buyer called")
+    actions.add_note(order=order, actor=Actor.seller(seller), text="Buyer called")
     assert order.events.filter(action="note", note="Buyer called").exists()
     with pytest.raises(actions.ActionRefused):
-        actions.add_note(order=order, actor=actions.Actor.seller(seller), text="  ")
+        actions.add_note(order=order, actor=Actor.seller(seller), text="  ")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,7 +194,7 @@ def test_two_confirms_racing_for_the_last_unit_exactly_one_wins(on_postgres):
 def test_cancel_by_staff_keeps_the_reason_out_of_the_buyers_message(seller):
     order = make_order()
     seller.is_staff = True
-    actions.cancel_order(order=order, actor=actions.Actor.staff(seller), reason="other", note="fraud suspected")
+    actions.cancel_order(order=order, actor=Actor.staff(seller), reason="other", note="fraud suspected")
     message = order.messages.get()
     assert "fraud" not in message.body and "Other" in message.body
     assert order.events.get(action="cancel").note == "fraud suspected"
@@ -201,5 +202,5 @@ def test_cancel_by_staff_keeps_the_reason_out_of_the_buyers_message(seller):
 
 def test_cancel_by_seller_tells_the_buyer_the_sellers_note(seller):
     order = make_order(seller.memberships.get().shop)
-    actions.cancel_order(order=order, actor=actions.Actor.seller(seller), reason="other", note="Sorry, discontinued")
+    actions.cancel_order(order=order, actor=Actor.seller(seller), reason="other", note="Sorry, discontinued")
     assert "Sorry, discontinued" in order.messages.get().body

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.actor import Actor
 from orders import actions
 from orders.models import Order
 from orders.tests.factories import make_order
@@ -12,7 +13,7 @@ from orders.tests.test_actions import counts_match_group_by
 from orders.transitions import InvalidTransition
 from shops.tests.factories import ShopFactory, SKUFactory
 
-ACTOR = actions.Actor.policy("hypothesis")
+ACTOR = Actor.policy("hypothesis")
 STEPS = ["new_unpaid", "new_paid", "pay", "confirm", "bulk_confirm", "cancel", "bulk_cancel", "arrange",
          "in_transit", "delivered", "complete", "cancel_in_transit"]
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions
 from orders.models import Order
 from orders.tests.factories import advance, make_order
@@ -59,7 +60,7 @@ def test_a_notification_of_another_shop_or_pointing_elsewhere(seller_client, sho
 
 
 def test_new_order_notifications_settle_when_the_order_is_confirmed_or_cancelled(seller_client, shop, seller):
-    seller_actor = actions.Actor.seller(seller)
+    seller_actor = Actor.seller(seller)
     confirmed, cancelled, untracked, waiting = (make_order(shop) for _ in range(4))
     unpaid = make_order(shop, paid=False)
     assert _bell(seller_client, shop) == 4
@@ -76,14 +77,14 @@ def test_new_order_notifications_settle_when_the_order_is_confirmed_or_cancelled
     assert list(Notification.objects.filter(shop=shop, read_at__isnull=True).values_list("kind", flat=True)) == [
         "policy"]
     # Paying an order late rings the bell for it.
-    actions.pay_order(order=unpaid, actor=actions.Actor.storefront())
+    actions.pay_order(order=unpaid, actor=Actor.storefront())
     assert _bell(seller_client, shop) == 2 and _new_order_note(unpaid).read_at is None
 
 
 def test_settling_leaves_other_notifications_and_orders_alone(shop, seller):
     order, other = make_order(shop), make_order(shop)
     message = Notification.objects.create(shop=shop, kind="message", text="Buyer wrote", about_order=order.pk)
-    actions.confirm_order(order=order, actor=actions.Actor.seller(seller))
+    actions.confirm_order(order=order, actor=Actor.seller(seller))
     message.refresh_from_db()
     assert message.read_at is None and _new_order_note(other).read_at is None
 
@@ -116,7 +117,7 @@ def test_migration_names_and_settles_new_order_notifications_written_before(shop
     from django.apps import apps
 
     confirmed, waiting = make_order(shop), make_order(shop)
-    actions.confirm_order(order=confirmed, actor=actions.Actor.seller(seller))
+    actions.confirm_order(order=confirmed, actor=Actor.seller(seller))
     Notification.objects.update(about_order=None, read_at=None)
     stray = Notification.objects.create(shop=shop, kind="new_order", text="?", url="/s/x/orders/NOPE/")
     import_module("orders.migrations.0007_settle_new_order_notifications").settle(apps, None)

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions
 from orders.models import Order, OrderEvent
 from orders.tests.factories import advance, make_order
@@ -131,7 +132,7 @@ def test_disabled_rule_does_nothing():
 def test_force_majeure_pause_holds_deadlines():
     order = make_order()
     until = timezone.now() + 48 * H
-    actions.pause_deadlines(order_ids=[order.pk], until=until, actor=actions.Actor.policy("P12"), note="flood")
+    actions.pause_deadlines(order_ids=[order.pk], until=until, actor=Actor.policy("P12"), note="flood")
     order.refresh_from_db()
     assert run("P2", order.ship_by - 10 * H)["flag_late_dispatch"] == 0
     assert run("P2", until - H)["flag_late_dispatch"] == 0  # paused, even past the old ship-by

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.actor import Actor
 from orders import actions
 from orders.models import Order, OrderMessage
 from orders.tests.factories import advance, make_order
@@ -16,7 +17,7 @@ from shops.tests.factories import ShopFactory, SKUFactory
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
-POLICY = actions.Actor.policy("P5")
+POLICY = Actor.policy("P5")
 EXPLAIN = {"rule": "P5", "version": 3, "window_hours": "360"}
 
 
@@ -69,9 +70,9 @@ def test_cancel_due_orders_writes_history_messages_counters_and_releases_stock()
 def test_cancel_orders_by_a_seller_tells_the_buyer_the_note_and_staff_notes_stay_internal():
     shop = ShopFactory()
     a, b = make_order(shop), make_order(shop)
-    seller = actions.Actor(kind="seller", label="alice")
+    seller = Actor(kind="seller", label="alice")
     actions.cancel_orders(shop=shop, order_ids=[a.pk], actor=seller, reason="other", note="Discontinued")
-    actions.cancel_orders(shop=None, order_ids=[b.pk], actor=actions.Actor(kind="staff", label="staff"),
+    actions.cancel_orders(shop=None, order_ids=[b.pk], actor=Actor(kind="staff", label="staff"),
                           reason="other", note="Fraud suspected")
     assert a.messages.get().body.endswith("Reason: Other. Discontinued")
     assert b.messages.get().body.endswith("Reason: Other.")

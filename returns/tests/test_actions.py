@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from orders.actions import ActionRefused, Actor
+from core.actor import Actor
+from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent, OrderMessage
 from orders.tests.factories import advance, make_order
 from shops import policy_windows
@@ -359,6 +361,43 @@ def test_delivery_emails_the_buyer_a_signed_link_once(shop, mailoutbox, django_c
     links = [m for m in mailoutbox if m.to == [order.buyer_email] and "/returns/o/" in m.body]
     assert len(links) == 1
     assert actions.send_return_link(order_id=order.pk) is False
+
+
+def test_carrier_feed_delivering_orders_emails_each_buyer_the_link_once(shop, mailoutbox,
+                                                                       django_capture_on_commit_callbacks):
+    # The carrier feed delivers orders many at a time; each buyer gets one link, and events
+    # arriving again deliver nothing and send nothing.
+    from shipping import actions as shipping_actions
+    from shipping.tests.factories import ACTOR, arranged, event, feed, order_to_ship
+
+    t = timezone.now() - timedelta(days=1)
+    packages = []
+    for email in ("robin@example.com", "sam@example.com"):
+        (pkg,) = arranged(order_to_ship(shop, placed_at=t - timedelta(days=1), email=email))
+        shipping_actions.mark_ready(package=pkg, actor=ACTOR)
+        packages.append(pkg)
+    feed(*[event(pkg, "InTransit", subtag="InTransit_002", at=t) for pkg in packages])
+    delivered = [event(pkg, "Delivered", at=t + timedelta(hours=5)) for pkg in packages]
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(*delivered)
+        feed(*delivered)
+    assert Order.objects.filter(pk__in=[p.order_id for p in packages], status=Order.Status.DELIVERED).count() == 2
+    links = sorted(m.to[0] for m in mailoutbox if "/returns/o/" in m.body)
+    assert links == ["robin@example.com", "sam@example.com"]
+
+
+def test_the_return_link_follows_the_delivery_action_not_a_history_row(shop, mailoutbox,
+                                                                       django_capture_on_commit_callbacks):
+    # orders.registry's delivered hook, called by orders.actions.mark_delivered; a history row
+    # written by itself (as a set-based write would) is not what sends it.
+    from orders import registry
+
+    assert "return_link" in registry.DELIVERED_HOOKS
+    order = paid_order(shop, to=Order.Status.IN_TRANSIT)
+    with django_capture_on_commit_callbacks(execute=True):
+        OrderEvent.objects.create(order=order, at=timezone.now(), actor_kind="policy", action="mark_delivered",
+                                  from_status="IN_TRANSIT", to_status="DELIVERED")
+    assert not [m for m in mailoutbox if "/returns/o/" in m.body]
 
 
 def test_requests_are_per_shop(shop):

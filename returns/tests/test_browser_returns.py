@@ -113,7 +113,7 @@ def test_buyer_asks_to_cancel_before_shipment_and_the_seller_approves(page, buye
 
 
 def test_seller_disputes_an_empty_return_and_the_buyer_sees_it(page, buyer_page, login, seller, shop):
-    from orders.actions import Actor
+    from core.actor import Actor
     from orders.tests.factories import advance, make_order
     from tests.axe import assert_no_violations
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actor import Actor
 from orders.models import HISTORY_LABELS, Order, OrderEvent
 from orders.tests.factories import advance, make_order
 from seller_center import policies
@@ -51,7 +52,7 @@ def test_seller_order_page_reads_in_words(seller_client, shop):
     order = advance(order, Order.Status.AWAITING_SHIPMENT)
     policies.run(only={"P2", "P4", "P5"})
     (pkg,) = arranged(order)
-    shipping_actions.mark_ready(package=pkg, actor=shipping_actions.Actor.seller(shop.memberships.first().user))
+    shipping_actions.mark_ready(package=pkg, actor=Actor.seller(shop.memberships.first().user))
     actions = set(order.events.values_list("action", flat=True))
     assert {"late_dispatch", "tracking_reminder", "arrange_shipment"} <= actions
     url = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})

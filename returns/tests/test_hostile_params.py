@@ -52,7 +52,7 @@ def test_request_pages_with_huge_or_zero_ids_are_404(seller_client, shop, pk):
 
 
 def test_receive_with_a_nul_or_overlong_note_is_400_and_changes_nothing(seller_client, shop, seller):
-    from orders.actions import Actor
+    from core.actor import Actor
 
     from .. import actions
     from ..models import BuyerRequest

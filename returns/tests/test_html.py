@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.tests.test_html import assert_valid_html
 from tests.pages import fetch_both
 

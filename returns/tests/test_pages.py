@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.models import Order, OrderEvent, OrderMessage
 from shops.tests.factories import MembershipFactory, ShopFactory, UserFactory
 from tests.pages import assert_fragment, assert_redirect, fetch_both, hx, texts

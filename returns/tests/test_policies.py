@@ -4,13 +4,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.models import Order, OrderEvent
 from orders.tests.factories import advance, make_order
 from shops import policy_windows
 from shops.models import Notification
 
-from .. import actions, policies, tasks
+from .. import actions, policies
 from ..models import BuyerRequest, Refund
 from .factories import delivered_order, open_cancel, open_return, paid_order
 
@@ -124,12 +124,6 @@ def test_refund_cancelled_paid_refunds_seller_cancellations_once_and_skips_unpai
     assert policies.refund_cancelled_paid(as_of=as_of, window=p10) == 0
     refund = Refund.objects.get()
     assert (refund.order_id, refund.amount, refund.actor_label) == (paid.pk, paid.total, "P10")
-
-
-def test_task_entry_points(shop):
-    req = open_return(delivered_order(shop))
-    assert tasks.auto_approve_unanswered(as_of=req.respond_by) == 1
-    assert tasks.refund_cancelled_paid() == 0
 
 
 def test_policy_runner_lists_both_rules():

@@ -7,7 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.models import Order, OrderMessage
 from shops.models import Notification
 from tests.pages import assert_fragment, assert_full_page, assert_redirect, fetch_both, hx, texts

@@ -8,7 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from orders.actions import ActionRefused, Actor
+from core.actor import Actor
+from orders.actions import ActionRefused
 from tests.pages import fetch_both, texts
 
 from .. import actions

@@ -8,7 +8,8 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders.actions import Actor, cancel_order
+from core.actor import Actor
+from orders.actions import cancel_order
 from orders.models import Order, OrderMessage
 from orders.tests.factories import make_order
 from shops.tests.factories import UserFactory

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders.actions import Actor
+from core.actor import Actor
 from seller_center import policies
 from shipping import actions as shipping_actions
 from shipping.tests.factories import arranged, order_to_ship

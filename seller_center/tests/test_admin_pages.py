@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import capfirst
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.tests.factories import advance, make_order
 from returns import actions as returns_actions
 from returns.tests.factories import delivered_order, open_return

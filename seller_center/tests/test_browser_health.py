@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from core.actor import Actor
 from orders import actions as order_actions
 from orders.tests.factories import make_order
 from shops.tests.factories import SKUFactory
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_shop_health_period_switch_weeks_forecast_and_axe(page, login, seller, shop):
     sku = SKUFactory(shop=shop, code="TEE-BLK-M", stock_on_hand=1)
     orders = [make_order(shop, lines=[(sku, 1)]) for _ in range(2)]
-    order_actions.cancel_order(order=orders[0], actor=order_actions.Actor.seller(seller), reason="out_of_stock")
+    order_actions.cancel_order(order=orders[0], actor=Actor.seller(seller), reason="out_of_stock")
     login(seller.username)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Shop health").click()
     expect(page.get_by_role("heading", name="Shop health")).to_be_visible()

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.tests.factories import make_order
 from returns import actions as return_actions
 from returns.tests.factories import delivered_order, open_return, upload

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions as order_actions
 from orders.models import Order
 from orders.tests.factories import advance, make_order
@@ -30,7 +31,7 @@ def rates(shop, **kw):
 def test_cancellation_rate_counts_only_what_the_shop_caused(shop, seller):
     orders = [make_order(shop) for _ in range(4)]
     make_order(shop, paid=False)  # unpaid: not in the denominator
-    seller_actor = order_actions.Actor.seller(seller)
+    seller_actor = Actor.seller(seller)
     order_actions.cancel_order(order=orders[0], actor=seller_actor, reason="out_of_stock")
     order_actions.cancel_order(order=orders[1], actor=seller_actor, reason="buyer_requested")
     r = rates(shop, days=7)["Cancellation rate (shop-caused)"]
@@ -43,7 +44,7 @@ def test_late_dispatch_rate_counts_orders_due_in_the_period_that_p2_flagged(shop
     shipped = make_order(shop, placed_at=placed)
     advance(shipped, S.AWAITING_COLLECTION)  # ready in time: not flagged
     early_cancel = make_order(shop, placed_at=placed)
-    order_actions.cancel_order(order=early_cancel, actor=order_actions.Actor.seller(seller), reason="out_of_stock")
+    order_actions.cancel_order(order=early_cancel, actor=Actor.seller(seller), reason="out_of_stock")
     after = late[0].ship_by + timedelta(minutes=1)
     policies.run(as_of=after, only={"P2"})
     r = rates(shop, days=7, now=after)["Late dispatch rate"]

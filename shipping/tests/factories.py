@@ -6,7 +6,7 @@ from itertools import count
 
 from django.utils import timezone
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.tests.factories import advance, make_order
 from shipping import actions, tracking
 from shipping.models import Package

@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from orders.actions import ActionRefused, Actor
+from core.actor import Actor
+from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent
 from shipping import actions
 from shipping.models import Package, PackageEvent, Ticket, TicketEvent, TrackingEvent

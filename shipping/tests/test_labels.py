@@ -4,7 +4,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from orders.actions import Actor
+from core.actor import Actor
 from shipping import actions, labels
 from shipping.models import Package, PrintJob
 from tests.pages import assert_redirect, hx

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from orders.actions import Actor
+from core.actor import Actor
 from orders.models import Order
 from orders.tests.test_admin import override, texts
 from shipping import actions

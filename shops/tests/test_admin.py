@@ -1,5 +1,6 @@
 import pytest
 
+from core.actor import Actor
 from orders import actions
 from orders.tests.factories import make_order
 from shops.models import SKU, Membership, Notification, Shop
@@ -14,7 +15,7 @@ def catalog(db):
     shop = membership.shop
     sku = SKUFactory(shop=shop, stock_on_hand=10)
     order = make_order(shop, lines=[(sku, 3)])  # paid: rings the bell
-    actions.confirm_order(order=order, actor=actions.Actor.storefront())
+    actions.confirm_order(order=order, actor=Actor.storefront())
     sku.refresh_from_db()
     assert sku.reserved == 3
     return shop, membership, sku
@@ -114,7 +115,7 @@ def test_sku_change_after_new_reservation_keeps_reserved(admin_client, catalog):
     url = f"/admin/shops/sku/{sku.pk}/change/"
     admin_client.get(url)
     order = make_order(shop, lines=[(sku, 2)])
-    actions.confirm_order(order=order, actor=actions.Actor.storefront())
+    actions.confirm_order(order=order, actor=Actor.storefront())
     admin_client.post(url, {"code": sku.code, "name": "Renamed", "price": "10.00", "stock_on_hand": "10"})
     sku.refresh_from_db()
     assert (sku.name, sku.reserved) == ("Renamed", 5)

@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actor import Actor
 from orders import actions, listing
 from orders.models import Order, OrderEvent, OrderLine
 from shops import policy_windows
@@ -349,7 +350,7 @@ class Command(BaseCommand):
         ids = paid_orders(shop, sku, 1000)
         w(f"Bulk confirm: made 1000 paid orders awaiting confirmation on SKU {CONFIRM_SKU} "
           f"in {ms(time.perf_counter() - started)} ms (setup, set-based)")
-        actor = actions.Actor.seller(user)
+        actor = Actor.seller(user)
         bulk_ids, single_ids = ids[:500], ids[500:]
 
         reset_queries()

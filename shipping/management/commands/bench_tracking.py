@@ -43,6 +43,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.actor import Actor
 from core.signing import sign
 from orders import actions as order_actions
 from shipping import actions, tracking
@@ -50,7 +51,7 @@ from shipping.models import Package, TrackingEvent
 from shops.models import SKU, Shop
 
 P = Package.Status
-ACTOR = order_actions.Actor.policy("bench")
+ACTOR = Actor.policy("bench")
 TAGS = [("InTransit", "InTransit_003")] * 8 + [("OutForDelivery", "OutForDelivery_001"), ("AttemptFail", "AttemptFail_001")]
 URL = "/api/carriers/events/"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
