@@ -358,6 +358,43 @@ def ship_packages(*, shop, rows, actor, all_or_nothing=False, errors=()):
 
 def _ship_rows(shop, rows, actor, report):
     now = timezone.now()
+    targets = _ship_targets(shop, rows)
+    taken = _taken_numbers(rows)
+    good = _checked_rows(rows, targets, taken, report)
+    if not good or (report.errors and report.all_or_nothing):
+        return
+    _ship_checked(good, actor, now, report)
+
+
+@dataclass
+class _ShipTargets:
+    """The packages the rows may name, locked, found in one query."""
+
+    orders: dict  # number -> Order of this shop
+    per_order: defaultdict  # number -> its active packages (or a placeholder)
+    by_key: dict  # (order number, seq) -> Package
+    by_id: dict  # pk -> Package
+
+    def package_for(self, row):
+        """The package a row names, or the reason it names none."""
+        if row.package_id:
+            pkg = self.by_id.get(row.package_id)
+        elif row.order_number not in self.orders:
+            return None, f"Order {row.order_number or '(blank)'} is not in this shop."
+        elif row.seq:
+            pkg = self.by_key.get((row.order_number, row.seq))
+        elif len(self.per_order[row.order_number]) == 1:
+            pkg = self.per_order[row.order_number][0]
+        elif self.per_order[row.order_number]:
+            return None, f"Order {row.order_number} has {len(self.per_order[row.order_number])} packages; say which one."
+        else:
+            pkg = None
+        if pkg is None:
+            return None, "No such package in this shop."
+        return pkg, None
+
+
+def _ship_targets(shop, rows):
     # Text PostgreSQL cannot compare (NUL, surrogates) is never queried; such a row is
     # reported as not in this shop / not the carrier's number below.
     numbers = {r.order_number for r in rows if r.order_number and not params.has_bad_characters(r.order_number)}
@@ -377,71 +414,73 @@ def _ship_rows(shop, rows, actor, report):
             placeholder = Package(order=order, shop=shop, seq=1, status=P.PACKING, handover=Package.Handover.SELLER)
             per_order[order.number].append(placeholder)
             packages.append(placeholder)
-    by_key = {(p.order.number, p.seq): p for p in packages}
-    by_id = {p.pk: p for p in packages if p.pk}
-    wanted = [(carriers.normalize(r.tracking_number), r.carrier) for r in rows]
-    taken = set(
-        Package.objects.filter(tracking_number__in=[n for n, _ in wanted if n and not params.has_bad_characters(n)])
+    return _ShipTargets(
+        orders=orders,
+        per_order=per_order,
+        by_key={(p.order.number, p.seq): p for p in packages},
+        by_id={p.pk: p for p in packages if p.pk},
+    )
+
+
+def _taken_numbers(rows):
+    """The (carrier, tracking number) pairs of the rows that some package already has."""
+    wanted = [carriers.normalize(r.tracking_number) for r in rows]
+    return set(
+        Package.objects.filter(tracking_number__in=[n for n in wanted if n and not params.has_bad_characters(n)])
         .values_list("carrier", "tracking_number")
     )
+
+
+def _checked_rows(rows, targets, taken, report):
+    """The rows that may be applied, as (row, package, tracking number); the others go to the report."""
     seen_numbers, seen_packages = {}, set()
     good = []
     for row in rows:
         number = carriers.normalize(row.tracking_number)
-        pkg = None
-        if row.package_id:
-            pkg = by_id.get(row.package_id)
-        elif row.order_number not in orders:
-            report.errors.append((row, f"Order {row.order_number or '(blank)'} is not in this shop."))
-            continue
-        elif row.seq:
-            pkg = by_key.get((row.order_number, row.seq))
-        elif len(per_order[row.order_number]) == 1:
-            pkg = per_order[row.order_number][0]
-        elif per_order[row.order_number]:
-            report.errors.append((row, f"Order {row.order_number} has {len(per_order[row.order_number])} packages; say which one."))
-            continue
-        if pkg is None:
-            report.errors.append((row, "No such package in this shop."))
-            continue
-        order = pkg.order
-        problem = None
-        if order.shipping_model != Order.ShippingModel.SELLER:
-            problem = f"Order {order.number} ships by platform; its label carries the platform's tracking number."
-        elif order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
-            problem = f"Order {order.number} is {S(order.status).label.lower()}; it cannot be shipped."
-        elif pkg.pk is None and order.status != S.AWAITING_SHIPMENT:
-            problem = f"Order {order.number} has no package to ship."
-        elif not pkg.can("ship"):
-            problem = f"Package {pkg.seq} of order {order.number} is {P(pkg.status).label.lower()}; it cannot be shipped."
-        elif (pkg.pk or pkg.order.number) in seen_packages:
-            problem = f"Package {pkg.seq} of order {order.number} appears twice."
-        else:
-            problem = carriers.check(row.carrier, number)
-            if problem is None and carriers.CARRIERS[row.carrier].platform:
-                problem = "The platform carrier's numbers come with a platform label; choose your own carrier."
-            if problem is None and (row.carrier, number) in taken and (pkg.carrier, pkg.tracking_number) != (row.carrier, number):
-                problem = f"Tracking number {number} is already used for another {carriers.CARRIERS[row.carrier].name} package."
-            if problem is None and (row.carrier, number) in seen_numbers:
-                problem = f"Tracking number {number} is also on {seen_numbers[(row.carrier, number)]}."
+        pkg, problem = targets.package_for(row)
+        if pkg is not None:
+            problem = _package_problem(pkg, seen_packages) or _number_problem(row, pkg, number, taken, seen_numbers)
         if problem:
             report.errors.append((row, problem))
             continue
         seen_packages.add(pkg.pk or pkg.order.number)
         seen_numbers[(row.carrier, number)] = row.ref
         good.append((row, pkg, number))
-    if not good or (report.errors and report.all_or_nothing):
-        return
+    return good
+
+
+def _package_problem(pkg, seen_packages):
+    order = pkg.order
+    if order.shipping_model != Order.ShippingModel.SELLER:
+        return f"Order {order.number} ships by platform; its label carries the platform's tracking number."
+    if order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
+        return f"Order {order.number} is {S(order.status).label.lower()}; it cannot be shipped."
+    if pkg.pk is None and order.status != S.AWAITING_SHIPMENT:
+        return f"Order {order.number} has no package to ship."
+    if not pkg.can("ship"):
+        return f"Package {pkg.seq} of order {order.number} is {P(pkg.status).label.lower()}; it cannot be shipped."
+    if (pkg.pk or pkg.order.number) in seen_packages:
+        return f"Package {pkg.seq} of order {order.number} appears twice."
+    return None
+
+
+def _number_problem(row, pkg, number, taken, seen_numbers):
+    problem = carriers.check(row.carrier, number)
+    if problem is None and carriers.CARRIERS[row.carrier].platform:
+        problem = "The platform carrier's numbers come with a platform label; choose your own carrier."
+    if problem is None and (row.carrier, number) in taken and (pkg.carrier, pkg.tracking_number) != (row.carrier, number):
+        problem = f"Tracking number {number} is already used for another {carriers.CARRIERS[row.carrier].name} package."
+    if problem is None and (row.carrier, number) in seen_numbers:
+        problem = f"Tracking number {number} is also on {seen_numbers[(row.carrier, number)]}."
+    return problem
+
+
+def _ship_checked(good, actor, now, report):
+    """Ship the checked rows' packages in one update, creating an unsplit order's package first."""
     good = [(row, pkg if pkg.pk else ensure_packages(pkg.order, actor)[0], number) for row, pkg, number in good]
     events = []
     for row, pkg, number in good:
-        events.append(_event(pkg, "ship", actor, at=now, to_status=P.COLLECTED,
-                             data={"carrier": row.carrier, "tracking_number": number}))
-        pkg.carrier, pkg.tracking_number = row.carrier, number
-        pkg.tracking_set_at = pkg.tracking_set_at or now
-        pkg.status, pkg.status_at, pkg.collected_at = P.COLLECTED, now, now
-        pkg.promised_delivery_at = now + PROMISED_TRANSIT
-        pkg.updated_at = now
+        events.append(_mark_shipped(pkg, row.carrier, number, actor, now))
         report.applied.append((row, pkg))
     try:
         with transaction.atomic():
@@ -459,6 +498,18 @@ def _ship_rows(shop, rows, actor, report):
     PackageEvent.objects.bulk_create(events)
     for order_id in sorted({p.order_id for _, p, _ in good}):
         sync_order(order_id, actor, at=now)
+
+
+def _mark_shipped(pkg, carrier, number, actor, now):
+    """Set a package's shipped fields in memory; return its history row, written with the others."""
+    event = _event(pkg, "ship", actor, at=now, to_status=P.COLLECTED,
+                   data={"carrier": carrier, "tracking_number": number})
+    pkg.carrier, pkg.tracking_number = carrier, number
+    pkg.tracking_set_at = pkg.tracking_set_at or now
+    pkg.status, pkg.status_at, pkg.collected_at = P.COLLECTED, now, now
+    pkg.promised_delivery_at = now + PROMISED_TRANSIT
+    pkg.updated_at = now
+    return event
 
 
 def _q_orders_or_ids(orders, ids):
