@@ -42,6 +42,16 @@ def in_values(column, values):
     return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
+def constant_list(values):
+    """A parenthesised SQL list of constant strings, for SQL text that is formatted rather
+    than given parameters (the benchmarks' hand-written statements): ('A', 'B'). Only
+    plain names (statuses) are allowed, so nothing needs quoting; the order is fixed."""
+    values = sorted(values)
+    if not values or not all(isinstance(v, str) and v.replace("_", "").isalnum() and v.isascii() for v in values):
+        raise ValueError(f"not a list of plain names: {values!r}")
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 def json_with_time(base, key, column):
     """A JSON object: the constant `base` dict plus `key` set to the timestamp `column`
     of each row, in ISO 8601 as Python's isoformat() writes it (null stays null)."""

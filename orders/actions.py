@@ -23,7 +23,7 @@ from shops.models import SKU, Notification
 
 from . import registry, transitions
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
-from .transitions import RESERVING, InvalidTransition
+from .transitions import CANCELLABLE, PRE_HANDOVER, RESERVING, InvalidTransition
 
 S = Order.Status
 SELLER_CANCEL_REASONS = [
@@ -618,11 +618,10 @@ def pause_deadlines(*, order_ids, until, actor, note="", data=None):
 def recompute_deadlines(*, windows):
     """A window changed: open orders' stored deadlines follow the new version (later runs
     use it; what earlier runs did stays in the history with the version they used)."""
-    pre_handover = [S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION]
     open_orders = Order.objects.filter(deadlines_paused_until__isnull=True)
     open_orders.filter(status=S.UNPAID).update(auto_cancel_at=F("placed_at") + windows["P1"].delta)
-    open_orders.filter(status__in=pre_handover).update(auto_cancel_at=F("placed_at") + windows["P5"].delta)
-    open_orders.filter(status__in=[S.UNPAID, *pre_handover]).update(
+    open_orders.filter(status__in=PRE_HANDOVER).update(auto_cancel_at=F("placed_at") + windows["P5"].delta)
+    open_orders.filter(status__in=CANCELLABLE).update(
         ship_by=F("placed_at") + windows["P2"].delta, handover_by=F("placed_at") + windows["P4"].delta
     )
 

@@ -47,7 +47,9 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code=code)))
 
     def before_shipment(self):
-        return self.filter(status__in=[Order.Status.AWAITING_CONFIRMATION, Order.Status.AWAITING_SHIPMENT])
+        from .transitions import BEFORE_SHIPMENT
+
+        return self.filter(status__in=BEFORE_SHIPMENT)
 
     def ship_within(self, now, hours):
         """Still to ship, due in the next `hours` hours."""
@@ -57,9 +59,10 @@ class OrderQuerySet(models.QuerySet):
         return self.before_shipment().filter(ship_by__lt=now)
 
     def auto_cancel_within(self, now, hours):
+        from .transitions import CANCELLABLE
+
         return self.filter(
-            status__in=[Order.Status.UNPAID, Order.Status.AWAITING_CONFIRMATION, Order.Status.AWAITING_SHIPMENT,
-                        Order.Status.AWAITING_COLLECTION],
+            status__in=CANCELLABLE,
             auto_cancel_at__lt=now + timedelta(hours=hours),
         ).exclude(deadlines_paused_until__gt=now)
 
@@ -177,15 +180,39 @@ class Order(models.Model):
 
     @property
     def next_deadline(self):
-        """(what, when) of the deadline a seller should watch now, or None."""
+        """(what, when) of the deadline a seller should watch now, or None. Reads only the
+        status and the deadlines (the order list calls it on light rows)."""
+        from .transitions import BEFORE_SHIPMENT
+
         S = Order.Status
         if self.status == S.UNPAID:
             return ("auto-cancel", self.auto_cancel_at) if self.auto_cancel_at else None
-        if self.status in (S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT):
+        if self.status in BEFORE_SHIPMENT:
             return ("ship", self.ship_by) if self.ship_by else None
         if self.status == S.AWAITING_COLLECTION:
             return ("handover", self.handover_by) if self.handover_by else None
         return None
+
+    @property
+    def before_handover(self):
+        """Placed and not yet with the carrier: its deadlines run (transitions.CANCELLABLE)."""
+        from .transitions import CANCELLABLE
+
+        return self.status in CANCELLABLE
+
+    @property
+    def paid_before_handover(self):
+        """Paid and not yet with the carrier: the handover deadline applies (transitions.PRE_HANDOVER)."""
+        from .transitions import PRE_HANDOVER
+
+        return self.status in PRE_HANDOVER
+
+    @property
+    def ship_by_applies(self):
+        """Paid and not yet packed: the ship-by deadline applies (transitions.BEFORE_SHIPMENT)."""
+        from .transitions import BEFORE_SHIPMENT
+
+        return self.status in BEFORE_SHIPMENT
 
     def can(self, action):
         from .transitions import allowed

@@ -17,9 +17,9 @@ from shops.models import Notification
 
 from . import actions
 from .models import Order
+from .transitions import BEFORE_SHIPMENT, PRE_HANDOVER
 
 S = Order.Status
-PRE_HANDOVER = [S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION]
 
 
 def _not_paused(as_of):
@@ -79,7 +79,7 @@ def cancel_untracked(*, as_of, window, dry_run=False, batch_size=500):
 
 def flag_late_dispatch(*, as_of, window, dry_run=False, batch_size=500):
     """P2: not ready or shipped by ship-by: late dispatch (counts against shop health)."""
-    qs = Order.objects.filter(status__in=[S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT], ship_by__lte=as_of,
+    qs = Order.objects.filter(status__in=BEFORE_SHIPMENT, ship_by__lte=as_of,
                               late_dispatch_at__isnull=True)
     return _flag(qs, "ship_by", "late_dispatch", as_of, window, dry_run, batch_size,
                  "{n} order(s) are now late dispatch: ship them as soon as you can.")

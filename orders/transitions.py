@@ -10,11 +10,6 @@ from .models import Order
 
 S = Order.Status
 
-# Before the carrier has the parcel, the order may still be cancelled.
-CANCELLABLE = frozenset({S.UNPAID, S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION})
-# Stock is reserved from confirmation until the carrier collects.
-RESERVING = frozenset({S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION})
-
 TRANSITIONS: dict[str, tuple[frozenset, str]] = {
     "pay": (frozenset({S.UNPAID}), S.AWAITING_CONFIRMATION),
     "confirm": (frozenset({S.AWAITING_CONFIRMATION}), S.AWAITING_SHIPMENT),
@@ -23,10 +18,28 @@ TRANSITIONS: dict[str, tuple[frozenset, str]] = {
     "mark_in_transit": (frozenset({S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION}), S.IN_TRANSIT),
     "mark_delivered": (frozenset({S.IN_TRANSIT}), S.DELIVERED),
     "complete": (frozenset({S.DELIVERED}), S.COMPLETED),
-    "cancel": (CANCELLABLE, S.CANCELLED),
+    # Before the carrier has the parcel, the order may still be cancelled.
+    "cancel": (frozenset({S.UNPAID, S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION}),
+               S.CANCELLED),
     # Lost or abnormal delivery (P10): the platform cancels and refunds.
     "cancel_in_transit": (frozenset({S.IN_TRANSIT}), S.CANCELLED),
 }
+
+# --- the named sets of statuses: every query, SQL text, view, admin and template reads these.
+# Placed and not yet with the carrier: the deadlines run and the order may be cancelled.
+CANCELLABLE = TRANSITIONS["cancel"][0]
+# Paid and not yet with the carrier (P4, P5; a buyer may ask to cancel).
+PRE_HANDOVER = CANCELLABLE - {S.UNPAID}
+# Paid and not yet packed for the carrier: the ship-by deadline applies (P2).
+BEFORE_SHIPMENT = TRANSITIONS["confirm"][0] | TRANSITIONS["arrange_shipment"][0]
+# Confirmed and still to hand to the carrier: the orders the shipping pages work on.
+TO_SHIP = TRANSITIONS["mark_in_transit"][0]
+# Stock is reserved from confirmation until the carrier collects.
+RESERVING = TO_SHIP
+# With the carrier or past it: in transit, delivered or completed (too late to cancel).
+HANDED_OVER = TRANSITIONS["mark_delivered"][0] | {S.DELIVERED, S.COMPLETED}
+# Paid and not yet delivered: the orders a force-majeure ticket may pause.
+IN_FULFILLMENT = PRE_HANDOVER | TRANSITIONS["mark_delivered"][0]
 
 ACTION_LABELS = {
     "pay": "mark paid",
@@ -40,9 +53,6 @@ ACTION_LABELS = {
 }
 
 
-_HANDED_OVER = frozenset({S.IN_TRANSIT, S.DELIVERED, S.COMPLETED})
-
-
 class InvalidTransition(Refused):
     """An action that the order's current status does not allow."""
 
@@ -50,7 +60,7 @@ class InvalidTransition(Refused):
         self.action, self.status, self.number = action, status, number
         label = S(status).label.lower() if status in S.values else status
         who = f"Order {number}" if number else "This order"
-        why = " once it is with the carrier" if action == "cancel" and status in _HANDED_OVER else ""
+        why = " once it is with the carrier" if action == "cancel" and status in HANDED_OVER else ""
         super().__init__(f"{who} is {label}; it cannot be {_past(action)}{why}.")
 
 

@@ -173,7 +173,7 @@ def open_request(*, order, kind, reason, description="", quantities=None, photos
         raise ActionRefused(f"Attach at most {max_photos()} photos.")
     if order.status not in transitions.ORDER_STATES_FOR_KIND[kind]:
         raise ActionRefused(_why_not_kind(kind, order))
-    current = BuyerRequest.objects.filter(order=order, status__in=BuyerRequest.OPEN).first()
+    current = BuyerRequest.objects.filter(order=order, status__in=transitions.OPEN).first()
     if current is not None:
         raise ActionRefused(f"Order {order.number} already has an open request ({current.number}); "
                             "follow it or withdraw it first.")
@@ -242,7 +242,7 @@ def _clean_quantities(order, lines, quantities):
     if not wanted:
         raise ActionRefused("Choose at least one item and how many.")
     already = Counter(dict(
-        RequestLine.objects.filter(request__order=order, request__status__in=BuyerRequest.COUNTING)
+        RequestLine.objects.filter(request__order=order, request__status__in=transitions.COUNTING)
         .values("order_line_id").annotate(n=Sum("quantity")).values_list("order_line_id", "n")
     ))
     for pk, qty in wanted.items():
@@ -269,7 +269,7 @@ def approve_request(*, request, actor, amount=None, note="", data=None):
     request.order = order
     action = "staff_approve" if staff and not transitions.allowed("approve", request) else "approve"
     transitions.check(action, request, staff=staff)
-    if request.status == R.REJECTED and BuyerRequest.objects.filter(order=order, status__in=BuyerRequest.OPEN).exists():
+    if request.status == R.REJECTED and BuyerRequest.objects.filter(order=order, status__in=transitions.OPEN).exists():
         raise ActionRefused(f"Order {order.number} has another open request; rule on that one instead.")
     if request.kind == K.CANCEL and not order.can_cancel():
         raise ActionRefused(f"Order {order.number} is {order.get_status_display().lower()}; it can no longer be "
@@ -444,7 +444,7 @@ def _remind(request, action, actor, statuses, data, note):
 @transaction.atomic
 def remind_ship_back(*, request, actor, data=None, note=""):
     """P13's reminder, a day before the ship-back deadline: the buyer hears it on their page and by email."""
-    request = _remind(request, "remind_ship_back", actor, (R.APPROVED,), data, note)
+    request = _remind(request, "remind_ship_back", actor, transitions.AWAITING_SHIP_BACK, data, note)
     order = request.order
     _tell_buyer(order, f"Reminder: ship return {request.number} back by {request.ship_back_by:%Y-%m-%d %H:%M} UTC "
                        "and enter the tracking number on your return page, or the return is closed.",
@@ -455,7 +455,7 @@ def remind_ship_back(*, request, actor, data=None, note=""):
 @transaction.atomic
 def remind_refund(*, request, actor, data=None, note=""):
     """P14's reminder, a day before the refund deadline: the seller's bell and email."""
-    request = _remind(request, "remind_refund", actor, (R.RETURN_SHIPPED, R.RECEIVED), data, note)
+    request = _remind(request, "remind_refund", actor, transitions.AWAITING_REFUND, data, note)
     _tell_seller(request, f"Order {request.order.number}: refund return {request.number} by "
                           f"{request.refund_by:%Y-%m-%d %H:%M} UTC, or the platform refunds the buyer in full.",
                  kind=Notification.Kind.REMINDER)
@@ -467,8 +467,8 @@ def pause_request_deadlines(*, order_ids, pause, actor, at):
     requests (the answer, P11; the refund of a shipped-back return, P14) moves later by
     the pause. The buyer's ship-back deadline (P13) stays: the event is the seller's."""
     moves = {
-        "respond_by": BuyerRequest.objects.filter(order_id__in=order_ids, status=R.REQUESTED),
-        "refund_by": BuyerRequest.objects.filter(order_id__in=order_ids, status__in=[R.RETURN_SHIPPED, R.RECEIVED],
+        "respond_by": BuyerRequest.objects.filter(order_id__in=order_ids, status__in=transitions.AWAITING_ANSWER),
+        "refund_by": BuyerRequest.objects.filter(order_id__in=order_ids, status__in=transitions.AWAITING_REFUND,
                                                  refund_by__isnull=False),
     }
     events = []
@@ -487,11 +487,11 @@ def pause_request_deadlines(*, order_ids, pause, actor, at):
 
 # What each window the requests keep a deadline of moves, and how it reads on the timeline.
 WINDOW_DEADLINES = {
-    "P11": ("respond_by", (R.REQUESTED,), "The platform now gives sellers {window} to answer; the answer deadline "
+    "P11": ("respond_by", transitions.AWAITING_ANSWER, "The platform now gives sellers {window} to answer; the answer deadline "
             "moved with it."),
-    "P13": ("ship_back_by", (R.APPROVED,), "The platform now allows {window} to ship a return back; the deadline "
+    "P13": ("ship_back_by", transitions.AWAITING_SHIP_BACK, "The platform now allows {window} to ship a return back; the deadline "
             "moved with it."),
-    "P14": ("refund_by", (R.RETURN_SHIPPED, R.RECEIVED), "The platform now gives sellers {window} to refund a "
+    "P14": ("refund_by", transitions.AWAITING_REFUND, "The platform now gives sellers {window} to refund a "
             "returned item; the refund deadline moved with it."),
 }
 

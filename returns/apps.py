@@ -22,9 +22,7 @@ class ReturnsConfig(AppConfig):
         def refunded_by_platform_within(now, hours):
             from datetime import timedelta
 
-            return BuyerRequest.objects.filter(status__in=[BuyerRequest.Status.RETURN_SHIPPED,
-                                                           BuyerRequest.Status.RECEIVED],
-                                               refund_by__lt=now + timedelta(hours=hours))
+            return BuyerRequest.objects.awaiting_refund().filter(refund_by__lt=now + timedelta(hours=hours))
 
         registry.register_card(registry.BoardCard(
             key="requests_awaiting",

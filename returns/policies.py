@@ -23,7 +23,7 @@ from .transitions import InvalidTransition
 
 
 def unanswered(as_of):
-    return BuyerRequest.objects.filter(status__in=transitions.from_states("approve"), respond_by__lte=as_of)
+    return BuyerRequest.objects.filter(status__in=transitions.AWAITING_ANSWER, respond_by__lte=as_of)
 
 
 def auto_approve_unanswered(*, as_of, window, dry_run=False, batch_size=500):
@@ -89,7 +89,7 @@ def _not_reminded(action):
 
 def remind_ship_back(*, as_of, window, dry_run=False, batch_size=500):
     """P13's reminder: a day before the ship-back deadline, the buyer is reminded once."""
-    qs = BuyerRequest.objects.filter(status__in=transitions.from_states("lapse"), kind=BuyerRequest.Kind.RETURN,
+    qs = BuyerRequest.objects.filter(status__in=transitions.AWAITING_SHIP_BACK, kind=BuyerRequest.Kind.RETURN,
                                      ship_back_by__gt=as_of, ship_back_by__lte=as_of + REMIND_BEFORE)
     return _deadline_rule(qs.filter(_not_reminded("remind_ship_back")), "ship_back_by", window=window,
                           dry_run=dry_run, batch_size=batch_size, act=actions.remind_ship_back,
@@ -98,7 +98,7 @@ def remind_ship_back(*, as_of, window, dry_run=False, batch_size=500):
 
 def remind_refund(*, as_of, window, dry_run=False, batch_size=500):
     """P14's reminder: a day before the refund deadline, the seller is reminded once."""
-    qs = BuyerRequest.objects.filter(status__in=transitions.from_states("auto_refund"), kind=BuyerRequest.Kind.RETURN,
+    qs = BuyerRequest.objects.filter(status__in=transitions.AWAITING_REFUND, kind=BuyerRequest.Kind.RETURN,
                                      refund_by__gt=as_of, refund_by__lte=as_of + REMIND_BEFORE)
     return _deadline_rule(qs.filter(_not_reminded("remind_refund")), "refund_by", window=window, dry_run=dry_run,
                           batch_size=batch_size, act=actions.remind_refund,
@@ -106,7 +106,7 @@ def remind_refund(*, as_of, window, dry_run=False, batch_size=500):
 
 
 def not_shipped_back(as_of):
-    return BuyerRequest.objects.filter(status__in=transitions.from_states("lapse"), kind=BuyerRequest.Kind.RETURN,
+    return BuyerRequest.objects.filter(status__in=transitions.AWAITING_SHIP_BACK, kind=BuyerRequest.Kind.RETURN,
                                        ship_back_by__lte=as_of)
 
 
@@ -119,7 +119,7 @@ def lapse_unreturned(*, as_of, window, dry_run=False, batch_size=500):
 
 
 def shipped_back_unrefunded(as_of):
-    return BuyerRequest.objects.filter(status__in=transitions.from_states("auto_refund"),
+    return BuyerRequest.objects.filter(status__in=transitions.AWAITING_REFUND,
                                        kind=BuyerRequest.Kind.RETURN, refund_by__lte=as_of)
 
 

@@ -187,7 +187,7 @@ def _page_context(order, *, request_form=None, error=None):
     )
     kinds = _allowed_kinds(order, requests)
     already = dict(
-        RequestLine.objects.filter(request__order=order, request__status__in=BuyerRequest.COUNTING)
+        RequestLine.objects.filter(request__order=order, request__status__in=transitions.COUNTING)
         .values("order_line_id").annotate(n=Sum("quantity")).values_list("order_line_id", "n")
     )
     for line in lines:

@@ -5,6 +5,7 @@ requests it may approve.
 """
 
 from core.refusals import Refused
+from orders import transitions as order_transitions
 from orders.models import Order
 
 from .models import BuyerRequest
@@ -38,14 +39,25 @@ TRANSITIONS: dict[str, tuple[frozenset, str, frozenset]] = {
     "lapse": (frozenset({R.APPROVED}), R.LAPSED, frozenset({K.RETURN})),
     "auto_refund": (frozenset({R.RETURN_SHIPPED, R.RECEIVED}), R.REFUNDED, frozenset({K.RETURN})),
 }
+# --- the named sets of statuses: every query, view, admin and template reads these.
+# Waiting for the seller's answer, else approved by the platform (P11).
+AWAITING_ANSWER = TRANSITIONS["approve"][0]
+# An approved return waiting for the buyer to ship it back, else closed (P13; returns only).
+AWAITING_SHIP_BACK = TRANSITIONS["lapse"][0]
+# A return on its way back or back: waiting for the seller's refund, else the platform's (P14).
+AWAITING_REFUND = TRANSITIONS["auto_refund"][0]
+# Open: not closed yet. One at a time per order (the request_one_open_per_order constraint).
+OPEN = frozenset({R.REQUESTED, R.APPROVED, R.RETURN_SHIPPED, R.RECEIVED, R.DISPUTED})
+# Requests whose quantities still count against what the buyer bought.
+COUNTING = OPEN | {R.REFUNDED}
+
 # Moves only the platform makes: its staff, or its rules.
 STAFF_ONLY = frozenset({"staff_approve", "staff_refund", "staff_reject", "lapse", "auto_refund"})
 
 # What the order must be for a new request of each kind.
 ORDER_STATES_FOR_KIND = {
     # Paid, not yet with the carrier (an unpaid order simply lapses under P1).
-    K.CANCEL: frozenset({Order.Status.AWAITING_CONFIRMATION, Order.Status.AWAITING_SHIPMENT,
-                         Order.Status.AWAITING_COLLECTION}),
+    K.CANCEL: order_transitions.PRE_HANDOVER,
     K.REFUND_ONLY: frozenset({Order.Status.DELIVERED}),
     K.RETURN: frozenset({Order.Status.DELIVERED}),
 }

@@ -16,7 +16,7 @@ from core.refusals import Refused
 from orders.models import Order, OrderMessage
 from shops.access import shop_required
 
-from . import actions
+from . import actions, transitions
 from .forms import ApproveForm, DisputeForm, MessageForm, ReceiveForm, RefundForm, RejectForm
 from .models import BuyerRequest, Refund, RequestEvent, RequestLine, RequestPhoto
 from .public_views import photo_response
@@ -44,7 +44,7 @@ def _counts(shop):
         BuyerRequest.objects.for_shop(shop).order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
     )
     counts = {status: by_status.get(status, 0) for status in S.values}
-    counts["open"] = sum(by_status.get(s, 0) for s in BuyerRequest.OPEN)
+    counts["open"] = sum(by_status.get(s, 0) for s in transitions.OPEN)
     counts["all"] = sum(by_status.values())
     return counts
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from orders.models import Order, OrderLine
 from returns.models import BuyerRequest
 from shipping.models import Package
+from shipping.transitions import REACHED_CARRIER
 from shops.models import SKU
 
 PERIODS = (7, 30, 90)  # days a seller can look back over
@@ -31,8 +32,6 @@ P = Package.Status
 # Cancellations the shop caused: its own (not "buyer asked"), and the platform's for a
 # parcel the shop never handed over (P5). Unpaid orders and carrier losses are not the shop's.
 SELLER_CAUSED = [R.OUT_OF_STOCK, R.DAMAGED_OR_EXPIRED, R.PRICING_ERROR, R.OTHER, R.NO_TRACKING]
-HANDED_OVER = [P.COLLECTED, P.IN_TRANSIT, P.OUT_FOR_DELIVERY, P.AVAILABLE_FOR_PICKUP, P.FAILED_ATTEMPT,
-               P.EXCEPTION, P.DELIVERED, P.LOST]
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def summary(shop, *, days, now=None):
                                        promised_delivery_at__isnull=False)),
         on_time=Count("pk", filter=Q(status=P.DELIVERED, delivered_at__gte=start,
                                      delivered_at__lte=F("promised_delivery_at"))),
-        handed_over=Count("pk", filter=Q(collected_at__gte=start, status__in=HANDED_OVER)),
+        handed_over=Count("pk", filter=Q(collected_at__gte=start, status__in=REACHED_CARRIER)),
         lost=Count("pk", filter=Q(collected_at__gte=start, status=P.LOST)),
     )
     returns = BuyerRequest.objects.for_shop(shop).filter(

@@ -61,7 +61,7 @@ def order_moves(order_status, packages, *, at=None):
         return moves
     several = len(packages) > 1
     statuses = [s for s, _, _ in packages]
-    if order_status in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION) and all(s in HANDED_OVER for s in statuses):
+    if order_status in order_transitions.TO_SHIP and all(s in HANDED_OVER for s in statuses):
         when = max((c for _, c, _ in packages if c), default=None) or at
         moves.append(("mark_in_transit", "Every package is with the carrier." if several else
                       "The package is with the carrier.", when))
@@ -100,7 +100,7 @@ def sync_order(order_id, actor, *, at=None):
 
 def _order_still_shipping(package):
     order = package.order
-    if order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
+    if order.status not in order_transitions.TO_SHIP:
         raise ActionRefused(f"Order {order.number} is {S(order.status).label.lower()}; its packages no longer ship.")
 
 
@@ -453,7 +453,7 @@ def _package_problem(pkg, seen_packages):
     order = pkg.order
     if order.shipping_model != Order.ShippingModel.SELLER:
         return f"Order {order.number} ships by platform; its label carries the platform's tracking number."
-    if order.status not in (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION):
+    if order.status not in order_transitions.TO_SHIP:
         return f"Order {order.number} is {S(order.status).label.lower()}; it cannot be shipped."
     if pkg.pk is None and order.status != S.AWAITING_SHIPMENT:
         return f"Order {order.number} has no package to ship."
@@ -791,9 +791,6 @@ def file_complaint(*, package, actor, description):
     return ticket
 
 
-FM_OPEN_STATUSES = (S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION, S.IN_TRANSIT)
-
-
 @transaction.atomic
 def file_force_majeure(*, shop, order_ids, actor, description, event_start, event_end):
     now = timezone.now()
@@ -803,7 +800,7 @@ def file_force_majeure(*, shop, order_ids, actor, description, event_start, even
         raise ActionRefused("Give when the event began and when it is expected to end (after it began).")
     if event_end - event_start > timedelta(days=30):
         raise ActionRefused("A force-majeure event is at most 30 days; file another ticket if it lasts longer.")
-    orders = list(Order.objects.for_shop(shop).filter(pk__in=order_ids, status__in=FM_OPEN_STATUSES))
+    orders = list(Order.objects.for_shop(shop).filter(pk__in=order_ids, status__in=order_transitions.IN_FULFILLMENT))
     if len(orders) != len(set(order_ids)):
         raise ActionRefused("Some of those orders are not open orders of this shop.")
     ticket = Ticket.objects.create(shop=shop, kind=Ticket.Kind.FORCE_MAJEURE, description=_description(description),
@@ -834,7 +831,7 @@ def rule_ticket(*, ticket, approve, actor, note="", pause_until=None):
         until = pause_until or ticket.event_end
         if until is None or until <= now:
             raise ActionRefused("The pause must end in the future; give a pause end.")
-        open_ids = list(ticket.orders.filter(status__in=FM_OPEN_STATUSES).values_list("pk", flat=True))
+        open_ids = list(ticket.orders.filter(status__in=order_transitions.IN_FULFILLMENT).values_list("pk", flat=True))
         order_actions.pause_deadlines(
             order_ids=open_ids, until=until, actor=actor, note=f"Force majeure ticket #{ticket.pk} approved.",
             data={pk: {"ticket": ticket.pk} for pk in open_ids},

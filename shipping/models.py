@@ -131,8 +131,14 @@ class Package(models.Model):
     def can_ship(self):
         return self.can("ship") and self.handover == Package.Handover.SELLER
 
+    def can_edit_label(self):
+        return self.can("edit_label")
+
+    def can_add_photo(self):
+        return self.can("add_photo")
+
     def can_correct_tracking(self, now):
-        from .transitions import CORRECTION_WINDOW
+        from .transitions import CORRECTION_WINDOW, FINAL
 
         return (
             self.handover == Package.Handover.SELLER
@@ -140,7 +146,7 @@ class Package(models.Model):
             and self.tracking_corrected_at is None
             and self.tracking_set_at is not None
             and now < self.tracking_set_at + CORRECTION_WINDOW
-            and self.status not in (Package.Status.DELIVERED, Package.Status.LOST, Package.Status.VOID)
+            and self.status not in FINAL
         )
 
     def can_complain(self, now):

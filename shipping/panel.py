@@ -13,7 +13,7 @@ from orders.models import Order, actor_words
 from . import actions, carriers
 from .forms import ArrangeForm
 from .models import HandoverPhoto, Package, PackageEvent, PackageItem, Ticket, TrackingEvent
-from .transitions import HANDED_OVER, READY_OR_LATER
+from .transitions import HANDED_OVER, REACHED_CARRIER, READY_OR_LATER
 
 P = Package.Status
 ACTION_WORDS = {
@@ -120,7 +120,7 @@ def apply_package_filter(qs, value):
         return qs.filter(Exists(packages.filter(is_delayed=True)))
     if value == "partially_shipped":
         return qs.filter(Exists(packages.filter(status__in=HANDED_OVER))).filter(
-            Exists(packages.exclude(status__in=HANDED_OVER | {P.LOST}))
+            Exists(packages.exclude(status__in=REACHED_CARRIER))
         )
     return qs.filter(Exists(packages.filter(status=value)))
 

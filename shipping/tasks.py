@@ -15,8 +15,11 @@ from orders.models import Order
 
 from . import carriers, tracking
 from .models import Package
+from .transitions import WITH_CARRIER
 
 P = Package.Status
+# What the demo carrier moves a step (next_event): ready for it, or with it short of an exception.
+SIMULATED = (WITH_CARRIER | {P.READY}) - {P.EXCEPTION}
 HUBS = ["Origin sort center", "Regional hub", "Destination depot"]
 
 
@@ -65,8 +68,7 @@ def simulate_carrier_tick(*, now=None, min_age_minutes=2, limit=500, force=False
         return "carrier simulator off (settings.CARRIER_SIMULATOR)"
     now = now or timezone.now()
     due = (
-        Package.objects.filter(status__in=[P.READY, P.COLLECTED, P.IN_TRANSIT, P.OUT_FOR_DELIVERY, P.FAILED_ATTEMPT,
-                                           P.AVAILABLE_FOR_PICKUP],
+        Package.objects.filter(status__in=SIMULATED,
                                status_at__lte=now - timedelta(minutes=min_age_minutes))
         .exclude(tracking_number="")
         # A cancelled order's box stays with the seller; the demo carrier does not collect it.

@@ -27,7 +27,7 @@ from core.actor import Actor
 from . import carriers
 from .actions import PROMISED_TRANSIT, sync_order
 from .models import Package, TrackingEvent
-from .transitions import HANDED_OVER, feed_moves, tag_status
+from .transitions import GONE, HANDED_OVER, feed_moves, tag_status
 
 P = Package.Status
 MAX_BATCH = 1000
@@ -229,7 +229,7 @@ def _apply(pkg, events, now):
             pkg.last_event_at = at
         if e["tag"] == TrackingEvent.Tag.ATTEMPT_FAIL:
             pkg.failed_attempts += 1  # exact: each event is new, under the package lock
-        if new in HANDED_OVER and (pkg.collected_at is None or at < pkg.collected_at) and pkg.status not in (P.LOST, P.VOID):
+        if new in HANDED_OVER and (pkg.collected_at is None or at < pkg.collected_at) and pkg.status not in GONE:
             # The earliest moment the carrier had it, even when learnt late.
             pkg.collected_at = at
             pkg.promised_delivery_at = pkg.promised_delivery_at or at + PROMISED_TRANSIT

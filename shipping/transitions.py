@@ -16,23 +16,32 @@ T = TrackingEvent.Tag
 
 CORRECTION_WINDOW = timedelta(hours=72)
 
+# --- the named sets of statuses: every query, view, admin and template reads these.
+# Still with the seller: being packed, or ready and waiting for the carrier.
+AT_SELLER = frozenset({P.PACKING, P.READY})
 # With the carrier: collected, dropped off or shipped, and not yet delivered or lost.
 WITH_CARRIER = frozenset({P.COLLECTED, P.IN_TRANSIT, P.OUT_FOR_DELIVERY, P.AVAILABLE_FOR_PICKUP,
                           P.FAILED_ATTEMPT, P.EXCEPTION})
+# The carrier has it or delivered it.
 HANDED_OVER = WITH_CARRIER | {P.DELIVERED}
-FINAL = frozenset({P.DELIVERED, P.LOST, P.VOID})
+# The carrier had it at some point: handed over, or lost since.
+REACHED_CARRIER = HANDED_OVER | {P.LOST}
+# Out of the flow without a delivery: lost, or replaced by a re-split.
+GONE = frozenset({P.LOST, P.VOID})
+# Nothing moves the package on from here.
+FINAL = GONE | {P.DELIVERED}
 # Counted as ready for the order: every active package at least ready.
 READY_OR_LATER = HANDED_OVER | {P.READY}
 
 TRANSITIONS: dict[str, tuple[frozenset, str | None]] = {
     "mark_ready": (frozenset({P.PACKING}), P.READY),
-    "ship": (frozenset({P.PACKING, P.READY}), P.COLLECTED),  # ship by seller: handed to their carrier
-    "set_tracking": (frozenset({P.PACKING, P.READY}), None),  # None: the status stays
-    "edit_label": (frozenset({P.PACKING, P.READY}), None),
+    "ship": (AT_SELLER, P.COLLECTED),  # ship by seller: handed to their carrier
+    "set_tracking": (AT_SELLER, None),  # None: the status stays
+    "edit_label": (AT_SELLER, None),
     "void": (frozenset({P.PACKING}), P.VOID),  # replaced by a re-split
     "mark_lost": (WITH_CARRIER, P.LOST),
     "mark_delayed": (WITH_CARRIER, None),
-    "add_photo": (frozenset({P.PACKING, P.READY, P.COLLECTED, P.IN_TRANSIT}), None),
+    "add_photo": (AT_SELLER | {P.COLLECTED, P.IN_TRANSIT}, None),
     # Platform staff, when the carrier's feed is missing or wrong (with a reason).
     "staff_collected": (frozenset({P.READY}), P.COLLECTED),
     "staff_delivered": (WITH_CARRIER, P.DELIVERED),

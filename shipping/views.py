@@ -13,6 +13,7 @@ from core.actor import Actor
 from core.htmx import form_errors, toast
 from core.refusals import Refused
 from orders.models import Order
+from orders.transitions import TO_SHIP
 from shops.access import shop_required
 
 from . import actions, carriers, labels
@@ -32,8 +33,6 @@ from .forms import (
 from .models import HandoverPhoto, Package, PrintJob, Ticket
 from .panel import order_panel
 
-S = Order.Status
-TO_SHIP = (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION)
 PAGE_SIZE = 50
 MAX_QUANTITY = 100_000  # units of one line in one package a split form may name
 

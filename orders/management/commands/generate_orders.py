@@ -20,8 +20,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from core.sql import constant_list
 from orders.models import Order, OrderEvent, OrderLine, OrderStatusCount
-from orders.transitions import RESERVING
+from orders.transitions import HANDED_OVER, PRE_HANDOVER, RESERVING, TO_SHIP
 from shops import policy_windows
 from shops.models import SKU, Membership, Shop
 
@@ -50,10 +51,11 @@ STATUS_MIX = {
     S.COMPLETED: (0.55, 336, 1440),
     S.CANCELLED: (0.08, 48, 1440),
 }
-CONFIRMED = (S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION, S.IN_TRANSIT, S.DELIVERED, S.COMPLETED)
-SHIPPED = (S.IN_TRANSIT, S.DELIVERED, S.COMPLETED)
-DELIVERED = (S.DELIVERED, S.COMPLETED)
-OPEN_PAID = (S.AWAITING_CONFIRMATION, S.AWAITING_SHIPMENT, S.AWAITING_COLLECTION)
+# Which statuses have each timestamp, from the named sets in orders.transitions.
+CONFIRMED = TO_SHIP | HANDED_OVER
+SHIPPED = HANDED_OVER
+DELIVERED = HANDED_OVER - {S.IN_TRANSIT}
+OPEN_PAID = PRE_HANDOVER
 CITIES = ["Springfield", "Riverton", "Fairview", "Greenville", "Madison"]
 
 
@@ -254,10 +256,6 @@ def _age_case(mix):
     return f"CASE status {' '.join(parts)} END"
 
 
-def _in(statuses):
-    return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
-
-
 # The constants put into this SQL come from this module (statuses, shares, ages), never from input.
 ORDERS_SQL = """
 WITH src AS MATERIALIZED (
@@ -344,10 +342,10 @@ def _orders_sql(n, n_bench, bench_id, other_ids, base, now, windows, seed, log=p
     sql = ORDERS_SQL.format(
         status_case=_cumulative_case("r_status", mix),
         age_case=_age_case(mix),
-        confirmed=_in(CONFIRMED),
-        shipped=_in(SHIPPED),
-        delivered=_in(DELIVERED),
-        open_paid=_in(OPEN_PAID),
+        confirmed=constant_list(CONFIRMED),
+        shipped=constant_list(SHIPPED),
+        delivered=constant_list(DELIVERED),
+        open_paid=constant_list(OPEN_PAID),
         skus=SKUS_PER_SHOP,
         digits=NUMBER_DIGITS,
         n_cities=len(CITIES),

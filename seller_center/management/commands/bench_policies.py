@@ -11,21 +11,23 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.batching import measure_batches
+from core.sql import constant_list
 from orders.models import Order
+from orders.transitions import CANCELLABLE
 from seller_center import policies
 
+OPEN = constant_list(CANCELLABLE)  # every order P1 or P5 may cancel
 # One hand-written UPDATE doing what P1 and P5 do to the orders table, and nothing else.
-BARE = """
+BARE = f"""
 UPDATE orders_order SET status = 'CANCELLED',
        cancel_reason = CASE WHEN status = 'UNPAID' THEN 'unpaid' ELSE 'no_tracking' END,
        cancelled_at = %(now)s, status_changed_at = %(now)s, updated_at = %(now)s, auto_cancel_at = NULL
- WHERE status IN ('UNPAID', 'AWAITING_CONFIRMATION', 'AWAITING_SHIPMENT', 'AWAITING_COLLECTION')
+ WHERE status IN {OPEN}
    AND auto_cancel_at <= %(as_of)s
    AND (deadlines_paused_until IS NULL OR deadlines_paused_until <= %(as_of)s)
 """
 SAVED = ("id", "status", "cancel_reason", "cancelled_at", "status_changed_at", "updated_at", "auto_cancel_at")
 CANCELLING = ("cancel_unpaid", "cancel_untracked")
-OPEN = "('UNPAID', 'AWAITING_CONFIRMATION', 'AWAITING_SHIPMENT', 'AWAITING_COLLECTION')"
 
 
 def vacuum():

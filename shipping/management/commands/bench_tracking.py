@@ -53,6 +53,8 @@ from shops.models import SKU, Shop
 P = Package.Status
 ACTOR = Actor.policy("bench")
 TAGS = [("InTransit", "InTransit_003")] * 8 + [("OutForDelivery", "OutForDelivery_001"), ("AttemptFail", "AttemptFail_001")]
+# Where TAGS leave a bench package (and where setup starts it): with the carrier, never delivered.
+BENCH_STATES = frozenset({P.IN_TRANSIT, P.OUT_FOR_DELIVERY, P.FAILED_ATTEMPT})
 URL = "/api/carriers/events/"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Sync workers, CPU-bound requests with short database waits: twice the cores plus one keeps
@@ -301,7 +303,7 @@ class Command(BaseCommand):
         shop, _ = Shop.objects.get_or_create(slug="bench-tracking", defaults={"name": "Bench tracking", "currency": "USD"})
         sku, _ = SKU.objects.get_or_create(shop=shop, code="BENCH", defaults={"name": "Bench item", "price": Decimal("1.00"),
                                                                              "stock_on_hand": 10**9})
-        have = list(Package.objects.filter(shop=shop, status__in=[P.IN_TRANSIT, P.OUT_FOR_DELIVERY, P.FAILED_ATTEMPT]))
+        have = list(Package.objects.filter(shop=shop, status__in=BENCH_STATES))
         if len(have) < n:
             self.stdout.write(f"creating {n - len(have)} orders in transit through the actions ...")
             now = timezone.now()
@@ -319,7 +321,7 @@ class Command(BaseCommand):
                 tracking.receive([{"event_id": f"bench-start-{pkg.pk}", "carrier": pkg.carrier,
                                    "tracking_number": pkg.tracking_number, "tag": "InTransit", "subtag": "",
                                    "occurred_at": now.isoformat(), "location": "", "message": ""}])
-            have = list(Package.objects.filter(shop=shop, status__in=[P.IN_TRANSIT, P.OUT_FOR_DELIVERY, P.FAILED_ATTEMPT]))
+            have = list(Package.objects.filter(shop=shop, status__in=BENCH_STATES))
         return have[:n]
 
     def vacuum(self):
