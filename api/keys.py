@@ -46,7 +46,7 @@ def create_key(*, shop, name, scopes, user=None):
 
 def authenticate(key):
     """The active key for this bearer token, with its shop, or None."""
-    if not isinstance(key, str) or not key.startswith("sc_") or len(key) > 100 or not key.isascii():
+    if not isinstance(key, str) or not key.startswith("sc_") or len(key) > 100 or not (key.isascii() and key.isprintable()):
         return None
     found = ApiKey.objects.select_related("shop").filter(prefix=key[:PREFIX_LEN], revoked_at=None).first()
     if found is None or not hmac.compare_digest(found.key_hash, _digest(key)):
