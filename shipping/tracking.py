@@ -152,20 +152,7 @@ def ingest(indexed_events, result=None, *, now=None):
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     packages = _lock_packages({e["tracking_number"] for _, e in indexed_events})
-    fresh, seen = [], set()
-    for i, e in indexed_events:
-        pkg = packages.get((e["carrier"], e["tracking_number"]))
-        if pkg is None:
-            result.rejected.append({"index": i, "event_id": e["event_id"],
-                                    "errors": {"tracking_number": ["no package has this carrier and tracking number"]}})
-        elif e["occurred_at"] < pkg.placed_at - BEFORE_ORDER_TOLERANCE:
-            result.rejected.append({"index": i, "event_id": e["event_id"], "errors": {"occurred_at": [
-                f"before the order was placed ({pkg.placed_at:%Y-%m-%d %H:%M} UTC) by more than a day"]}})
-        elif (e["carrier"], e["event_id"]) in seen:
-            result.duplicates += 1  # repeated within this request
-        else:
-            seen.add((e["carrier"], e["event_id"]))
-            fresh.append(e)
+    fresh, seen = _screen(indexed_events, packages, result)
     if not fresh:
         return result
     if not postgres:
@@ -181,41 +168,79 @@ def ingest(indexed_events, result=None, *, now=None):
     rows = {pkg: _apply(pkg, events, now) for pkg, events in by_package.items()}
     changed = [pkg for pkg, before in snapshots.items() if pkg.feed_state() != before]
     if postgres:
-        # One statement stores the new events and writes the changed packages whose events
-        # were all new. A package that received a repeat (stored meanwhile by another request)
-        # is recomputed from its new events only, and it and those events' moves are fixed.
-        inserted = _store(rows, changed, now)
-        stored_count = sum(len(r) for r in rows.values())
-        if len(inserted) < stored_count:
-            result.duplicates += stored_count - len(inserted)
-            fixed, fixes = [], []
-            for pkg, pkg_rows in rows.items():
-                new = [r for r in pkg_rows if (r["carrier"], r["event_id"]) in inserted]
-                if len(new) == len(pkg_rows):
-                    continue
-                pkg.restore(snapshots[pkg])
-                rows[pkg] = _apply(pkg, new, now)
-                fixes += [(inserted[(r["carrier"], r["event_id"])], r["from_status"], r["to_status"]) for r in rows[pkg]]
-                if pkg.feed_state() != snapshots[pkg]:
-                    fixed.append(pkg)
-            _update_packages(fixed, now)
-            _fix_event_moves(fixes)
+        _store_on_postgres(rows, changed, snapshots, now, result)
     else:
         TrackingEvent.objects.bulk_create(
             [TrackingEvent(received_at=now, **r) for pkg_rows in rows.values() for r in pkg_rows], ignore_conflicts=True)
         _update_packages(changed, now)
-    crossed = set()
+    _count(rows, result)
+    _sync_orders(_crossed(rows, snapshots), now, result)
+    return result
+
+
+def _screen(indexed_events, packages, result):
+    """The events to store, each once, with their (carrier, event_id); the others go to the result."""
+    fresh, seen = [], set()
+    for i, e in indexed_events:
+        pkg = packages.get((e["carrier"], e["tracking_number"]))
+        if pkg is None:
+            result.rejected.append({"index": i, "event_id": e["event_id"],
+                                    "errors": {"tracking_number": ["no package has this carrier and tracking number"]}})
+        elif e["occurred_at"] < pkg.placed_at - BEFORE_ORDER_TOLERANCE:
+            result.rejected.append({"index": i, "event_id": e["event_id"], "errors": {"occurred_at": [
+                f"before the order was placed ({pkg.placed_at:%Y-%m-%d %H:%M} UTC) by more than a day"]}})
+        elif (e["carrier"], e["event_id"]) in seen:
+            result.duplicates += 1  # repeated within this request
+        else:
+            seen.add((e["carrier"], e["event_id"]))
+            fresh.append(e)
+    return fresh, seen
+
+
+def _store_on_postgres(rows, changed, snapshots, now, result):
+    """One statement stores the new events and writes the changed packages whose events were all
+    new. A package that received a repeat (stored meanwhile by another request) is recomputed
+    from its new events only (in `rows`), and it and those events' moves are fixed."""
+    inserted = _store(rows, changed, now)
+    stored_count = sum(len(r) for r in rows.values())
+    if len(inserted) >= stored_count:
+        return
+    result.duplicates += stored_count - len(inserted)
+    fixed, fixes = [], []
     for pkg, pkg_rows in rows.items():
+        new = [r for r in pkg_rows if (r["carrier"], r["event_id"]) in inserted]
+        if len(new) == len(pkg_rows):
+            continue
+        pkg.restore(snapshots[pkg])
+        rows[pkg] = _apply(pkg, new, now)
+        fixes += [(inserted[(r["carrier"], r["event_id"])], r["from_status"], r["to_status"]) for r in rows[pkg]]
+        if pkg.feed_state() != snapshots[pkg]:
+            fixed.append(pkg)
+    _update_packages(fixed, now)
+    _fix_event_moves(fixes)
+
+
+def _count(rows, result):
+    for pkg_rows in rows.values():
         result.stored += len(pkg_rows)
         result.moved += sum(1 for r in pkg_rows if r["to_status"])
+
+
+def _crossed(rows, snapshots):
+    """(order id, carrier) of each package that reached the carrier or was delivered in this batch."""
+    crossed = set()
+    for pkg in rows:
         before = snapshots[pkg][0]
         if (pkg.status in HANDED_OVER and before not in HANDED_OVER) or (pkg.status == P.DELIVERED != before):
             crossed.add((pkg.order_id, pkg.carrier))
+    return crossed
+
+
+def _sync_orders(crossed, now, result):
     for order_id, carrier in sorted(crossed):
         with transaction.atomic():
             if sync_order(order_id, Actor.carrier(carriers.CARRIERS[carrier].name), at=now) is not None:
                 result.orders_moved += 1
-    return result
 
 
 def _apply(pkg, events, now):
