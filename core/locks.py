@@ -10,9 +10,10 @@ select_for_update is a no-op.
 from django.db import connection
 
 
-def lock(queryset):
-    """`queryset`'s rows locked FOR UPDATE, in primary-key order."""
-    return queryset.select_for_update(of=("self",)).order_by("pk")
+def lock(queryset, *, also_lock=()):
+    """`queryset`'s rows locked FOR UPDATE, in primary-key order. `also_lock`: related rows
+    (select_related) locked in the same statement."""
+    return queryset.select_related(*also_lock).select_for_update(of=("self", *also_lock)).order_by("pk")
 
 
 def lock_one(queryset, pk, *, read=(), also_lock=()):

@@ -252,9 +252,8 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     Orders are served oldest first, so when stock runs short the earliest buyers get it.
     """
     result = BulkResult()
-    orders = list(
-        Order.objects.for_shop(shop).filter(pk__in=list(order_ids)).select_for_update().order_by("placed_at", "pk")
-    )
+    # Locked in pk order like every lock, served in placed order.
+    orders = sorted(lock(Order.objects.for_shop(shop).filter(pk__in=list(order_ids))), key=lambda o: (o.placed_at, o.pk))
     _refuse_missing(result, order_ids, orders)
     eligible = []
     for order in orders:

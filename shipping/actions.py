@@ -141,7 +141,7 @@ def create_packages(*, order, allocations, actor, at=None):
             raise ActionRefused(
                 f"{line.sku_code}: {packed[line_id]} of {line.quantity} packed; every unit goes in exactly one package."
             )
-    existing = list(Package.objects.active().filter(order=order).select_for_update().order_by("seq"))
+    existing = sorted(lock(Package.objects.active().filter(order=order)), key=lambda p: p.seq)
     blocked = [p for p in existing if not p.can("void")]
     if blocked:
         raise ActionRefused(
@@ -401,8 +401,7 @@ def _ship_targets(shop, rows):
     ids = {r.package_id for r in rows if r.package_id}
     orders = {o.number: o for o in Order.objects.for_shop(shop).filter(number__in=numbers)}
     packages = list(
-        Package.objects.for_shop(shop).active().select_for_update().select_related("order")
-        .filter(_q_orders_or_ids(orders, ids)).order_by("pk")
+        lock(Package.objects.for_shop(shop).active().filter(_q_orders_or_ids(orders, ids)), also_lock=("order",))
     )
     per_order = defaultdict(list)
     for p in packages:
@@ -708,6 +707,8 @@ def staff_move_packages(*, package_ids, action, actor, note):
         raise ActionRefused("Say why staff step in; the reason is kept in each package's history.")
     sources, target = transitions.TRANSITIONS[action]
     at = timezone.now()
+    # FOR UPDATE without OF on purpose: it locks the packages and, through the join, their
+    # orders (package, then order, as lock_one(..., also_lock=("order",)) does elsewhere).
     rows = list(Package.objects.filter(pk__in=package_ids, status__in=sources).exclude(order__status=S.CANCELLED)
                 .select_for_update().order_by("pk").values_list("pk", "status", "order_id"))
     if not rows:
