@@ -111,55 +111,14 @@ def needs_action(request, shop):
 @shop_required
 def order_bulk(request, shop):
     """Confirm or cancel the selected orders (or all matching the filter), reporting per order."""
-    action = request.POST.get("action")
-    if request.POST.get("row_confirm"):
-        action, ids = "confirm", params.parse_ids([request.POST["row_confirm"]])
-    else:
-        # BULK_LIMIT + 1 values still parse, so "at most 1000" is the answer to 1001.
-        ids = params.parse_ids(request.POST.getlist("ids")[: BULK_LIMIT + 1])
-    error = None
+    action, ids, error = _bulk_selection(request, shop)
+    # A request no page of ours sends: a refused filter behind "all matching", ids that are not ids.
+    malformed = error is not None or ids is None
+    error = error or _selection_error(ids)
     report = None
-    refused_filter = False
-    if request.POST.get("all_matching") == "1":
-        # The filter travels in the query string, so it is the same one the seller sees; a
-        # filter the list refuses matches nothing (never "the whole tab").
-        form, data = _filters(request)
-        if data is None:
-            error = "Fix the filter first: " + form_errors(form)
-            ids, refused_filter = [], True
-        else:
-            qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all")
-            ids = list(qs.order_by("placed_at", "pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
-    malformed = refused_filter or ids is None
-    if error:
-        pass  # the filter was refused; nothing is touched
-    elif ids is None:
-        error = "The selection holds something that is not an order; reload the page and select again."
-    elif not ids:
-        error = "Select at least one order."
-    elif len(ids) > BULK_LIMIT:
-        error = f"At most {BULK_LIMIT} orders at once; narrow the filter."
-    elif action == "confirm":
-        result = actions.confirm_orders(shop=shop, order_ids=ids, actor=Actor.seller(request.user))
-        report = {"result": result, "verb": "confirmed"}
-    elif action == "cancel":
-        form = BulkCancelForm(request.POST)
-        if form.is_valid():
-            try:
-                result = actions.cancel_orders(
-                    shop=shop, order_ids=ids, actor=Actor.seller(request.user),
-                    reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
-                )
-                report = {"result": result, "verb": "cancelled"}
-            except actions.ActionRefused as exc:
-                error = str(exc)
-        else:
-            error = form_errors(form)
-    else:
-        error = "Choose an action."
-
-    message = error or report["result"].summary(report["verb"])
-    level = "error" if error or not report["result"].done else ("warning" if report["result"].refused else "success")
+    if not error:
+        report, error = _bulk_action(request, shop, action, ids)
+    message, level = _bulk_message(report, error)
     if request.htmx:
         context = _list_context(request, shop, report=report)
         response = render(request, "orders/order_list.html#results", context, status=400 if error else 200)
@@ -167,13 +126,72 @@ def order_bulk(request, shop):
         return toast(response, message, level=level)
     getattr(messages, "error" if level == "error" else "success")(request, message)
     if malformed:
-        # A request no page of ours sends (a refused filter behind "all matching", ids that
-        # are not ids): a 400 with the list and its errors, nothing done. Other refusals
-        # come back to the list through the redirect, with the message.
+        # A 400 with the list and its errors, nothing done. Other refusals come back to the
+        # list through the redirect, with the message.
         return render(request, "orders/order_list.html", _list_context(request, shop), status=400)
     url = reverse("orders:list", kwargs={"shop": shop.slug})
     query = request.META.get("QUERY_STRING", "")
     return redirect(f"{url}?{query}" if query else url)
+
+
+def _bulk_selection(request, shop):
+    """(action, order ids or None if one is not an id, the refused filter's error or None)."""
+    action = request.POST.get("action")
+    if request.POST.get("row_confirm"):
+        action, ids = "confirm", params.parse_ids([request.POST["row_confirm"]])
+    else:
+        # BULK_LIMIT + 1 values still parse, so "at most 1000" is the answer to 1001.
+        ids = params.parse_ids(request.POST.getlist("ids")[: BULK_LIMIT + 1])
+    if request.POST.get("all_matching") == "1":
+        # The filter travels in the query string, so it is the same one the seller sees; a
+        # filter the list refuses matches nothing (never "the whole tab").
+        form, data = _filters(request)
+        if data is None:
+            return action, [], "Fix the filter first: " + form_errors(form)
+        qs = listing.filtered(shop, data).in_tab(data.get("tab") or "all")
+        ids = list(qs.order_by("placed_at", "pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
+    return action, ids, None
+
+
+def _selection_error(ids):
+    if ids is None:
+        return "The selection holds something that is not an order; reload the page and select again."
+    if not ids:
+        return "Select at least one order."
+    if len(ids) > BULK_LIMIT:
+        return f"At most {BULK_LIMIT} orders at once; narrow the filter."
+    return None
+
+
+def _bulk_action(request, shop, action, ids):
+    """(report, error) of the chosen action on the selected orders."""
+    if action == "confirm":
+        result = actions.confirm_orders(shop=shop, order_ids=ids, actor=Actor.seller(request.user))
+        return {"result": result, "verb": "confirmed"}, None
+    if action == "cancel":
+        return _bulk_cancel(request, shop, ids)
+    return None, "Choose an action."
+
+
+def _bulk_cancel(request, shop, ids):
+    form = BulkCancelForm(request.POST)
+    if not form.is_valid():
+        return None, form_errors(form)
+    try:
+        result = actions.cancel_orders(
+            shop=shop, order_ids=ids, actor=Actor.seller(request.user),
+            reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+        )
+    except actions.ActionRefused as exc:
+        return None, str(exc)
+    return {"result": result, "verb": "cancelled"}, None
+
+
+def _bulk_message(report, error):
+    """(toast text, level): error when refused or nothing was done, warning when some orders were refused."""
+    message = error or report["result"].summary(report["verb"])
+    level = "error" if error or not report["result"].done else ("warning" if report["result"].refused else "success")
+    return message, level
 
 
 # A cell a spreadsheet would read as a formula (or, after a tab or CR, as the start of one):
