@@ -28,16 +28,38 @@ ACTION_WORDS = {
 
 def order_panel(shop, order):
     now = timezone.now()
-    packages = list(
+    packages = _packages(shop, order)
+    active = [p for p in packages if p.status != P.VOID]
+    for p in active:
+        p.correctable = p.can_correct_tracking(now)
+    timeline = _timeline(packages)
+    split_rows, split_cols = _split_table(order, active)
+    return {
+        "packages": active,
+        "replaced": [p for p in packages if p.status == P.VOID],
+        "timeline": timeline,
+        "now": now,
+        **_progress(active),
+        "split_rows": split_rows,
+        "split_cols": split_cols,
+        **_choices(shop, order, active, now),
+        "tickets": list(Ticket.objects.filter(Q(package__in=packages)).order_by("-filed_at")),
+    }
+
+
+def _packages(shop, order):
+    """The order's packages, void ones too, with their items' lines and photos (three queries)."""
+    return list(
         Package.objects.for_shop(shop).filter(order=order).order_by("seq").prefetch_related(
             Prefetch("items", queryset=PackageItem.objects.select_related("line")),
             Prefetch("photos", queryset=HandoverPhoto.objects.order_by("uploaded_at")),
         )
     )
+
+
+def _timeline(packages):
+    """The carrier's scans and the packages' history, newest first (two queries)."""
     by_id = {p.pk: p for p in packages}
-    active = [p for p in packages if p.status != P.VOID]
-    for p in active:
-        p.correctable = p.can_correct_tracking(now)
     timeline = []
     for e in TrackingEvent.objects.filter(package__in=packages).order_by("-occurred_at", "-id"):
         timeline.append({"at": e.occurred_at, "package": by_id[e.package_id], "carrier": True,
@@ -51,6 +73,12 @@ def order_panel(shop, order):
                          "moved": e.from_status != e.to_status,
                          "to": e.get_to_status_display() if e.from_status != e.to_status else ""})
     timeline.sort(key=lambda row: row["at"], reverse=True)
+    return timeline
+
+
+def _split_table(order, active):
+    """The split form: a row per order line, a column per package and one more (at most 6),
+    each cell the quantity that package holds (an unsplit order: everything in the first)."""
     lines = [i.line for p in active for i in p.items.all()]
     unique_lines = list({line.pk: line for line in lines}.values()) if lines else list(order.lines.all())
     split_width = min(max(len(active) + 1, 2), 6)
@@ -60,28 +88,31 @@ def order_panel(shop, order):
                                  for k in range(1, split_width + 1)]}
         for line in unique_lines
     ]
-    awaiting = order.status == Order.Status.AWAITING_SHIPMENT
-    platform = order.shipping_model == Order.ShippingModel.PLATFORM
+    return split_rows, list(range(1, split_width + 1))
+
+
+def _progress(active):
     handed = sum(1 for p in active if p.status in HANDED_OVER)
     return {
-        "packages": active,
-        "replaced": [p for p in packages if p.status == P.VOID],
-        "timeline": timeline,
-        "now": now,
         "handed_over": handed,
         "partially_shipped": 0 < handed < len(active),
         "all_ready": bool(active) and all(p.status in READY_OR_LATER for p in active),
+        "can_ready_all": sum(1 for p in active if p.can_mark_ready()) > 1,
+    }
+
+
+def _choices(shop, order, active, now):
+    """What the seller may do next: split, arrange the platform's shipment, or ship by seller."""
+    awaiting = order.status == Order.Status.AWAITING_SHIPMENT
+    platform = order.shipping_model == Order.ShippingModel.PLATFORM
+    return {
         "can_split": awaiting and all(p.can("void") for p in active),
-        "split_rows": split_rows,
-        "split_cols": list(range(1, split_width + 1)),
         "can_arrange": awaiting and platform and (not active or any(p.can("set_tracking") for p in active)),
         "arranged": platform and any(p.label_generated_at for p in active),
         "arrange_form": ArrangeForm(slots=actions.pickup_slots(shop, now), tz=shop.tzinfo) if awaiting and platform else None,
         "seller_ships": not platform,
         "can_ship_unpacked": awaiting and not platform and not active,
         "carriers": carriers.SELLER_CARRIERS,
-        "can_ready_all": sum(1 for p in active if p.can_mark_ready()) > 1,
-        "tickets": list(Ticket.objects.filter(Q(package__in=packages)).order_by("-filed_at")),
     }
 
 
