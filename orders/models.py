@@ -252,53 +252,79 @@ class OrderLine(models.Model):
         return self.unit_price * self.quantity
 
 
-class OrderEvent(models.Model):
-    """The append-only history of an order: who moved it, from where to where, and why."""
+class AppendOnly(models.Model):
+    """Rows written once and never changed or deleted (history, the carrier's feed): a
+    dispute may need them. A queryset update() or delete() is not stopped here; the
+    actions never issue one."""
 
-    ActorKind = ActorKind  # core.actor: the kinds of actor every history table records
-
-    # Indexes are what make history writes cost (policies write thousands of rows a run):
-    # the order's lookups use orderevent_order_at, and only rows written by a person are
-    # indexed by actor.
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events", db_index=False)
-    at = models.DateTimeField(db_index=True)
-    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, in words: a user name, a carrier, a rule.")
-    action = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=24, choices=Order.Status.choices, blank=True)
-    to_status = models.CharField(max_length=24, choices=Order.Status.choices, blank=True)
-    note = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    append_only_message = None  # default: "<Model> is append-only."
 
     class Meta:
-        ordering = ["at", "id"]
-        indexes = [
-            models.Index(fields=["order", "at", "id"], name="orderevent_order_at"),
-            models.Index(fields=["actor"], name="orderevent_actor", condition=Q(actor__isnull=False)),
-        ]
-
-    def __str__(self):
-        return f"{self.order_id} {self.action} {self.from_status}->{self.to_status}"
+        abstract = True
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise ValueError("Order history is append-only.")
+            raise ValueError(self.append_only_message or f"{type(self).__name__} is append-only.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError("Order history is append-only.")
+        raise ValueError(self.append_only_message or f"{type(self).__name__} is append-only.")
 
-    @property
-    def is_status_change(self):
-        return bool(self.to_status) and self.to_status != self.from_status
+
+class HistoryQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        actions = set(self.model.Action.values)
+        for obj in objs:
+            if obj.action not in actions:
+                raise ValueError(obj.unknown_action())
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class History(AppendOnly):
+    """The shape every history table shares (orders, packages, tickets, requests): who did
+    what, of which kind of actor, from which status to which, when, with a note and data.
+
+    Rows are append-only. Each concrete table adds its foreign key and indexes and
+    redeclares `action` with its own choices (so its history cannot hold a typo) and the
+    statuses with its model's; the columns keep one name and meaning across the four."""
+
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    Action = models.TextChoices  # each table names its own
+
+    objects = HistoryQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def save(self, *args, **kwargs):
+        # An action outside the table's choices is refused here and in bulk_create, so a
+        # typo fails the test that writes it instead of reaching the history.
+        if self.pk is None and self.action not in self.Action.values:
+            raise ValueError(self.unknown_action())
+        super().save(*args, **kwargs)
+
+    def unknown_action(self):
+        return f"{type(self).__name__}: {self.action!r} is not one of its actions ({type(self).__name__}.Action)."
 
     @property
     def label(self):
-        """The action in words ("Shipment arranged"), never its code."""
-        return action_words(HISTORY_LABELS, self.action)
+        """The action in words ("Shipment arranged"), never its code: each table's Action
+        choices are its words; a row whose action has none reads as its code spelled out."""
+        try:
+            return self.Action(self.action).label
+        except ValueError:
+            return action_words({}, self.action)
 
     @property
     def who(self):
@@ -307,30 +333,66 @@ class OrderEvent(models.Model):
     @property
     def why(self):
         """Why the platform did it, in words, or "": sellers and buyers never see rule ids."""
-        return why_words(self.data)
+        return why_words(getattr(self, "data", None))
 
 
-# Every order history action in words; an unknown one (a new action without a label) reads
-# as its code spelled out, never "Arrange_shipment".
-HISTORY_LABELS = {
-    "place": "Order placed",
-    "pay": "Payment received",
-    "confirm": "Confirmed",
-    "arrange_shipment": "Shipment arranged",
-    "mark_in_transit": "Handed to the carrier",
-    "mark_delivered": "Delivered",
-    "complete": "Completed",
-    "cancel": "Cancelled",
-    "cancel_in_transit": "Cancelled during delivery",
-    "note": "Note",
-    "late_dispatch": "Late dispatch",
-    "handover_overdue": "Handover overdue",
-    "tracking_reminder": "Reminder: no tracking update yet",
-    "deadlines_paused": "Deadlines paused",
-    "buyer_request": "Buyer request",
-    "refund": "Refund",
-    "generated": "Order created (test data)",
-}
+class OrderEvent(History):
+    """The append-only history of an order: who moved it, from where to where, and why."""
+
+    ActorKind = ActorKind
+
+    class Action(models.TextChoices):
+        # Labels are the words sellers and buyers read in the order's history.
+        PLACE = "place", "Order placed"
+        PAY = "pay", "Payment received"
+        CONFIRM = "confirm", "Confirmed"
+        ARRANGE_SHIPMENT = "arrange_shipment", "Shipment arranged"
+        MARK_IN_TRANSIT = "mark_in_transit", "Handed to the carrier"
+        MARK_DELIVERED = "mark_delivered", "Delivered"
+        COMPLETE = "complete", "Completed"
+        CANCEL = "cancel", "Cancelled"
+        CANCEL_IN_TRANSIT = "cancel_in_transit", "Cancelled during delivery"
+        NOTE = "note", "Note"
+        LATE_DISPATCH = "late_dispatch", "Late dispatch"
+        HANDOVER_OVERDUE = "handover_overdue", "Handover overdue"
+        TRACKING_REMINDER = "tracking_reminder", "Reminder: no tracking update yet"
+        DEADLINES_PAUSED = "deadlines_paused", "Deadlines paused"
+        BUYER_REQUEST = "buyer_request", "Buyer request"
+        REFUND = "refund", "Refund"
+        GENERATED = "generated", "Order created (test data)"
+
+    # Indexes are what make history writes cost (policies write thousands of rows a run):
+    # the order's lookups use orderevent_order_at, and only rows written by a person are
+    # indexed by actor.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events", db_index=False)
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, in words: a user name, a carrier, a rule.")
+    action = models.CharField(max_length=40, choices=Action.choices)
+    from_status = models.CharField(max_length=24, choices=Order.Status.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=Order.Status.choices, blank=True)
+
+    append_only_message = "Order history is append-only."
+
+    class Meta(History.Meta):
+        indexes = [
+            models.Index(fields=["order", "at", "id"], name="orderevent_order_at"),
+            models.Index(fields=["actor"], name="orderevent_actor", condition=Q(actor__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} {self.action} {self.from_status}->{self.to_status}"
+
+    @property
+    def is_status_change(self):
+        return bool(self.to_status) and self.to_status != self.from_status
+
+
+# Every order history action in words; an unknown one (a row written before its action
+# had a label) reads as its code spelled out, never "Arrange_shipment".
+HISTORY_LABELS = dict(OrderEvent.Action.choices)
 
 
 def action_words(labels, action):

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from orders.models import Order, OrderEvent, OrderLine, action_words, actor_words, why_words
+from core.actor import ActorKind
+from orders.models import History, Order, OrderLine, actor_words
 from shops.models import Shop
 
 
@@ -243,74 +244,51 @@ class RequestPhoto(models.Model):
         return self.file.name
 
 
-class RequestEvent(models.Model):
+class RequestEvent(History):
     """The append-only timeline of a request, shown to the seller and the buyer."""
 
+    class Action(models.TextChoices):
+        # Labels are the words the seller and the buyer read in the request's timeline.
+        OPEN = "open", "Requested"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        EXTEND = "extend", "Deadline extended"
+        WITHDRAW = "withdraw", "Withdrawn"
+        SHIP_BACK = "ship_back", "Return shipped"
+        RECEIVE = "receive", "Return received"
+        REFUND = "refund", "Refunded"
+        AUTO_REFUND = "auto_refund", "Refunded by the platform"
+        LAPSE = "lapse", "Closed, not shipped back"
+        DEADLINE_PAUSED = "deadline_paused", "Deadline moved (force majeure)"
+        REMIND_SHIP_BACK = "remind_ship_back", "Buyer reminded to ship it back"
+        REMIND_REFUND = "remind_refund", "Seller reminded to refund"
+        DISPUTE = "dispute", "Disputed by the seller"
+        STAFF_REJECT = "staff_reject", "Rejected by platform staff"
+        STAFF_REFUND = "staff_refund", "Refunded by platform staff"
+        STAFF_APPROVE = "staff_approve", "Approved by platform staff"
+        REFUND_APPROVED = "refund_approved", "Refunded"
+        DEADLINES_RECOMPUTED = "deadlines_recomputed", "Deadline moved (new platform window)"
+
     request = models.ForeignKey(BuyerRequest, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField()
-    actor_kind = models.CharField(max_length=12, choices=OrderEvent.ActorKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=30)
+    action = models.CharField(max_length=30, choices=Action.choices)
     from_status = models.CharField(max_length=16, choices=BuyerRequest.Status.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=BuyerRequest.Status.choices, blank=True)
-    note = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    append_only_message = "Request history is append-only."
+
+    class Meta(History.Meta):
         indexes = [models.Index(fields=["request", "at", "id"], name="requestevent_request_at")]
 
     def __str__(self):
         return f"{self.request_id} {self.action}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Request history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Request history is append-only.")
-
-    @property
-    def label(self):
-        return action_words(ACTION_LABELS, self.action)
-
-    @property
-    def who(self):
-        return actor_words(self.actor_kind, self.actor_label)
-
     @property
     def who_for_buyer(self):
         """The buyer reads "the seller", not a seller's user name."""
-        return "the seller" if self.actor_kind == OrderEvent.ActorKind.SELLER else self.who
-
-    @property
-    def why(self):
-        return why_words(self.data)
+        return "the seller" if self.actor_kind == ActorKind.SELLER else self.who
 
 
-ACTION_LABELS = {
-    "open": "Requested",
-    "approve": "Approved",
-    "reject": "Rejected",
-    "extend": "Deadline extended",
-    "withdraw": "Withdrawn",
-    "ship_back": "Return shipped",
-    "receive": "Return received",
-    "refund": "Refunded",
-    "auto_refund": "Refunded by the platform",
-    "lapse": "Closed, not shipped back",
-    "deadline_paused": "Deadline moved (force majeure)",
-    "remind_ship_back": "Buyer reminded to ship it back",
-    "remind_refund": "Seller reminded to refund",
-    "dispute": "Disputed by the seller",
-    "staff_reject": "Rejected by platform staff",
-    "staff_refund": "Refunded by platform staff",
-    "staff_approve": "Approved by platform staff",
-    "refund_approved": "Refunded",
-    "deadlines_recomputed": "Deadline moved (new platform window)",
-}
+ACTION_LABELS = dict(RequestEvent.Action.choices)
 
 
 class Refund(models.Model):
@@ -334,7 +312,7 @@ class Refund(models.Model):
     seq = models.PositiveIntegerField(help_text="1 for the order's first refund, 2 for the next, ...")
     refunded_before = models.DecimalField(max_digits=14, decimal_places=2)
     order_total = models.DecimalField(max_digits=14, decimal_places=2)
-    actor_kind = models.CharField(max_length=12, choices=OrderEvent.ActorKind.choices)
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+", db_index=False)
     actor_label = models.CharField(max_length=150, blank=True)

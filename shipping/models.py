@@ -2,12 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from orders.models import Order, OrderEvent, OrderLine, action_words, actor_words
+from orders.models import AppendOnly, History, Order, OrderLine
 from shops.models import Shop
 
 from .carriers import ALL_CARRIERS
-
-ActorKind = OrderEvent.ActorKind
 
 
 class PackageQuerySet(models.QuerySet):
@@ -171,35 +169,39 @@ class PackageItem(models.Model):
         return f"{self.quantity} x {self.line_id}"
 
 
-class AppendOnly(models.Model):
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError(f"{type(self).__name__} is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError(f"{type(self).__name__} is append-only.")
-
-
-class PackageEvent(AppendOnly):
+class PackageEvent(History):
     """The package's own history: who packed, printed, shipped, corrected or declared it lost."""
 
+    class Action(models.TextChoices):
+        # Labels are the words the order page's package panel shows.
+        CREATE = "create", "Package created"
+        VOID = "void", "Replaced by a new split"
+        ARRANGE = "arrange", "Shipment arranged"
+        MARK_READY = "mark_ready", "Marked ready for handover"
+        SHIP = "ship", "Shipped"
+        SET_TRACKING = "set_tracking", "Set tracking"
+        CORRECT_TRACKING = "correct_tracking", "Tracking number corrected"
+        EDIT_LABEL = "edit_label", "Label text changed"
+        PRINT_LABEL = "print_label", "Label printed"
+        REPRINT_LABEL = "reprint_label", "Label reprinted"
+        PRINT_SLIP = "print_slip", "Packing slip printed"
+        REPRINT_SLIP = "reprint_slip", "Packing slip reprinted"
+        ADD_PHOTO = "add_photo", "Handover photo added"
+        MARK_LOST = "mark_lost", "Declared lost"
+        MARK_DELAYED = "mark_delayed", "Marked delayed"
+        LATE_COLLECTION = "late_collection", "Carrier late to collect"
+        STAFF_COLLECTED = "staff_collected", "Staff collected"
+        STAFF_DELIVERED = "staff_delivered", "Staff delivered"
+        COMPLAINT_FILED = "complaint_filed", "Complaint filed"
+        COMPLAINT_UPHELD = "complaint_upheld", "Complaint upheld"
+        COMPLAINT_REJECTED = "complaint_rejected", "Complaint rejected"
+
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField()
-    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=Action.choices)
     from_status = models.CharField(max_length=24, choices=Package.Status.choices, blank=True)
     to_status = models.CharField(max_length=24, choices=Package.Status.choices, blank=True)
-    note = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(History.Meta):
         indexes = [models.Index(fields=["package", "at"], name="packageevent_package_at")]
 
     def __str__(self):
@@ -351,27 +353,20 @@ class Ticket(models.Model):
         return self.status == Ticket.Status.OPEN
 
 
-class TicketEvent(AppendOnly):
+class TicketEvent(History):
+    class Action(models.TextChoices):
+        FILE = "file", "Filed"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField()
-    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=Action.choices)
     from_status = models.CharField(max_length=10, choices=Ticket.Status.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=Ticket.Status.choices, blank=True)
-    note = models.TextField(blank=True)
+    data = None  # a ticket's own fields say what it is about
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(History.Meta):
+        pass
 
     def __str__(self):
         return f"{self.ticket_id} {self.action}"
-
-    @property
-    def label(self):
-        return action_words({"file": "Filed", "approve": "Approved", "reject": "Rejected"}, self.action)
-
-    @property
-    def who(self):
-        return actor_words(self.actor_kind, self.actor_label)

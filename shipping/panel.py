@@ -16,14 +16,8 @@ from .models import HandoverPhoto, Package, PackageEvent, PackageItem, Ticket, T
 from .transitions import HANDED_OVER, REACHED_CARRIER, READY_OR_LATER
 
 P = Package.Status
-ACTION_WORDS = {
-    "create": "Package created", "void": "Replaced by a new split", "arrange": "Shipment arranged",
-    "mark_ready": "Marked ready for handover", "ship": "Shipped", "correct_tracking": "Tracking number corrected",
-    "edit_label": "Label text changed", "print_label": "Label printed", "reprint_label": "Label reprinted",
-    "print_slip": "Packing slip printed", "reprint_slip": "Packing slip reprinted", "add_photo": "Handover photo added",
-    "mark_lost": "Declared lost", "mark_delayed": "Marked delayed", "late_collection": "Carrier late to collect",
-    "complaint_filed": "Complaint filed", "complaint_upheld": "Complaint upheld", "complaint_rejected": "Complaint rejected",
-}
+# The package history's words are its Action choices (PackageEvent.label reads them the same way).
+ACTION_WORDS = dict(PackageEvent.Action.choices)
 
 
 def order_panel(shop, order):
