@@ -5,7 +5,7 @@ work of thousands of Python objects on PostgreSQL and on SQLite alike."""
 import json
 
 from django.db import connection
-from django.db.models import Lookup
+from django.db.models import Func, Lookup, TextField
 
 
 def postgres():
@@ -79,6 +79,16 @@ def money_text(column):
     if postgres():
         return f"to_char({column}, 'FM999999999990.00')"
     return f"printf('%%.2f', {column})"
+
+
+class MoneyText(Func):
+    """money_text() as an ORM expression: MoneyText("amount") reads 12.50."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return money_text(column), params
 
 
 def execute(sql, params=()):

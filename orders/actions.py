@@ -21,7 +21,7 @@ from shops import policy_windows
 from shops.actions import settle_new_orders
 from shops.models import SKU, Notification
 
-from . import registry, transitions
+from . import history, registry, transitions
 from .models import Order, OrderEvent, OrderLine, OrderMessage, OrderStatusCount
 from .transitions import CANCELLABLE, PRE_HANDOVER, RESERVING, InvalidTransition
 
@@ -56,21 +56,6 @@ class BulkResult:
 
 
 # --- building blocks ---------------------------------------------------------------
-
-
-def _event(order, action, actor, *, from_status, to_status, at, note="", data=None):
-    return OrderEvent(
-        order=order,
-        at=at,
-        actor_kind=actor.kind,
-        actor=actor.user,
-        actor_label=actor.label,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data or {},
-    )
 
 
 def bump_status_counts(deltas):
@@ -119,8 +104,8 @@ def _move(order, action, actor, *, note="", data=None, at=None, **fields):
     for name, value in fields.items():
         setattr(order, name, value)
     order.save(update_fields=["status", "status_changed_at", "updated_at", *fields])
-    event = _event(order, action, actor, from_status=from_status, to_status=to_status, at=at, note=note, data=data)
-    event.save()
+    event = history.record(order, action, actor, from_status=from_status, to_status=to_status, at=at, note=note,
+                           data=data)
     bump_status_counts({(order.shop_id, from_status): -1, (order.shop_id, to_status): 1})
     return event
 
@@ -196,7 +181,8 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
         for sku, qty, price in lines
     )
     actor = Actor.storefront()
-    _event(order, "place", actor, from_status="", to_status=S.UNPAID, at=now, data={"placed_at": placed_at.isoformat()}).save()
+    history.record(order, "place", actor, from_status="", to_status=S.UNPAID, at=now,
+                   data={"placed_at": placed_at.isoformat()})
     bump_status_counts({(shop.pk, S.UNPAID): 1})
     if paid_at is not None:
         event = _move(order, "pay", actor, at=max(now, min(paid_at, timezone.now())), paid_at=paid_at,
@@ -293,10 +279,11 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     events = []
     for order in result.done:
         events.append(
-            _event(order, "confirm", actor, from_status=order.status, to_status=S.AWAITING_SHIPMENT, at=now, note=note)
+            history.event(order, "confirm", actor, from_status=order.status, to_status=S.AWAITING_SHIPMENT, at=now,
+                          note=note)
         )
         order.status, order.status_changed_at, order.confirmed_at = S.AWAITING_SHIPMENT, now, now
-    OrderEvent.objects.bulk_create(events)
+    history.record_each(events)
     n = len(result.done)
     bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): -n, (shop.pk, S.AWAITING_SHIPMENT): n})
     settle_new_orders(done_ids, at=now)
@@ -407,16 +394,11 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
         + f") r WHERE {sku}.id = r.id",
         reserving,
     )
-    history = (
-        f"INSERT INTO {OrderEvent._meta.db_table} "
-        f"(order_id, at, actor_kind, actor_id, actor_label, action, from_status, to_status, note, data) "
-        f"SELECT o.id, %s, %s, %s, %s, %s, o.status, %s, %s, {data_sql} FROM {{due}}",
-        [when, actor.kind, getattr(actor.user, "pk", None), actor.label, action, str(to_status), note, *data_params],
-    )
-    message = (
-        f"INSERT INTO {OrderMessage._meta.db_table} (order_id, sender, author_id, body, created_at) "
-        f"SELECT o.id, %s, NULL, 'Your order ' || o.number || %s, %s FROM {{due}}",
-        [OrderMessage.Sender.PLATFORM.value, f" was cancelled. Reason: {label}.{buyer_note}", when],
+    events = history.bulk_record_sql("{due}", action, actor, at=at, to_status=to_status, note_params=[note],
+                                     data_sql=data_sql, data_params=data_params)
+    message = history.bulk_post_messages_sql(
+        "{due}", OrderMessage.Sender.PLATFORM, body_sql="'Your order ' || o.number || %s",
+        body_params=[f" was cancelled. Reason: {label}.{buyer_note}"], at=at,
     )
     # A cancelled order no longer awaits confirmation: its "new order" bell is settled.
     settle = (
@@ -433,7 +415,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     count = f"SELECT o.shop_id, o.status, COUNT(*), {first} FROM {{due}} GROUP BY o.shop_id, o.status"
 
     if sql.postgres():
-        writes = [release_stock, history, message, settle, status]
+        writes = [release_stock, events, message, settle, status]
         ctes = ", ".join(f"w{i} AS ({text.format(due='due o')})" for i, (text, _) in enumerate(writes))
         # The orders are picked (and locked) first, then filtered: left to itself, the
         # planner may AND the id list with the status index, reading every open order's entry.
@@ -445,7 +427,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     else:
         due = f"({due_sql}) o"
         grouped = sql.fetch(*sql.bind(count, [], "due", due, due_params))
-        writes = [history, message, settle, status]
+        writes = [events, message, settle, status]
         if any(s in RESERVING for _, s, _, _ in grouped):
             writes.insert(0, release_stock)
         for text, params in writes:
@@ -533,9 +515,8 @@ def add_note(*, order, actor, text):
         raise ActionRefused("Write the note first.")
     if len(text) > 2000:
         raise ActionRefused("A note is at most 2000 characters.")
-    event = _event(order, "note", actor, from_status=order.status, to_status=order.status, at=timezone.now(), note=text)
-    event.save()
-    return event
+    return history.record(order, "note", actor, from_status=order.status, to_status=order.status, at=timezone.now(),
+                          note=text)
 
 
 # --- helpers -----------------------------------------------------------------------
@@ -578,9 +559,9 @@ def flag_orders(*, order_ids, action, actor, at, note="", data=None):
     if not rows:
         return 0
     Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(**{field_name: at, "updated_at": at})
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order_id=pk, at=at, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
-                   action=action, from_status=status, to_status=status, note=note, data=(data or {}).get(pk) or {})
+    history.record_each(
+        history.event(pk, action, actor, from_status=status, to_status=status, at=at, note=note,
+                      data=(data or {}).get(pk))
         for pk, status in rows
     )
     return len(rows)
@@ -602,10 +583,9 @@ def pause_deadlines(*, order_ids, until, actor, note="", data=None):
         auto_cancel_at=F("auto_cancel_at") + pause,
         updated_at=now,
     )
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order_id=pk, at=now, actor_kind=actor.kind, actor=actor.user, actor_label=actor.label,
-                   action="deadlines_paused", from_status=status, to_status=status, note=note,
-                   data={"until": until.isoformat(), **((data or {}).get(pk) or {})})
+    history.record_each(
+        history.event(pk, "deadlines_paused", actor, from_status=status, to_status=status, at=now, note=note,
+                      data={"until": until.isoformat(), **((data or {}).get(pk) or {})})
         for pk, status in rows
     )
     for hook in registry.PAUSE_HOOKS.values():
@@ -630,10 +610,8 @@ def recompute_deadlines(*, windows):
 
 def record_event(*, order, actor, action, note="", data=None, at=None):
     """A named history row that changes no status (buyer requests, refunds)."""
-    event = _event(order, action, actor, from_status=order.status, to_status=order.status,
-                   at=at or timezone.now(), note=note, data=data)
-    event.save()
-    return event
+    return history.record(order, action, actor, from_status=order.status, to_status=order.status,
+                          at=at or timezone.now(), note=note, data=data)
 
 
 def post_message(*, order, sender, body, author=None, at=None):
@@ -643,28 +621,4 @@ def post_message(*, order, sender, body, author=None, at=None):
         raise ActionRefused("Write the message first.")
     if len(body) > 4000:
         raise ActionRefused("A message is at most 4000 characters.")
-    return OrderMessage.objects.create(order=order, sender=sender, author=author, body=body, created_at=at or timezone.now())
-
-
-def record_events_for(*, rows_sql, params, actor, action, at):
-    """record_event for many orders in one statement: `rows_sql` is a SELECT giving
-    (order_id, note) per order; each order gets a history row that changes no status."""
-    orders = Order._meta.db_table
-    data_sql, data_params = sql.json_constant({})
-    return sql.execute(
-        f"INSERT INTO {OrderEvent._meta.db_table} "
-        f"(order_id, at, actor_kind, actor_id, actor_label, action, from_status, to_status, note, data) "
-        f"SELECT o.id, %s, %s, %s, %s, %s, o.status, o.status, r.note, {data_sql} "
-        f"FROM ({rows_sql}) r JOIN {orders} o ON o.id = r.order_id",
-        [sql.when(at), actor.kind, getattr(actor.user, "pk", None), actor.label, action, *data_params, *params],
-    )
-
-
-def post_messages_for(*, rows_sql, params, sender, at):
-    """post_message for many orders in one statement: `rows_sql` is a SELECT giving
-    (order_id, body) per order."""
-    return sql.execute(
-        f"INSERT INTO {OrderMessage._meta.db_table} (order_id, sender, author_id, body, created_at) "
-        f"SELECT r.order_id, %s, NULL, r.body, %s FROM ({rows_sql}) r",
-        [str(sender), sql.when(at), *params],
-    )
+    return history.post_message(order, sender, body, author=author, at=at or timezone.now())

@@ -13,14 +13,17 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum, TextField, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
 from core import sql
 from core.actor import Actor
 from core.locks import lock, lock_one
+from core.sql import MoneyText
 from orders import actions as order_actions
+from orders import history as order_history
 from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent, OrderMessage
 from shops import policy_windows
@@ -705,19 +708,18 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
     )]
     if not refunded:
         return 0
-    new_sql, new = sql.in_ids("r.order_id", refunded)
-    amount = sql.money_text("r.amount")
-    order_actions.record_events_for(
-        rows_sql=f"SELECT r.order_id AS order_id, 'Refunded ' || {amount} || ' ' || r.currency || ' to the buyer.' "
-                 f"|| %s AS note FROM {refunds} r WHERE {new_sql} AND r.kind = %s",
-        params=[f" {note}" if note else "", *new, whole], actor=actor, action="refund", at=at,
-    )
-    order_actions.post_messages_for(
-        rows_sql=f"SELECT r.order_id AS order_id, 'Order ' || o.number || ' was refunded: ' || {amount} || ' ' "
-                 f"|| r.currency || '.' AS body FROM {refunds} r JOIN {orders} o ON o.id = r.order_id "
-                 f"WHERE {new_sql} AND r.kind = %s",
-        params=[*new, whole], sender=OrderMessage.Sender.PLATFORM, at=at,
-    )
+    # The order's history and the buyer's message read each refund's amount from its row.
+    refund = Refund.objects.filter(order=OuterRef("pk"), kind=Refund.Kind.ORDER)
+
+    def refund_text(*parts):
+        return Subquery(refund.values(t=Concat(*parts, output_field=TextField()))[:1])
+
+    amount = (MoneyText("amount"), Value(" "), F("currency"))
+    note = refund_text(Value("Refunded "), *amount, Value(" to the buyer." + (f" {note}" if note else "")))
+    body = Concat(Value("Order "), F("number"), Value(" was refunded: "), refund_text(*amount, Value(".")),
+                  output_field=TextField())
+    order_history.bulk_record(refunded, "refund", actor, at=at, note=note)
+    order_history.bulk_post_messages(refunded, OrderMessage.Sender.PLATFORM, body, at=at)
     refunds = list(Refund.objects.filter(order_id__in=refunded, kind=Refund.Kind.ORDER).exclude(
         order__buyer_email="").order_by().values_list("order_id", "order__number", "order__buyer_email", "amount",
                                                       "currency"))

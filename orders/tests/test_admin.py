@@ -85,7 +85,7 @@ def test_order_change_page_renders_read_only_with_full_buyer_contact(admin_clien
     assert 'name="_save"' not in body
     # Lines, the whole history (oldest first) and the overrides this status allows.
     assert order.lines.get().sku_code in body
-    assert body.index(">place<") < body.index(">pay<") < body.index(">confirm<")
+    assert body.index(">Order placed<") < body.index(">Payment received<") < body.index(">Confirmed<")
     assert f"/admin/orders/order/{order.pk}/override/arrange_shipment/" in body
     assert f"/admin/orders/order/{order.pk}/override/cancel/" in body
     assert f"/admin/orders/order/{order.pk}/override/pay/" not in body

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
 
 from core.actor import Actor
-from orders import actions
-from orders.models import Order, OrderMessage
+from orders import actions, history
+from orders.models import Order, OrderEvent, OrderMessage
 from orders.tests.factories import advance, make_order
 from orders.tests.test_actions import counts_match_group_by
 from shops.tests.factories import ShopFactory, SKUFactory
@@ -112,11 +114,25 @@ def test_bump_status_counts_many_keys_in_fixed_statements():
 def test_messages_for_many_orders_are_one_statement():
     shop = ShopFactory()
     orders = [make_order(shop) for _ in range(3)]
-    ids = ", ".join(str(o.pk) for o in orders)
     with CaptureQueriesContext(connection) as queries:
-        actions.post_messages_for(
-            rows_sql=f"SELECT id AS order_id, 'Hello ' || number AS body FROM orders_order WHERE id IN ({ids})",
-            params=[], sender=OrderMessage.Sender.PLATFORM, at=orders[0].placed_at + timedelta(hours=1),
-        )
+        history.bulk_post_messages([o.pk for o in orders], OrderMessage.Sender.PLATFORM,
+                                   Concat(Value("Hello "), F("number"), output_field=TextField()),
+                                   at=orders[0].placed_at + timedelta(hours=1))
     assert len(queries) == 1
     assert sorted(OrderMessage.objects.values_list("body", flat=True)) == sorted(f"Hello {o.number}" for o in orders)
+
+
+def test_history_for_many_orders_is_one_statement_and_refuses_a_typo():
+    shop = ShopFactory()
+    orders = [make_order(shop) for _ in range(3)]
+    at = orders[0].placed_at + timedelta(hours=1)
+    with CaptureQueriesContext(connection) as queries:
+        n = history.bulk_record(Order.objects.filter(pk__in=[o.pk for o in orders]), "note", Actor.policy("P1"),
+                                at=at, note=Concat(Value("About "), F("number"), output_field=TextField()))
+    assert n == 3 and len(queries) == 1
+    rows = OrderEvent.objects.filter(action="note").values_list("order__number", "note", "from_status", "to_status")
+    assert sorted(rows) == sorted((o.number, f"About {o.number}", o.status, o.status) for o in orders)
+    with pytest.raises(ValueError, match="not one of its actions"):
+        history.bulk_record([orders[0].pk], "noet", Actor.policy("P1"), at=at)
+    with pytest.raises(ValueError, match="not one of its actions"):
+        history.record(orders[0], "noet", Actor.policy("P1"), from_status="", to_status="", at=at)
