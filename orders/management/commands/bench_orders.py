@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.actor import Actor
-from orders import actions, listing
-from orders.models import Order, OrderEvent, OrderLine
+from orders import actions, history, listing
+from orders.models import Order, OrderLine
 from shops import policy_windows
 from shops.models import SKU, Shop
 
@@ -116,9 +116,9 @@ def paid_orders(shop, sku, n):
     OrderLine.objects.bulk_create(
         OrderLine(order=o, sku=sku, sku_code=sku.code, name=sku.name, quantity=1, unit_price=sku.price) for o in orders
     )
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order=o, at=now, actor_kind=OrderEvent.ActorKind.POLICY, actor_label="bench_orders",
-                   action="generated", from_status="", to_status=S.AWAITING_CONFIRMATION)
+    history.record_each(
+        history.event(o, "generated", Actor.policy("bench_orders"), from_status="",
+                      to_status=S.AWAITING_CONFIRMATION, at=now)
         for o in orders
     )
     actions.bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): n})

@@ -20,8 +20,10 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from core.actor import Actor
 from core.sql import constant_list
-from orders.models import Order, OrderEvent, OrderLine, OrderStatusCount
+from orders import history
+from orders.models import Order, OrderLine, OrderStatusCount
 from orders.transitions import HANDED_OVER, PRE_HANDOVER, RESERVING, TO_SHIP
 from shops import policy_windows
 from shops.models import SKU, Membership, Shop
@@ -330,7 +332,7 @@ WITH src AS MATERIALIZED (
        AND s.code = 'GSKU-' || lpad(((substr(o.number, 2)::bigint %% {skus}) + 1)::text, 3, '0')
     RETURNING 1
 ), events AS (
-    INSERT INTO orders_orderevent (order_id, at, actor_kind, actor_id, actor_label, action, from_status, to_status, note, data)
+    INSERT INTO orders_orderevent ({event_columns})
     SELECT id, status_changed_at, 'policy', NULL, 'generate_orders', 'generated', '', status, '', '{{}}'::jsonb FROM o
 )
 SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM lines)
@@ -349,6 +351,7 @@ def _orders_sql(n, n_bench, bench_id, other_ids, base, now, windows, seed, log=p
         skus=SKUS_PER_SHOP,
         digits=NUMBER_DIGITS,
         n_cities=len(CITIES),
+        event_columns=history.EVENT_COLUMNS,
     )
     params = {
         "n": n, "n_bench": n_bench, "bench": bench_id, "others": other_ids, "n_others": len(other_ids),
@@ -505,9 +508,9 @@ def _orders_python(n, n_bench, bench_id, other_ids, base, now, windows, seed, ch
                       unit_price=o.total / o.item_count)
             for o, sku in zip(orders, picks, strict=True)
         )
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order=o, at=o.status_changed_at, actor_kind=OrderEvent.ActorKind.POLICY,
-                       actor_label="generate_orders", action="generated", from_status="", to_status=o.status)
+        generator = Actor.policy("generate_orders")
+        history.record_each(
+            history.event(o, "generated", generator, from_status="", to_status=o.status, at=o.status_changed_at)
             for o in orders
         )
         made += len(orders)
