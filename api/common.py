@@ -8,6 +8,7 @@ from ninja import Schema, Status
 from pydantic import BeforeValidator, WithJsonSchema
 
 from core.payload import parse_time, text_error
+from core.refusals import Refused
 
 
 class Problem(Exception):
@@ -58,13 +59,25 @@ def form_problem(form):
                    errors=[{"path": field, "message": str(msg)} for field, msgs in form.errors.items() for msg in msgs])
 
 
-def idempotent(request, act):
-    """Run act() -> (status, body) under the request's Idempotency-Key, if it sent one."""
+def refused(exc, title="That cannot be done now"):
+    """A move the actions refused: a 409 with the reason the page would show."""
+    return Problem(409, "refused", title, str(exc))
+
+
+def idempotent(request, act, *, refused_title="That cannot be done now"):
+    """Run act() -> (status, body) under the request's Idempotency-Key, if it sent one; a move the
+    actions refuse (core.refusals.Refused) is a 409 with its reason."""
     from . import idempotency
 
     def refuse(*args):
         raise Problem(*args)
-    return Status(*idempotency.run(request, act, refuse))
+
+    def guarded():
+        try:
+            return act()
+        except Refused as exc:
+            raise refused(exc, refused_title) from None
+    return Status(*idempotency.run(request, guarded, refuse))
 
 
 FILTER_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -9,18 +9,20 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from core.actor import Actor
+from core.params import parse_id
 from core.refusals import Refused
 from orders.models import Order
 from shipping import actions, carriers, labels
 from shipping.forms import ArrangeForm
 from shipping.models import Package, PackageItem, PrintJob, TrackingEvent
 
-from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need
+from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need, refused
 from .models import ApiKey
 
 ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut,
           429: ProblemOut}
 MAX_ROWS = 500
+PACKAGE_REFUSED = "The package or order cannot do that now"
 router = Router(tags=["fulfillment"])
 
 
@@ -121,10 +123,6 @@ def _rows(packages):
              "order": p.order.number, "lines": contents.get(p.pk, {})} for p in packages]
 
 
-def _refused(exc):
-    return Problem(409, "refused", "The package or order cannot do that now", str(exc))
-
-
 @router.get("/orders/{number}/packages", response={200: list[PackageOut], **ERRORS}, summary="An order's packages")
 def order_packages(request, number: str):
     need(request, ApiKey.Scope.ORDERS_READ)
@@ -147,18 +145,16 @@ def split(request, number: str, body: SplitIn):
     order = _order(request, number)
     allocations = []
     for i, package in enumerate(body.packages):
-        if any(not k.isascii() or not k.isdigit() or len(k) > 18 for k in package):
+        line_ids = {key: parse_id(key) for key in package}
+        if None in line_ids.values():
             raise Problem(422, "invalid_request", "The request is not valid",
                           errors=[{"path": f"packages.{i}", "message": "keys are order line ids"}])
-        allocations.append({int(k): v for k, v in package.items()})
+        allocations.append({line_ids[key]: qty for key, qty in package.items()})
 
     def act():
-        try:
-            made = actions.create_packages(order=order, allocations=allocations, actor=Actor.app(request.api_key))
-        except Refused as exc:
-            raise _refused(exc) from None
+        made = actions.create_packages(order=order, allocations=allocations, actor=Actor.app(request.api_key))
         return 201, _rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
 @router.post("/orders/{number}/arrange", response={200: list[PackageOut], **ERRORS},
@@ -176,14 +172,11 @@ def arrange(request, number: str, body: ArrangeIn):
     slot = form.cleaned_data.get("pickup_slot")
 
     def act():
-        try:
-            made = actions.arrange_platform_shipment(order=order, actor=Actor.app(request.api_key),
-                                                     handover=body.handover, pickup_slot=slot,
-                                                     dropoff_point=body.dropoff_point)
-        except Refused as exc:
-            raise _refused(exc) from None
+        made = actions.arrange_platform_shipment(order=order, actor=Actor.app(request.api_key),
+                                                 handover=body.handover, pickup_slot=slot,
+                                                 dropoff_point=body.dropoff_point)
         return 200, _rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
 @router.get("/packages/{int:package_id}", response={200: PackageDetail, **ERRORS},
@@ -204,12 +197,9 @@ def ready(request, package_id: int):
     package = _package(request, package_id)
 
     def act():
-        try:
-            actions.mark_ready(package=package, actor=Actor.app(request.api_key))
-        except Refused as exc:
-            raise _refused(exc) from None
+        actions.mark_ready(package=package, actor=Actor.app(request.api_key))
         return 200, _rows(Package.objects.filter(pk=package.pk).select_related("order"))[0]
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
 @router.post("/packages/ship", response={200: ShipOut, **ERRORS},
@@ -229,7 +219,7 @@ def ship(request, body: ShipIn):
                         .order_by("order__number", "seq"))
         refused = [{"order": r.order_number, "package": r.seq, "reason": why} for r, why in report.errors]
         return 200, {"shipped": shipped, "refused": refused}
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
 @router.get("/packages/{int:package_id}/label.pdf", response={200: None, **ERRORS},
@@ -243,7 +233,7 @@ def label(request, package_id: int, kind: PrintJob.Kind = PrintJob.Kind.LABEL,
         actions.record_print(shop=request.shop, packages=[package], kind=kind, size=size,
                              actor=Actor.app(request.api_key))
     except Refused as exc:
-        raise _refused(exc) from None
+        raise refused(exc, PACKAGE_REFUSED) from None
     pdf = labels.render(labels.packages_for_print(Package.objects.filter(pk=package.pk)), kind=kind, size=size)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{labels.filename(request.shop, kind, 1)}"'

@@ -9,7 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from core.actor import Actor
-from core.refusals import Refused
+from core.params import parse_id
 from returns import actions
 from returns.forms import ApproveForm, RefundForm, RejectForm
 from returns.models import BuyerRequest, Refund
@@ -93,9 +93,9 @@ def _summary(req):
 
 def _request(request, number):
     check_text(number, "number")
-    pk = int(number[1:]) if len(number) == 7 and number[0] == "R" and number[1:].isascii() and number[1:].isdigit() else None
+    pk = parse_id(number[1:]) if number.startswith("R") else None
     found = (BuyerRequest.objects.for_shop(request.shop).select_related("order").filter(pk=pk).first()
-             if pk else None)
+             if pk and f"R{pk:06d}" == number else None)
     if found is None:
         raise Problem(404, "not_found", "No such request", f"no request {number!r} in this shop")
     return found
@@ -143,13 +143,10 @@ def _act(request, number, form_class, data, call):
     cleaned = form.cleaned_data if form is not None else data
 
     def act():
-        try:
-            call(req, Actor.app(request.api_key), cleaned)
-        except Refused as exc:
-            raise Problem(409, "refused", "The request cannot do that now", str(exc)) from None
+        call(req, Actor.app(request.api_key), cleaned)
         req.refresh_from_db()
         return 200, _summary(req)
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title="The request cannot do that now")
 
 
 @requests_router.post("/{number}/approve", response={200: RequestSummary, **WRITE_ERRORS}, summary="Approve")

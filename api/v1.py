@@ -21,7 +21,6 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from core.actor import Actor
-from core.refusals import Refused
 from orders import actions as order_actions
 from orders.models import Order, OrderEvent
 
@@ -246,6 +245,7 @@ def _order(request, number):
 # which key did it. A refused move is a 409 with the reason the page would show.
 
 MAX_BULK = 500
+ORDER_REFUSED = "The order cannot do that now"
 WRITE_ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut,
                 422: ProblemOut, 429: ProblemOut}
 
@@ -282,10 +282,6 @@ class NoteOut(Schema):
     text: str
 
 
-def _refused(exc):
-    return Problem(409, "refused", "The order cannot do that now", str(exc))
-
-
 def _clean_texts(data, paths):
     for path in paths:
         check_text(data.get(path), path)
@@ -313,12 +309,9 @@ def confirm(request, number: str):
     order = _order(request, number)
 
     def act():
-        try:
-            order_actions.confirm_order(order=order, actor=Actor.app(request.api_key))
-        except Refused as exc:
-            raise _refused(exc) from None
+        order_actions.confirm_order(order=order, actor=Actor.app(request.api_key))
         return 200, _summary(order)
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=ORDER_REFUSED)
 
 
 @orders_router.post("/{number}/cancel", response={200: OrderSummary, **WRITE_ERRORS},
@@ -329,13 +322,10 @@ def cancel(request, number: str, body: CancelIn):
     order = _order(request, number)
 
     def act():
-        try:
-            order_actions.cancel_order(order=order, actor=Actor.app(request.api_key),
-                                       reason=body.reason, note=body.note)
-        except Refused as exc:
-            raise _refused(exc) from None
+        order_actions.cancel_order(order=order, actor=Actor.app(request.api_key),
+                                   reason=body.reason, note=body.note)
         return 200, _summary(order)
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=ORDER_REFUSED)
 
 
 @orders_router.post("/{number}/notes", response={201: NoteOut, **WRITE_ERRORS},
@@ -351,7 +341,7 @@ def add_note(request, number: str, body: NoteIn):
         except order_actions.ActionRefused as exc:
             raise Problem(422, "invalid_request", "The note is not valid", str(exc)) from None
         return 201, {"at": event.at, "text": event.note}
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=ORDER_REFUSED)
 
 
 def _bulk_ids(request, numbers):
@@ -377,7 +367,7 @@ def confirm_many(request, body: BulkIn):
         result = order_actions.confirm_orders(shop=request.shop, order_ids=list(found.values()),
                                               actor=Actor.app(request.api_key)) if found else None
         return _bulk_report(result or order_actions.BulkResult(), missing)
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=ORDER_REFUSED)
 
 
 @orders_router.post("/cancel", response={200: BulkOut, **WRITE_ERRORS},
@@ -395,7 +385,7 @@ def cancel_many(request, body: BulkCancelIn):
         except order_actions.ActionRefused as exc:
             raise Problem(422, "invalid_request", "The cancellation is not valid", str(exc)) from None
         return _bulk_report(result or order_actions.BulkResult(), missing)
-    return idempotent(request, act)
+    return idempotent(request, act, refused_title=ORDER_REFUSED)
 
 
 # Paths with a fixed second part (/confirm, /cancel) come before /{number}, which would take them.

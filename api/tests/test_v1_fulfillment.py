@@ -88,3 +88,10 @@ def test_scopes_and_isolation(client, shop):
     foreign = Package.objects.filter(order=theirs).first()
     if foreign:
         assert call(client, "get", f"/api/v1/packages/{foreign.pk}", key).status_code == 404
+
+
+@pytest.mark.parametrize("line_key", ["²", "١", "-1", "0", "1e3", " 1x", "9" * 30])
+def test_split_with_a_key_that_is_no_line_id_is_422(client, shop, key, line_key):
+    order = order_to_ship(shop)
+    r = call(client, "post", f"/api/v1/orders/{order.number}/packages", key, {"packages": [{line_key: 1}]})
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "packages.0"
