@@ -1,6 +1,10 @@
 """Idempotency-Key for every POST: a repeat with the same key and body gets the first answer
-without acting again; the same key with another body is a 409; a repeat while the first is
-still running is a 409 the client retries."""
+without acting again; the same key with another body is a 409.
+
+The claim row, the action and the stored answer are one transaction. A repeat that arrives
+while the first request runs waits on the claim's unique index until the first commits, then
+replays its answer; if the first was refused or failed, nothing of it was kept (the claim
+included) and the repeat runs as a first request."""
 
 import hashlib
 import json
@@ -33,23 +37,17 @@ def run(request, act, problem):
     api_key, digest = request.api_key, fingerprint(request)
     IdempotentRequest.objects.filter(api_key=api_key, key=key,
                                      created_at__lt=timezone.now() - timedelta(hours=HOURS)).delete()
-    try:
-        with transaction.atomic():
-            claim = IdempotentRequest.objects.create(api_key=api_key, key=key, fingerprint=digest)
-    except IntegrityError:
-        first = IdempotentRequest.objects.get(api_key=api_key, key=key)
-        if first.fingerprint != digest:
-            problem(409, "idempotency_key_reused", "The Idempotency-Key was used for another request",
-                    "send a new key for a different request")
-        if first.status is None:
-            problem(409, "idempotency_in_progress", "A request with this Idempotency-Key is still running",
-                    "retry in a moment to get its answer")
-        return first.status, first.response
-    try:
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                claim = IdempotentRequest.objects.create(api_key=api_key, key=key, fingerprint=digest)
+        except IntegrityError:
+            first = IdempotentRequest.objects.get(api_key=api_key, key=key)
+            if first.fingerprint != digest:
+                problem(409, "idempotency_key_reused", "The Idempotency-Key was used for another request",
+                        "send a new key for a different request")
+            return first.status, first.response
         status, body = act()
-    except Exception:
-        claim.delete()  # nothing was done (the action is atomic): the key may be used again
-        raise
-    claim.status, claim.response = status, json.loads(json.dumps(body, default=str))
-    claim.save(update_fields=["status", "response"])
+        claim.status, claim.response = status, json.loads(json.dumps(body, default=str))
+        claim.save(update_fields=["status", "response"])
     return status, body

@@ -46,8 +46,9 @@ class ApiKey(models.Model):
 
 class IdempotentRequest(models.Model):
     """The first answer to a POST with an Idempotency-Key, replayed for a repeat with the
-    same key and body. Kept for a day (api.idempotency.HOURS); the row is claimed before the
-    action runs, so two concurrent requests with one key run the action once."""
+    same key and body. Kept for a day (api.idempotency.HOURS). The row is claimed in the
+    action's transaction, so a concurrent repeat with the same key waits for the first to
+    commit and replays its answer: the action runs once."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -105,25 +106,58 @@ def test_a_refused_action_can_be_retried_with_the_same_key(client, shop, key):
     assert post(client, url, key, **{"Idempotency-Key": "k2"}).status_code == 200
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_requests_with_one_key_act_once(on_postgres, shop):
+def _overlapping(monkeypatch, name, url, key, body):
+    """Two requests with one Idempotency-Key, the second sent while the first is inside the
+    action (held there for half a second): (the two answers, how many times the action ran)."""
     from django.test import Client
-    _, key = keys.create_key(shop=shop, name="ERP", scopes=["orders:write"])
-    order = make_order(shop)
-    barrier, answers = threading.Barrier(2), []
 
-    def go():
+    from api import v1
+    real, started, calls, answers = getattr(v1.order_actions, name), threading.Event(), [], {}
+
+    def slow(**kwargs):
+        calls.append(1)
+        started.set()
+        time.sleep(0.5)
+        return real(**kwargs)
+    monkeypatch.setattr(v1.order_actions, name, slow)
+
+    def go(i):
         try:
-            barrier.wait()
-            r = post(Client(), f"/api/v1/orders/{order.number}/notes", key, {"text": "once"},
-                     **{"Idempotency-Key": "same"})
-            answers.append(r.status_code)
+            r = post(Client(), url, key, body, **{"Idempotency-Key": "same"})
+            answers[i] = (r.status_code, r.json())
         finally:
             connection.close()
-    threads = [threading.Thread(target=go) for _ in range(2)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    first = threading.Thread(target=go, args=(0,))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=go, args=(1,))
+    second.start()
+    first.join()
+    second.join()
+    return answers, len(calls)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_requests_with_one_key_act_once_and_answer_the_same(on_postgres, shop, monkeypatch):
+    _, key = keys.create_key(shop=shop, name="ERP", scopes=["orders:write"])
+    order = make_order(shop)
+    answers, calls = _overlapping(monkeypatch, "add_note", f"/api/v1/orders/{order.number}/notes", key,
+                                  {"text": "once"})
+    assert calls == 1
+    assert answers[0] == answers[1] and answers[0][0] == 201, answers
     assert OrderEvent.objects.filter(order=order, action="note").count() == 1
-    assert sorted(answers) in ([201, 201], [201, 409])
     assert IdempotentRequest.objects.get().status == 201
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_repeat_of_a_refused_request_is_refused_the_same(on_postgres, shop, monkeypatch):
+    _, key = keys.create_key(shop=shop, name="ERP", scopes=["orders:write"])
+    order = make_order(shop, lines=[(SKUFactory(shop=shop, stock_on_hand=0), 1)])
+    answers, calls = _overlapping(monkeypatch, "confirm_order", f"/api/v1/orders/{order.number}/confirm", key, {})
+    # Nothing of the refused first request is kept, its claim included: the repeat ran and was refused too.
+    assert calls == 2
+    assert answers[0] == answers[1] and answers[0][0] == 409, answers
+    assert not IdempotentRequest.objects.exists()
+    assert Order.objects.get(pk=order.pk).status == S.AWAITING_CONFIRMATION
