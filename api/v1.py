@@ -22,7 +22,9 @@ from pydantic import Field
 
 from core.actor import Actor
 from orders import actions as order_actions
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderMessage
+from returns import actions as return_actions
+from returns.forms import MessageForm
 
 from . import keys
 from .common import (
@@ -30,6 +32,7 @@ from .common import (
     Problem,
     ProblemOut,
     check_text,
+    form_problem,
     idempotent,
     need,
     only_known_params,
@@ -112,10 +115,20 @@ def _unauthenticated(request, exc):
                             headers={"WWW-Authenticate": "Bearer"})
 
 
+def _field_path(loc):
+    """pydantic's location as the client's field path: ("query", "page_size") is page_size, and
+    ("body", <the endpoint's parameter>, "rows", 0, "order") is rows.0.order."""
+    loc = list(loc)
+    if loc[:1] == ["body"]:
+        loc = loc[2:]
+    elif loc[:1] and loc[0] in ("query", "path", "header", "cookie"):
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc)
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request, exc):
-    errors = [{"path": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path")),
-               "message": e.get("msg", "invalid")} for e in exc.errors]
+    errors = [{"path": _field_path(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors]
     return problem_response(422, "invalid_request", "The request is not valid", "see errors", errors)
 
 
@@ -409,6 +422,58 @@ def order_history(request, number: str):
     return [{"at": e.at, "actor_kind": e.actor_kind, "actor": e.actor_label, "action": e.action,
              "from_status": e.from_status, "to_status": e.to_status, "note": e.note}
             for e in OrderEvent.objects.filter(order=order).order_by("at", "id")]
+
+
+# --- messages with the buyer ------------------------------------------------------------------
+
+
+class MessageIn(Schema):
+    body: str = Field(description="what the buyer reads, 1 to 4000 characters; they are told by email")
+
+
+class MessageOut(Schema):
+    id: int
+    at: datetime
+    sender: str = Field(description="seller, buyer or platform (the platform's own notices)")
+    by: str = Field(description="the seller's user name or the key's name; empty for the buyer and the platform")
+    body: str
+
+
+def _messages(order):
+    """The order's messages, oldest first, each with who wrote it: the author for a person of the
+    shop, the history row's actor for the shop's app (two queries, whatever the count)."""
+    rows = list(OrderMessage.objects.filter(order=order).select_related("author").order_by("created_at", "id"))
+    apps = {e.data.get("message"): e.actor_label for e in OrderEvent.objects.filter(
+        order=order, action=OrderEvent.Action.MESSAGE, actor_kind=OrderEvent.ActorKind.APP)} if rows else {}
+    return [{"id": m.pk, "at": m.created_at, "sender": m.sender, "body": m.body,
+             "by": m.author.get_username() if m.author else apps.get(m.pk, "")} for m in rows]
+
+
+@orders_router.get("/{number}/messages", response={200: list[MessageOut], 400: ProblemOut, 401: ProblemOut,
+                                                   403: ProblemOut, 404: ProblemOut, 429: ProblemOut},
+                   summary="The order's messages with the buyer, oldest first")
+def order_messages(request, number: str):
+    need(request, ApiKey.Scope.ORDERS_READ)
+    return _messages(_order(request, number))
+
+
+@orders_router.post("/{number}/messages", response={201: MessageOut, **WRITE_ERRORS},
+                    summary="Message the buyer (they are told by email)")
+def post_message(request, number: str, body: MessageIn):
+    need(request, ApiKey.Scope.ORDERS_WRITE)
+    check_text(body.body, "body")
+    form = MessageForm({"body": body.body})  # the seller page's form: the same rules
+    if not form.is_valid():
+        raise form_problem(form)
+    order = _order(request, number)
+
+    def act():
+        actor = Actor.app(request.api_key)
+        message = return_actions.post_message(order=order, sender=OrderMessage.Sender.SELLER,
+                                              body=form.cleaned_data["body"], actor=actor)
+        return 201, {"id": message.pk, "at": message.created_at, "sender": message.sender, "by": actor.label,
+                     "body": message.body}
+    return idempotent(request, act, refused_title=ORDER_REFUSED)
 
 
 api.add_router("/orders", orders_router)

@@ -353,6 +353,7 @@ class OrderEvent(History):
         CANCEL = "cancel", "Cancelled"
         CANCEL_IN_TRANSIT = "cancel_in_transit", "Cancelled during delivery"
         NOTE = "note", "Note"
+        MESSAGE = "message", "Message to the buyer"
         LATE_DISPATCH = "late_dispatch", "Late dispatch"
         HANDOVER_OVERDUE = "handover_overdue", "Handover overdue"
         TRACKING_REMINDER = "tracking_reminder", "Reminder: no tracking update yet"

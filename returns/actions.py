@@ -755,8 +755,10 @@ def _check_buyer_message_rate(order):
 
 
 @transaction.atomic
-def post_message(*, order, sender, body, author=None):
-    """A seller or buyer message on the order; the other side is told."""
+def post_message(*, order, sender, body, author=None, actor=None):
+    """A seller or buyer message on the order; the other side is told. `actor`, for a seller
+    message no person wrote (the shop's app through an API key), is written to the order's
+    history with the message's id, since the message row keeps only a user as its author."""
     body = (body or "").strip()
     if not body:
         raise ActionRefused("Write the message first.")
@@ -767,6 +769,9 @@ def post_message(*, order, sender, body, author=None):
     if sender == OrderMessage.Sender.BUYER:
         _check_buyer_message_rate(order)
     message = order_actions.post_message(order=order, sender=sender, author=author, body=body)
+    if actor is not None:
+        order_actions.record_event(order=order, actor=actor, action=OrderEvent.Action.MESSAGE,
+                                   data={"message": message.pk}, at=message.created_at)
     if sender == OrderMessage.Sender.BUYER:
         notify(shop=order.shop, kind=Notification.Kind.MESSAGE, text=f"Order {order.number}: the buyer wrote: {body[:200]}",
                about_order=order.pk,
