@@ -85,6 +85,21 @@ def test_the_check_sees_function_level_and_relative_imports(tmp_path, monkeypatc
     assert found == ["shops/bad.py:4: from returns.models import Request  (shops must not import returns)"]
 
 
+def test_the_check_resolves_relative_imports_inside_a_package(tmp_path, monkeypatch):
+    """Inside an actions/ package `from ..models` is the app's models and `from .counters` a sibling."""
+    package = tmp_path / "orders" / "actions"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from .moves import confirm\n")
+    moves = package / "moves.py"
+    moves.write_text("from .. import history\nfrom ..models import Order\nfrom .counters import bump\n")
+    init = package / "__init__.py"
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert [target for _, target, _ in _imported_modules(moves)] == [
+        "orders", "orders.models", "orders.actions.counters"]
+    assert [target for _, target, _ in _imported_modules(init)] == ["orders.actions.moves"]
+    assert violations([moves, init]) == []
+
+
 @pytest.mark.parametrize("app", ORDER)
 def test_every_app_is_checked(app):
     assert any(path.relative_to(ROOT).parts[0] == app for path in _checked_files())

@@ -1,0 +1,73 @@
+"""One order's moves: the shared step (_move) and the moves shipping and the policies call
+(arranged, in transit, delivered, completed)."""
+
+from collections import Counter
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.locks import lock, lock_one
+from shops.models import SKU
+
+from .. import history, registry, transitions
+from ..models import Order
+from .counters import bump_status_counts
+from .stock import _lines_by_order, _sku_update
+
+
+def _move(order, action, actor, *, note="", data=None, at=None, **fields):
+    """Move one locked order by `action`, write its history row and counters."""
+    to_status = transitions.check(action, order.status, order.number)
+    at = at or timezone.now()
+    from_status = order.status
+    order.status = to_status
+    order.status_changed_at = at
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save(update_fields=["status", "status_changed_at", "updated_at", *fields])
+    event = history.record(order, action, actor, from_status=from_status, to_status=to_status, at=at, note=note,
+                           data=data)
+    bump_status_counts({(order.shop_id, from_status): -1, (order.shop_id, to_status): 1})
+    return event
+
+
+@transaction.atomic
+def arrange_shipment(*, order, actor, note="", data=None, at=None):
+    order = lock_one(Order.objects, order.pk)
+    _move(order, "arrange_shipment", actor, note=note, data=data, at=at)
+    return order
+
+
+@transaction.atomic
+def mark_in_transit(*, order, actor, note="", data=None, at=None):
+    """Every package is with the carrier: the reserved stock leaves the warehouse."""
+    order = lock_one(Order.objects, order.pk)
+    transitions.check("mark_in_transit", order.status, order.number)
+    consumed = Counter()
+    for need in _lines_by_order([order.pk]).values():
+        for sku_id, qty in need.items():
+            consumed[sku_id] -= qty
+    list(lock(SKU.objects.filter(pk__in=sorted(consumed))).values_list("pk"))
+    # reserved first, so reserved <= stock_on_hand holds after each statement.
+    _sku_update(consumed, "reserved")
+    _sku_update(consumed, "stock_on_hand")
+    at = at or timezone.now()
+    _move(order, "mark_in_transit", actor, note=note, data=data, at=at, shipped_at=at, auto_cancel_at=None)
+    return order
+
+
+@transaction.atomic
+def mark_delivered(*, order, actor, note="", data=None, at=None):
+    order = lock_one(Order.objects, order.pk)
+    at = at or timezone.now()
+    _move(order, "mark_delivered", actor, note=note, data=data, at=at, delivered_at=at)
+    registry.orders_delivered([order.pk])
+    return order
+
+
+@transaction.atomic
+def complete_order(*, order, actor, note="", at=None):
+    order = lock_one(Order.objects, order.pk)
+    at = at or timezone.now()
+    _move(order, "complete", actor, note=note, at=at, completed_at=at)
+    return order
