@@ -112,7 +112,8 @@ def _package(request, pk):
     return found
 
 
-def _rows(packages):
+def package_rows(packages):
+    """PackageOut rows for these packages (their order selected): two queries."""
     packages = list(packages)
     contents = {}
     for pkg_id, code, qty in PackageItem.objects.filter(package__in=packages).values_list(
@@ -127,7 +128,7 @@ def _rows(packages):
 def order_packages(request, number: str):
     need(request, ApiKey.Scope.ORDERS_READ)
     order = _order(request, number)
-    return _rows(Package.objects.active().filter(order=order).select_related("order").order_by("seq"))
+    return package_rows(Package.objects.active().filter(order=order).select_related("order").order_by("seq"))
 
 
 @router.get("/orders/{number}/pickup-slots", response={200: list[SlotOut], **ERRORS},
@@ -153,7 +154,7 @@ def split(request, number: str, body: SplitIn):
 
     def act():
         made = actions.create_packages(order=order, allocations=allocations, actor=Actor.app(request.api_key))
-        return 201, _rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
+        return 201, package_rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
     return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
@@ -175,7 +176,7 @@ def arrange(request, number: str, body: ArrangeIn):
         made = actions.arrange_platform_shipment(order=order, actor=Actor.app(request.api_key),
                                                  handover=body.handover, pickup_slot=slot,
                                                  dropoff_point=body.dropoff_point)
-        return 200, _rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
+        return 200, package_rows(Package.objects.filter(pk__in=[p.pk for p in made]).select_related("order").order_by("seq"))
     return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
@@ -184,7 +185,7 @@ def arrange(request, number: str, body: ArrangeIn):
 def package_detail(request, package_id: int):
     need(request, ApiKey.Scope.ORDERS_READ)
     package = _package(request, package_id)
-    (row,) = _rows([package])
+    (row,) = package_rows([package])
     events = TrackingEvent.objects.filter(package=package).order_by("occurred_at", "id")
     return {**row, "tracking": [{"tag": e.tag, "subtag": e.subtag, "occurred_at": e.occurred_at,
                                  "location": e.location, "message": e.message} for e in events]}
@@ -198,7 +199,7 @@ def ready(request, package_id: int):
 
     def act():
         actions.mark_ready(package=package, actor=Actor.app(request.api_key))
-        return 200, _rows(Package.objects.filter(pk=package.pk).select_related("order"))[0]
+        return 200, package_rows(Package.objects.filter(pk=package.pk).select_related("order"))[0]
     return idempotent(request, act, refused_title=PACKAGE_REFUSED)
 
 
@@ -215,7 +216,7 @@ def ship(request, body: ShipIn):
     def act():
         report = actions.ship_packages(shop=request.shop, rows=rows, actor=Actor.app(request.api_key),
                                        all_or_nothing=body.all_or_nothing)
-        shipped = _rows(Package.objects.filter(pk__in=[p.pk for _, p in report.applied]).select_related("order")
+        shipped = package_rows(Package.objects.filter(pk__in=[p.pk for _, p in report.applied]).select_related("order")
                         .order_by("order__number", "seq"))
         refused = [{"order": r.order_number, "package": r.seq, "reason": why} for r, why in report.errors]
         return 200, {"shipped": shipped, "refused": refused}
@@ -228,6 +229,7 @@ def ship(request, body: ShipIn):
 def label(request, package_id: int, kind: PrintJob.Kind = PrintJob.Kind.LABEL,
           size: PrintJob.Size = PrintJob.Size.FOUR_BY_SIX):
     need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, ApiKey.Scope.BUYER_FULL_ADDRESS)  # the label and the slip carry the buyer's address and phone
     package = _package(request, package_id)
     try:
         actions.record_print(shop=request.shop, packages=[package], kind=kind, size=size,

@@ -16,6 +16,7 @@ class ApiKey(models.Model):
         INVENTORY_READ = "inventory:read", "Read stock"
         INVENTORY_WRITE = "inventory:write", "Change stock"
         WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhooks"
+        BUYER_FULL_ADDRESS = "buyer:full_address", "Read buyers' full addresses and phones, for printing labels"
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=80, help_text="What uses it, e.g. 'ERP' or '3PL warehouse'.")

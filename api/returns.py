@@ -33,6 +33,10 @@ class RequestSummary(Schema):
     currency: str
     created_at: datetime
     respond_by: datetime | None = Field(None, description="Answer by then, else approved by the platform (P11)")
+    ship_back_by: datetime | None = Field(None, description="An approved return: shipped back by then, else closed "
+                                                            "(P13)")
+    refund_by: datetime | None = Field(None, description="A return shipped back: refunded by then, else refunded "
+                                                         "by the platform (P14)")
     status_changed_at: datetime
 
 
@@ -85,10 +89,11 @@ class RefundIn(Schema):
     note: str = Field("", max_length=500)
 
 
-def _summary(req):
+def request_summary(req):
     return {"number": req.number, "order": req.order.number, "kind": req.kind, "reason": req.reason,
             "status": req.status, "amount": req.amount, "currency": req.currency, "created_at": req.created_at,
-            "respond_by": req.respond_by, "status_changed_at": req.status_changed_at}
+            "respond_by": req.respond_by, "ship_back_by": req.ship_back_by, "refund_by": req.refund_by,
+            "status_changed_at": req.status_changed_at}
 
 
 def _request(request, number):
@@ -116,7 +121,7 @@ def list_requests(request, filters: Query[RequestFilters]):
     rows = list(qs.order_by("-created_at", "-pk")[: filters.page_size + 1])
     more = len(rows) > filters.page_size
     rows = rows[: filters.page_size]
-    return {"items": [_summary(r) for r in rows],
+    return {"items": [request_summary(r) for r in rows],
             "next_page_token": next_token(rows[-1].created_at, rows[-1].pk) if more else None}
 
 
@@ -128,7 +133,7 @@ def get_request(request, number: str):
              for li in req.lines.select_related("order_line")]
     refunds = [{"amount": r.amount, "currency": r.currency, "partial": r.partial, "at": getattr(r, "created_at", None)}
                for r in Refund.objects.filter(request=req)]
-    return {**_summary(req), "description": req.description, "lines": lines, "refunds": refunds}
+    return {**request_summary(req), "description": req.description, "lines": lines, "refunds": refunds}
 
 
 def _act(request, number, form_class, data, call):
@@ -145,7 +150,7 @@ def _act(request, number, form_class, data, call):
     def act():
         call(req, Actor.app(request.api_key), cleaned)
         req.refresh_from_db()
-        return 200, _summary(req)
+        return 200, request_summary(req)
     return idempotent(request, act, refused_title="The request cannot do that now")
 
 

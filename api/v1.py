@@ -14,7 +14,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from ninja import NinjaAPI, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -25,6 +26,8 @@ from orders import actions as order_actions
 from orders.models import Order, OrderEvent, OrderMessage
 from returns import actions as return_actions
 from returns.forms import MessageForm
+from returns.models import BuyerRequest, Refund
+from shipping.models import Package, TrackingEvent
 
 from . import keys
 from .common import (
@@ -38,13 +41,15 @@ from .common import (
     only_known_params,
     problem_response,
 )
+from .fulfillment import PackageOut, TrackingOut, package_rows
 from .fulfillment import router as fulfillment_router
 from .inventory import router as inventory_router
 from .models import ApiKey
 from .pages import after_token, next_token
-from .returns import requests_router
+from .returns import RequestSummary, request_summary, requests_router
 
 MAX_PAGE = 100
+LATEST_TRACKING = 5
 
 
 class BearerKey(HttpBearer):
@@ -140,15 +145,24 @@ def _http_error(request, exc):
 # --- schemas ---------------------------------------------------------------------------------
 
 
+class DeadlineOut(Schema):
+    kind: str = Field(description="auto-cancel (unpaid), ship or handover")
+    at: datetime
+
+
 class OrderSummary(Schema):
     number: str
     status: str
     shipping_model: str
     placed_at: datetime
     paid_at: datetime | None
+    status_changed_at: datetime
     ship_by: datetime | None = Field(None, description="Ready or shipped by then, else late dispatch (P2)")
     handover_by: datetime | None = Field(None, description="Handed to the carrier by then, else overdue (P4)")
     auto_cancel_at: datetime | None = Field(None, description="The platform cancels it then (P1 unpaid, P5 untracked)")
+    deadlines_paused_until: datetime | None = Field(None, description="Force majeure: its deadlines wait until then "
+                                                                      "(P12)")
+    next_deadline: DeadlineOut | None = Field(None, description="The deadline the seller should watch now")
     currency: str
     total: Decimal
     item_count: int
@@ -168,20 +182,54 @@ class LineOut(Schema):
     unit_price: Decimal
 
 
+class AddressOut(Schema):
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+
+
 class BuyerOut(Schema):
     name: str
-    phone: str = Field(description="Masked: the last four digits")
-    address: str = Field(description="Masked: city, region and country")
+    masked: bool = Field(description="true unless the key has the scope buyer:full_address")
+    phone: str = Field(description="Masked to the last four digits, unless the key has buyer:full_address")
+    address: str = Field(description="Masked to city, region, the postal code's start and country, unless the key "
+                                     "has buyer:full_address")
+    shipping_address: AddressOut | None = Field(description="Only for a key with buyer:full_address (for labels)")
+
+
+class PackageSummary(PackageOut):
+    latest_tracking: list[TrackingOut] = Field(
+        description=f"the carrier's latest {LATEST_TRACKING} events, newest first (GET /packages/{{id}} has all)")
+
+
+class OrderRefundOut(Schema):
+    seq: int = Field(description="1 for the order's first refund, 2 for the next, …")
+    kind: str = Field(description="order (the whole order, on cancellation) or request")
+    request: str | None = Field(description="the request refunded, if any")
+    amount: Decimal
+    currency: str
+    partial: bool
+    at: datetime
 
 
 class OrderDetail(OrderSummary):
     confirmed_at: datetime | None
     shipped_at: datetime | None
     delivered_at: datetime | None
+    completed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str
+    cancel_note: str
     buyer: BuyerOut
     lines: list[LineOut]
+    packages: list[PackageSummary] = Field(description="the packages that count (a re-split voids the old ones)")
+    requests: list[RequestSummary] = Field(description="the buyer's cancellation, return and refund requests, "
+                                                       "oldest first, with their deadlines")
+    refunds: list[OrderRefundOut]
+    refunded_total: Decimal
 
 
 class EventOut(Schema):
@@ -242,7 +290,18 @@ def list_orders(request, filters: Query[OrderFilters]):
     rows = list(qs.order_by(*order_by)[: filters.page_size + 1])
     more = len(rows) > filters.page_size
     rows = rows[: filters.page_size]
-    return {"items": rows, "next_page_token": next_token(getattr(rows[-1], field), rows[-1].pk) if more else None}
+    return {"items": [summary(o) for o in rows],
+            "next_page_token": next_token(getattr(rows[-1], field), rows[-1].pk) if more else None}
+
+
+SUMMARY_FIELDS = [f for f in OrderSummary.model_fields if f != "next_deadline"]
+
+
+def summary(order):
+    """An order as OrderSummary, from the row alone."""
+    deadline = order.next_deadline
+    return {**{f: getattr(order, f) for f in SUMMARY_FIELDS},
+            "next_deadline": {"kind": deadline[0], "at": deadline[1]} if deadline else None}
 
 
 def _order(request, number):
@@ -312,7 +371,7 @@ def _clean_cancel(body):
 
 def _summary(order):
     order.refresh_from_db()
-    return {f: getattr(order, f) for f in OrderSummary.model_fields}
+    return summary(order)
 
 
 @orders_router.post("/{number}/confirm", response={200: OrderSummary, **WRITE_ERRORS},
@@ -402,16 +461,54 @@ def cancel_many(request, body: BulkCancelIn):
 
 
 # Paths with a fixed second part (/confirm, /cancel) come before /{number}, which would take them.
+def _buyer(order, full):
+    """The buyer as the key may see them: masked as on the Seller Center's pages, or in full for a key
+    that prints labels."""
+    if not full:
+        return {"name": order.buyer_name, "masked": True, "phone": order.masked_phone,
+                "address": order.masked_address, "shipping_address": None}
+    return {"name": order.buyer_name, "masked": False, "phone": order.buyer_phone, "address": order.full_address,
+            "shipping_address": {"line1": order.address_line1, "line2": order.address_line2, "city": order.city,
+                                 "region": order.region, "postal_code": order.postal_code, "country": order.country}}
+
+
+def _packages(order):
+    """The order's packages with their latest tracking events: three queries, whatever the count."""
+    packages = list(Package.objects.active().filter(order=order).order_by("seq"))
+    for p in packages:
+        p.order = order
+    latest = {}
+    if packages:
+        ranked = TrackingEvent.objects.filter(package__in=packages).annotate(rank=Window(
+            RowNumber(), partition_by=[F("package_id")], order_by=[F("occurred_at").desc(), F("id").desc()]))
+        for e in ranked.filter(rank__lte=LATEST_TRACKING).order_by("package_id", "rank"):
+            latest.setdefault(e.package_id, []).append(
+                {"tag": e.tag, "subtag": e.subtag, "occurred_at": e.occurred_at, "location": e.location,
+                 "message": e.message})
+    return [{**row, "latest_tracking": latest.get(row["id"], [])} for row in package_rows(packages)]
+
+
 @orders_router.get("/{number}", response={200: OrderDetail, 400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut,
-                                          429: ProblemOut}, summary="One order with its lines")
+                                          429: ProblemOut},
+                   summary="One order: lines, buyer, packages with tracking, requests, refunds, deadlines")
 def get_order(request, number: str):
     need(request, ApiKey.Scope.ORDERS_READ)
     order = _order(request, number)
     lines = [{"id": li.pk, "sku": li.sku_code, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
-             for li in order.lines.all()]
-    return {**{f: getattr(order, f) for f in OrderDetail.model_fields if f not in ("buyer", "lines")},
-            "buyer": {"name": order.buyer_name, "phone": order.masked_phone, "address": order.masked_address},
-            "lines": lines}
+             for li in order.lines.order_by("id")]
+    requests = list(BuyerRequest.objects.filter(order=order).order_by("created_at", "id"))
+    for r in requests:
+        r.order = order
+    numbers = {r.pk: r.number for r in requests}
+    refunds = [{"seq": f.seq, "kind": f.kind, "request": numbers.get(f.request_id), "amount": f.amount,
+                "currency": f.currency, "partial": f.partial, "at": f.created_at}
+               for f in Refund.objects.filter(order=order).order_by("seq")]
+    detail_only = ["confirmed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at", "cancel_reason",
+                   "cancel_note"]
+    return {**summary(order), **{f: getattr(order, f) for f in detail_only},
+            "buyer": _buyer(order, ApiKey.Scope.BUYER_FULL_ADDRESS in request.api_key.scopes),
+            "lines": lines, "packages": _packages(order), "requests": [request_summary(r) for r in requests],
+            "refunds": refunds, "refunded_total": sum((f["amount"] for f in refunds), Decimal("0"))}
 
 
 @orders_router.get("/{number}/history", response={200: list[EventOut], 400: ProblemOut, 401: ProblemOut, 403: ProblemOut,

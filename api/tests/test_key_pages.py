@@ -63,3 +63,24 @@ def test_staff_members_and_other_shops_cannot(client, shop):
     other = ShopFactory()
     assert client.get(url(other)).status_code == 404
     assert ApiKey.objects.get().revoked_at is None
+
+
+def test_a_key_that_prints_labels_is_made_on_the_page_and_listed(seller_client, shop):
+    full, partial = fetch_both(seller_client, url(shop), "key-panel")
+    for r in (full, partial):
+        page = r.content.decode()
+        assert 'value="buyer:full_address"' in page and "for printing labels" in page
+    r = seller_client.post(url(shop), {"name": "3PL", "scopes": ["orders:read", "buyer:full_address"]},
+                           headers=hx("key-panel"))
+    assert "Copy it now" in assert_fragment(r, "key-panel")
+    assert ApiKey.objects.get(shop=shop).scopes == ["orders:read", "buyer:full_address"]
+    assert "orders:read, buyer:full_address" in seller_client.get(url(shop)).content.decode()
+
+
+def test_create_api_key_takes_the_full_address_scope(shop):
+    from io import StringIO
+
+    from django.core.management import call_command
+    out = StringIO()
+    call_command("create_api_key", shop=shop.slug, name="3PL", scopes="orders:read,buyer:full_address", stdout=out)
+    assert keys.authenticate(out.getvalue().strip().splitlines()[-1]).scopes == ["orders:read", "buyer:full_address"]

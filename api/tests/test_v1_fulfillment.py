@@ -17,7 +17,7 @@ P = Package.Status
 
 @pytest.fixture
 def key(shop):
-    return keys.create_key(shop=shop, name="3PL", scopes=["orders:read", "fulfillment:write"])[1]
+    return keys.create_key(shop=shop, name="3PL", scopes=["orders:read", "fulfillment:write", "buyer:full_address"])[1]
 
 
 def call(client, method, url, key, body=None, **headers):
