@@ -1,0 +1,68 @@
+"""A seller's own tracking number on one package: entered before handover, corrected once."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.locks import lock_one
+from orders.actions import ActionRefused
+
+from .. import carriers, transitions
+from ..models import Package
+from .events import _event
+from .packages import _order_still_shipping
+
+
+@transaction.atomic
+def set_tracking(*, package, carrier, tracking_number, actor, at=None):
+    """Ship by seller: enter the carrier's number before handover (to print a label and
+    mark the package ready for the carrier to collect). Once set, only a correction changes it."""
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
+    transitions.check("set_tracking", package)
+    _order_still_shipping(package)
+    if package.handover != Package.Handover.SELLER:
+        raise ActionRefused("Platform shipments get their tracking number from the platform label.")
+    if package.tracking_number:
+        raise ActionRefused(f"Package {package.seq} already has a tracking number; correct it instead.")
+    number = carriers.normalize(tracking_number)
+    problem = carriers.check(carrier, number) or (
+        "The platform carrier's numbers come with a platform label." if carriers.CARRIERS[carrier].platform else None
+    )
+    if problem:
+        raise ActionRefused(problem)
+    if Package.objects.filter(carrier=carrier, tracking_number=number).exists():
+        raise ActionRefused(f"Tracking number {number} is already used for another package.")
+    now = at or timezone.now()
+    package.carrier, package.tracking_number, package.tracking_set_at = carrier, number, now
+    package.save(update_fields=["carrier", "tracking_number", "tracking_set_at", "updated_at"])
+    _event(package, "set_tracking", actor, at=now, data={"carrier": carrier, "tracking_number": number}).save()
+    return package
+
+
+@transaction.atomic
+def correct_tracking(*, package, tracking_number, actor, carrier=None, reason=""):
+    """A seller's tracking number may be corrected once, within 72 h of entering it."""
+    package = lock_one(Package.objects, package.pk, also_lock=("order",))
+    now = timezone.now()
+    carrier = carrier or package.carrier
+    number = carriers.normalize(tracking_number)
+    if package.handover != Package.Handover.SELLER:
+        raise ActionRefused("Only a seller's own tracking number can be corrected.")
+    if package.tracking_corrected_at is not None:
+        raise ActionRefused(f"The tracking number of package {package.seq} was already corrected once.")
+    if not package.can_correct_tracking(now):
+        raise ActionRefused(f"The tracking number of package {package.seq} can be corrected only within 72 h of entering it.")
+    problem = carriers.check(carrier, number) or (
+        "The platform carrier's numbers come with a platform label." if carriers.CARRIERS[carrier].platform else None
+    )
+    if problem:
+        raise ActionRefused(problem)
+    if (carrier, number) == (package.carrier, package.tracking_number):
+        raise ActionRefused("That is the current tracking number.")
+    if Package.objects.filter(carrier=carrier, tracking_number=number).exclude(pk=package.pk).exists():
+        raise ActionRefused(f"Tracking number {number} is already used for another package.")
+    old = {"carrier": package.carrier, "tracking_number": package.tracking_number}
+    package.carrier, package.tracking_number, package.tracking_corrected_at = carrier, number, now
+    package.save(update_fields=["carrier", "tracking_number", "tracking_corrected_at", "updated_at"])
+    _event(package, "correct_tracking", actor, at=now, note=reason,
+           data={"from": old, "to": {"carrier": carrier, "tracking_number": number}}).save()
+    return package
