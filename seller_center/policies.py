@@ -11,6 +11,8 @@ from importlib import import_module
 from django.db import transaction
 from django.utils import timezone
 
+from core.locks import run_alone
+
 from shops import policy_windows
 
 
@@ -98,9 +100,19 @@ def run(*, as_of=None, only=None, funcs=None, dry_run=False, batch_size=BATCH_SI
     return lines
 
 
+RUN_LOCK = "policy-run"
+
+
 def run_all_task(as_of=None):
-    """django-q2 entry point of the schedule."""
-    return [line["text"] for line in run(as_of=as_of)]
+    """django-q2 entry point of the schedule. One run at a time across every worker and
+    machine: a copy handed out while another runs (the broker's retry of a slow task, two
+    schedule ticks) returns at once and says so. A run killed half-way has committed its
+    finished batches; the broker hands it out again (settings Q_CLUSTER, retry) and the
+    retry does what is left."""
+    with run_alone(RUN_LOCK) as alone:
+        if not alone:
+            return ["skipped: another policy run is in progress"]
+        return [line["text"] for line in run(as_of=as_of)]
 
 
 # Each app's function(before, after, actor) that moves the deadlines it stored from a

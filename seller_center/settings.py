@@ -159,22 +159,39 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seller Center <no-reply@seller-center.invalid>")
 
-# Task queue: Redis when several machines run workers, the database otherwise.
+# Task queue: django-q2 with its queue in the database (the ORM broker), on PostgreSQL shared
+# by every worker machine. Redis, when there, is the cache only: django-q2's Redis broker
+# has no delivery receipts, so a task whose worker dies is lost, while the ORM broker hands
+# it out again `retry` seconds after it was taken. The numbers (docs/operations.md, "Tasks"):
+# - timeout 45 s: a worker still busy after it is stopped (a full policy run over 1M orders
+#   with 100k due takes about 30 s; a longer one is stopped and its retry carries on from
+#   the batches it committed);
+# - retry 55 s, more than the timeout: a task taken and not acknowledged (its worker was
+#   killed, its machine died) is handed out again 55 s after it was taken, so it runs again
+#   within a minute of the kill (the broker's poll and the worker's start take the rest),
+#   and a live task is stopped before its copy is handed out;
+# - ack_failures off, max_attempts 3: a task that raised or timed out is tried again after
+#   `retry`, three times in all; a killed worker reports nothing and does not count;
+# - queue_limit = workers and bulk 1: a task waits in a cluster's own queue at most while
+#   its workers finish what they hold (that wait counts against `retry`).
+# Two copies of a run at once (a retry of a task that waited too long, a schedule tick
+# during a slow run) are stopped by the run itself (core.locks.run_alone).
 REDIS_URL = env.str("REDIS_URL", default="")
+Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="seller_center"),
-    "workers": env.int("Q_WORKERS", default=2),
-    "timeout": 240,
-    "retry": 300,  # must exceed timeout, or a slow task is handed out twice
+    "workers": Q_WORKERS,
+    "orm": "default",
+    "timeout": 45,
+    "retry": 55,
     "max_attempts": 3,
+    "ack_failures": False,
+    "queue_limit": Q_WORKERS,
+    "bulk": 1,
+    "poll": 1,  # seconds between the broker's looks at an empty queue
     "catch_up": False,
-    "ack_failures": True,
     "label": "Task queue",
 }
-if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
-else:
-    Q_CLUSTER["orm"] = "default"
 
 # One cache for every process when Redis is there (the buyer page's rate limits must be
 # shared by all web workers); a per-process memory cache otherwise.
