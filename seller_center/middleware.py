@@ -1,5 +1,6 @@
 """Response headers every page carries (Content-Security-Policy, Permissions-Policy,
-Cache-Control on private pages), and the request body limit."""
+Cache-Control on private pages), the request body limit, and the count of requests that
+did not come through the trusted proxies."""
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core import client_ip
 from core.htmx import toast
 
 # Pages that show one person's data: a seller's shop, a buyer's order, admin, the login form
@@ -82,3 +84,19 @@ class RequestBodyLimitMiddleware:
                                                require_https=request.is_secure()):
             back = "/"
         return render(request, "request_too_large.html", {"message": message, "back": back}, status=413)
+
+
+class ProxyHeaderWatchMiddleware:
+    """With TRUSTED_PROXIES set, counts and logs every request that lacks the proxies'
+    X-Forwarded-For (core.client_ip.note_missing_header): a client reaching the app directly
+    is rate-limited by an address it controls. The request is served as before. /healthz is
+    not counted: a load balancer's probe comes straight to the app."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (settings.TRUSTED_PROXIES > 0 and request.path_info != "/healthz"
+                and not client_ip.came_through_proxies(request)):
+            client_ip.note_missing_header(request)
+        return self.get_response(request)

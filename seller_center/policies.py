@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.locks import run_alone
-
 from shops import policy_windows
 
 

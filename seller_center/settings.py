@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "seller_center.middleware.ProxyHeaderWatchMiddleware",
     "seller_center.middleware.PageCSPMiddleware",
     "seller_center.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -21,11 +21,23 @@ def home(request):
 
 
 def health(request):
+    """For the load balancer: 200 when the database answers. Behind proxies (TRUSTED_PROXIES),
+    also how many requests reached the app without their X-Forwarded-For: in this process
+    since it started, and over the last days in the cache (every process's with Redis)."""
+    from django.conf import settings
     from django.db import connection
+
+    from core import client_ip
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})
+    answer = {"ok": True}
+    if settings.TRUSTED_PROXIES > 0:
+        answer["proxy_header_missing"] = {
+            "this_process": client_ip.missing_header_in_process(),
+            f"last_{client_ip.MISSING_DAYS}_days": client_ip.missing_header_count(),
+        }
+    return JsonResponse(answer)
 
 
 @shop_required

@@ -75,8 +75,8 @@ def test_check_deploy_is_clean_with_production_variables(monkeypatch):
     env = {
         "DEBUG": "false",
         "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
-        "STOREFRONT_SECRET": "prod-storefront",
-        "CARRIER_SECRET": "prod-carrier",
+        "STOREFRONT_SECRET": "prod-storefront-0123456789abcdefghij",
+        "CARRIER_SECRET": "prod-carrier-0123456789abcdefghijklm",
         "ALLOWED_HOSTS": "seller.example.com",
         "PATH": "/usr/bin:/bin",
     }
