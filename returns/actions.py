@@ -18,7 +18,7 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from core import sql
+from core import files, sql
 from core.actor import Actor
 from core.locks import lock, lock_one
 from core.sql import MoneyText
@@ -154,7 +154,7 @@ def check_request_limits(order, *, photo_count, buyer=True):
 
 
 
-@transaction.atomic
+@files.atomic()
 def open_request(*, order, kind, reason, description="", quantities=None, photos=(), actor=None):
     """The buyer asks to cancel (before shipment) or for a refund or return (after
     delivery). `quantities` maps order line id -> quantity (ignored for a cancellation,
@@ -200,10 +200,11 @@ def open_request(*, order, kind, reason, description="", quantities=None, photos
     )
     RequestLine.objects.bulk_create(RequestLine(request=request, order_line_id=pk, quantity=q) for pk, q in wanted.items())
     for photo in photos:
-        RequestPhoto.objects.create(
+        stored = RequestPhoto.objects.create(
             request=request, file=photo.as_file(), content_type=photo.content_type, size=len(photo.content),
             width=photo.width, height=photo.height, sha256=photo.sha256,
         )
+        files.written(stored.file)  # deleted if the request is not stored after all
     _event(request, "open", actor, from_status="", to_status=R.REQUESTED, at=now, note=description,
            data={"reason": reason, "lines": {str(pk): q for pk, q in wanted.items()}, "photos": len(photos),
                  "respond_by": request.respond_by.isoformat(), **window.explain()})

@@ -1,9 +1,9 @@
 """Photos of a package at handover."""
 
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 
+from core import files
 from core.locks import lock_one
 from orders.actions import ActionRefused
 
@@ -12,7 +12,7 @@ from ..models import HandoverPhoto, Package
 from .events import _event
 
 
-@transaction.atomic
+@files.atomic()
 def add_handover_photo(*, package, upload, actor):
     package = lock_one(Package.objects, package.pk, also_lock=("order",))
     transitions.check("add_photo", package)
@@ -26,6 +26,7 @@ def add_handover_photo(*, package, upload, actor):
                           width=image.width, height=image.height, sha256=image.sha256, uploaded_by=actor.user,
                           uploaded_at=now)
     photo.image.save(f"{image.sha256[:16]}.{image.ext}", ContentFile(image.data), save=False)
+    files.written(photo.image)  # deleted if the photo's row is not stored after all
     photo.save()
     _event(package, "add_photo", actor, at=now, data={"photo": photo.pk, "bytes": len(image.data)}).save()
     return photo
