@@ -151,3 +151,15 @@ def test_another_shops_order_is_404(client, shop, key):
     problem(post(client, url(other), key, {"body": "hi"}), 404, "not_found")
     problem(post(client, "/api/v1/orders/NOPE/messages", key, {"body": "hi"}), 404, "not_found")
     assert OrderMessage.objects.filter(order=other).count() == 1
+
+
+def test_the_seller_page_shows_the_apps_message_and_its_history_row(client, seller_client, shop, key):
+    from django.urls import reverse
+
+    from tests.pages import fetch_both, texts
+    order = make_order(shop)
+    post(client, url(order), key, {"body": "Packed and on its way"})
+    page_url = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})
+    for page in texts(*fetch_both(seller_client, page_url, "order-main")):
+        assert "Packed and on its way" in page and "Message to the buyer" in page
+        assert "ERP (API key sc_" in page
