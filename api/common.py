@@ -32,8 +32,13 @@ def problem_response(status, code, title, detail="", errors=None, headers=None):
     return response
 
 
+def has_scope(request, scope):
+    """Whether the request's key may do what `scope` allows (the one place that decides)."""
+    return scope in request.api_key.scopes
+
+
 def need(request, scope):
-    if scope not in request.api_key.scopes:
+    if not has_scope(request, scope):
         raise Problem(403, "missing_scope", "The key lacks a scope", f"this call needs the scope {scope}")
 
 

@@ -36,6 +36,7 @@ from .common import (
     ProblemOut,
     check_text,
     form_problem,
+    has_scope,
     idempotent,
     need,
     only_known_params,
@@ -506,7 +507,7 @@ def get_order(request, number: str):
     detail_only = ["confirmed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at", "cancel_reason",
                    "cancel_note"]
     return {**summary(order), **{f: getattr(order, f) for f in detail_only},
-            "buyer": _buyer(order, ApiKey.Scope.BUYER_FULL_ADDRESS in request.api_key.scopes),
+            "buyer": _buyer(order, has_scope(request, ApiKey.Scope.BUYER_FULL_ADDRESS)),
             "lines": lines, "packages": _packages(order), "requests": [request_summary(r) for r in requests],
             "refunds": refunds, "refunded_total": sum((f["amount"] for f in refunds), Decimal("0"))}
 
