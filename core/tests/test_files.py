@@ -64,7 +64,7 @@ def test_a_buyer_request_that_fails_after_its_photos_leaves_no_file(media, monke
     def fail(*a, **kw):
         raise Boom
 
-    monkeypatch.setattr(returns_actions, "_tell_seller", fail)
+    monkeypatch.setattr(returns_actions.opening, "_tell_seller", fail)  # where open_request looks it up
     with pytest.raises(Boom):
         open_return(order, files=[upload(), upload("b.png", content=png_bytes((20, 20)))])
     assert not RequestPhoto.objects.exists()

@@ -1,0 +1,174 @@
+"""Refunds: one on a request (what was asked, or less with a reason), and a whole order's,
+once, set-based for the rules."""
+
+from decimal import Decimal
+
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Subquery, Sum, TextField, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from core import sql
+from core.locks import lock_one
+from core.sql import MoneyText
+from orders import history as order_history
+from orders.actions import ActionRefused
+from orders.models import Order, OrderEvent, OrderMessage
+
+from .. import links, transitions
+from ..models import BuyerRequest, Refund
+from .moves import _move
+from .notices import _order_history, _tell_buyer, _tell_seller, _who
+
+CENT = Decimal("0.01")
+
+
+def _remaining(order):
+    refunded = Refund.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    return order.total - refunded
+
+
+def _clean_amount(request, order, amount, note):
+    """The amount of a request's refund: what was asked (capped by what is left), or less
+    with a reason."""
+    full = min(request.amount, _remaining(order))
+    if amount in (None, ""):
+        return full
+    try:
+        amount = Decimal(str(amount)).quantize(CENT)
+    except ArithmeticError:
+        raise ActionRefused("Enter the amount as a number, e.g. 12.50.") from None
+    if amount <= 0:
+        raise ActionRefused("A refund must be more than zero.")
+    if amount > full:
+        raise ActionRefused(f"At most {full} {order.currency} can be refunded on request {request.number}.")
+    if amount < full and not (note or "").strip():
+        raise ActionRefused("Say why the refund is partial.")
+    return amount
+
+
+def _issue_refund(order, *, amount, actor, request=None, note="", data=None, kind=Refund.Kind.REQUEST,
+                  partial=False, at=None):
+    """Write one refund on a locked order; the running total is read under the same lock."""
+    if order.paid_at is None:
+        raise ActionRefused(f"Order {order.number} was never paid; there is nothing to refund.")
+    agg = Refund.objects.filter(order=order).aggregate(s=Sum("amount"), n=Count("pk"))
+    before = agg["s"] or Decimal("0")
+    seq = agg["n"] + 1
+    if amount > order.total - before:
+        raise ActionRefused(f"Order {order.number}: at most {order.total - before} {order.currency} is left to refund.")
+    return Refund.objects.create(
+        order=order, request=request, kind=kind, partial=partial, amount=amount, currency=order.currency, seq=seq,
+        refunded_before=before, order_total=order.total, actor_kind=actor.kind, actor=actor.user,
+        actor_label=actor.label, note=note[:500], data=data or {}, created_at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def refund_request(*, request, actor, amount=None, note="", data=None):
+    """The seller refunds a received return: the amount asked for, or a partial amount with a
+    reason. Staff may refund a return the seller never confirmed; the platform's rule (P14)
+    refunds in full a return the seller left unrefunded."""
+    staff = actor.kind == OrderEvent.ActorKind.STAFF
+    platform = staff or actor.kind == OrderEvent.ActorKind.POLICY
+    request = lock_one(BuyerRequest.objects, request.pk)
+    order = lock_one(Order.objects, request.order_id)
+    action = "refund"
+    if actor.kind == OrderEvent.ActorKind.POLICY:
+        action = "auto_refund"
+    elif staff and not transitions.allowed("refund", request):
+        action = "staff_refund"
+    transitions.check(action, request, staff=platform)
+    if Refund.objects.filter(request=request).exists():
+        raise ActionRefused(f"Request {request.number} was already refunded.")
+    amount = _clean_amount(request, order, amount, note)
+    now = timezone.now()
+    partial = amount < request.amount
+    _issue_refund(order, amount=amount, actor=actor, request=request, note=note, partial=partial, at=now, data=data)
+    _move(request, action, actor, note=note, at=now, staff=platform, closed_at=now,
+          data={"amount": str(amount), "partial": partial, **(data or {})})
+    who = _who(actor)
+    _order_history(order, actor, f"Refunded {amount} {order.currency} for return {request.number} by {who}"
+                   + (" (partial)" if partial else "") + "." + (f" {note}" if note else ""), action="refund")
+    _tell_buyer(order, f"Return {request.number} refunded: {amount} {order.currency}"
+                + (f" (partial: {note})" if partial else "") + ".", f"Return {request.number} refunded", at=now)
+    if platform:
+        _tell_seller(request, f"Order {order.number}: {who} refunded return {request.number} ({amount})."
+                     + (f" {note}" if note and not staff else ""))
+    return request
+
+
+@transaction.atomic
+def refund_order(*, order, actor, note="", explain=None):
+    """Refund what is left of a paid order, once (a cancellation, or staff's full refund).
+
+    Idempotent: a second call returns the first refund and changes nothing, so platform
+    rules may call it on every run. Returns None if the order was never paid or nothing
+    is left to refund."""
+    order = lock_one(Order.objects, order.pk)
+    existing = Refund.objects.filter(order=order, kind=Refund.Kind.ORDER).first()
+    if existing is not None:
+        return existing
+    if not refund_orders(order_ids=[order.pk], actor=actor, note=note, explain=explain):
+        return None
+    return Refund.objects.get(order=order, kind=Refund.Kind.ORDER)
+
+
+@transaction.atomic
+def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None):
+    """refund_order for many orders the caller has locked, in a fixed number of statements:
+    the database writes each refund (what is left of the order), its history row and the
+    buyer's message from the order itself. Unpaid, fully refunded and already refunded
+    orders are skipped, and the unique "whole order once" constraint refuses a second
+    refund even if two callers raced. `explain` (and the order's timestamp field
+    `explain_time`) go into each refund's data. Returns how many were refunded now."""
+    if not order_ids:
+        return 0
+    at = timezone.now()
+    refunds, orders = Refund._meta.db_table, Order._meta.db_table
+    by_order_sql, by_order = sql.in_ids("order_id", order_ids)
+    ids_sql, ids = sql.in_ids("o.id", order_ids)
+    data_sql, data_params = (sql.json_with_time(explain or {}, explain_time, f"o.{explain_time}") if explain_time
+                             else sql.json_constant(explain or {}))
+    whole = Refund.Kind.ORDER.value
+    refunded = [row[0] for row in sql.fetch(
+        f"INSERT INTO {refunds} (order_id, request_id, kind, partial, amount, currency, seq, refunded_before, "
+        f"order_total, actor_kind, actor_id, actor_label, note, data, created_at) "
+        f"SELECT o.id, NULL, %s, %s, o.total - COALESCE(b.amount, 0), o.currency, COALESCE(b.n, 0) + 1, "
+        f"COALESCE(b.amount, 0), o.total, %s, %s, %s, %s, {data_sql}, %s "
+        f"FROM {orders} o LEFT JOIN (SELECT order_id, SUM(amount) AS amount, COUNT(*) AS n FROM {refunds} "
+        f"WHERE {by_order_sql} GROUP BY order_id) b ON b.order_id = o.id "
+        f"WHERE {ids_sql} AND o.paid_at IS NOT NULL AND o.total - COALESCE(b.amount, 0) > 0 "
+        f"AND NOT EXISTS (SELECT 1 FROM {refunds} x WHERE x.order_id = o.id AND x.kind = %s) "
+        f"ON CONFLICT DO NOTHING RETURNING order_id",
+        [whole, False, actor.kind, getattr(actor.user, "pk", None), actor.label, note[:500], *data_params, sql.when(at),
+         *by_order, *ids, whole],
+    )]
+    if not refunded:
+        return 0
+    # The order's history and the buyer's message read each refund's amount from its row.
+    refund = Refund.objects.filter(order=OuterRef("pk"), kind=Refund.Kind.ORDER)
+
+    def refund_text(*parts):
+        return Subquery(refund.values(t=Concat(*parts, output_field=TextField()))[:1])
+
+    amount = (MoneyText("amount"), Value(" "), F("currency"))
+    note = refund_text(Value("Refunded "), *amount, Value(" to the buyer." + (f" {note}" if note else "")))
+    body = Concat(Value("Order "), F("number"), Value(" was refunded: "), refund_text(*amount, Value(".")),
+                  output_field=TextField())
+    order_history.bulk_record(refunded, "refund", actor, at=at, note=note)
+    order_history.bulk_post_messages(refunded, OrderMessage.Sender.PLATFORM, body, at=at)
+    refunds = list(Refund.objects.filter(order_id__in=refunded, kind=Refund.Kind.ORDER).exclude(
+        order__buyer_email="").order_by().values_list("order_id", "order__number", "order__buyer_email", "amount",
+                                                      "currency"))
+    urls = links.urls_for((pk, number) for pk, number, *_ in refunds)
+    emails = [
+        (f"Order {number} refunded",
+         f"Order {number} was refunded: {amount:.2f} {currency}.\n\nFollow your order and requests here: {urls[pk]}\n",
+         None, [email])
+        for pk, number, email, amount, currency in refunds
+    ]
+    if emails:
+        transaction.on_commit(lambda: send_mass_mail(emails, fail_silently=True))
+    return len(refunded)
