@@ -18,11 +18,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core import payload
 from core.actor import Actor
+from orders.models import Order
 
 from . import carriers
 from .actions import PROMISED_TRANSIT, sync_order
@@ -278,13 +279,6 @@ def _apply(pkg, events, now):
 _FEW = 8
 _PACKAGES = Package._meta.db_table
 _EVENTS = TrackingEvent._meta.db_table
-_ORDERS = Package._meta.get_field("order").related_model._meta.db_table
-# The order's placed_at bounds its events' times; a scalar subquery, so FOR UPDATE locks the package only.
-_READ = (f"SELECT id, order_id, carrier, tracking_number, "
-         f"(SELECT o.placed_at FROM {_ORDERS} o WHERE o.id = {_PACKAGES}.order_id), "
-         f"{', '.join(_FEED_FIELDS)} FROM {_PACKAGES}")
-_LOCK_ONE_SQL = f"{_READ} WHERE tracking_number = %s ORDER BY id FOR UPDATE"
-_LOCK_SQL = f"{_READ} WHERE tracking_number = ANY(%s) ORDER BY id FOR UPDATE"
 _TYPES = {"id": "bigint", "events": "int", "package_id": "bigint", "occurred_at": "timestamptz", "status": "text",
           "failed_attempts": "int"}
 _PACKAGE_COLUMNS = ("id", "events", *_FEED_FIELDS)  # events: how many of the batch's events are the package's
@@ -319,6 +313,18 @@ _FIX_SQL = (f"UPDATE {_EVENTS} AS t SET from_status = v.f, to_status = v.t "
             f"FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, f, t) WHERE t.id = v.id")
 
 
+@functools.cache
+def _lock_sql(many):
+    """The packages' row lock, for one tracking number or an array of them, as (sql, params),
+    with their order's placed_at (it bounds their events' times): the ORM writes that read of
+    the order, a scalar subquery, so FOR UPDATE locks the package only. Built at the first batch."""
+    placed_at = Subquery(Order.objects.filter(pk=OuterRef("order_id")).order_by().values("placed_at"))
+    read = Package.objects.annotate(order_placed_at=placed_at).order_by().values_list(
+        "id", "order_id", "carrier", "tracking_number", "order_placed_at", *_FEED_FIELDS)
+    text, params = read.query.sql_with_params()
+    return f"{text} WHERE tracking_number {'= ANY(%s)' if many else '= %s'} ORDER BY id FOR UPDATE", list(params)
+
+
 def _lock_packages(numbers):
     """{(carrier, tracking number): _Package}, locked in id order so concurrent batches never deadlock."""
     if connection.vendor == "postgresql":
@@ -327,10 +333,8 @@ def _lock_packages(numbers):
             # sets the time zone the connection already uses (UTC), was the largest single
             # item of a batch's Python time (five timestamps per package).
             cursor.cursor.adapters.register_loader("timestamptz", _fast_timestamptz_loader())
-            if len(numbers) == 1:
-                cursor.execute(_LOCK_ONE_SQL, list(numbers))
-            else:
-                cursor.execute(_LOCK_SQL, [list(numbers)])
+            text, params = _lock_sql(len(numbers) > 1)
+            cursor.execute(text, [*params, *numbers] if len(numbers) == 1 else [*params, list(numbers)])
             found = cursor.fetchall()
     else:
         found = (Package.objects.filter(tracking_number__in=numbers).select_for_update().order_by("pk")

@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery, Sum, TextField, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Subquery, Sum, TextField, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from core import sql
 from core.locks import lock_one
-from core.sql import MoneyText
+from core.sql import InIds, MoneyText
 from orders import history as order_history
 from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent, OrderMessage
@@ -115,6 +115,24 @@ def refund_order(*, order, actor, note="", explain=None):
     return Refund.objects.get(order=order, kind=Refund.Kind.ORDER)
 
 
+def _refundable(order_ids, explain_time=None):
+    """The paid orders of `order_ids` with no whole-order refund yet, each with its refunds so
+    far (r_before, r_count), what is left (r_left) and, if asked, its `explain_time` field
+    (r_time): the rows refund_orders' INSERT reads, as an Order queryset."""
+    earlier = Refund.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    before = Coalesce(Subquery(earlier.annotate(s=Sum("amount")).values("s")), Value(Decimal("0")),
+                      output_field=DecimalField(max_digits=14, decimal_places=2))
+    count = Coalesce(Subquery(earlier.annotate(n=Count("pk")).values("n")), Value(0))
+    columns = {"r_order": F("pk"), "r_total": F("total"), "r_currency": F("currency"), "r_before": before,
+               "r_count": count}
+    if explain_time:
+        columns["r_time"] = F(explain_time)
+    return (Order.objects.filter(InIds(F("pk"), order_ids), paid_at__isnull=False)
+            .exclude(Exists(Refund.objects.filter(order=OuterRef("pk"), kind=Refund.Kind.ORDER)))
+            .annotate(**columns).annotate(r_left=F("r_total") - F("r_before"))
+            .order_by().values(*columns, "r_left"))
+
+
 @transaction.atomic
 def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None):
     """refund_order for many orders the caller has locked, in a fixed number of statements:
@@ -126,24 +144,17 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
     if not order_ids:
         return 0
     at = timezone.now()
-    refunds, orders = Refund._meta.db_table, Order._meta.db_table
-    by_order_sql, by_order = sql.in_ids("order_id", order_ids)
-    ids_sql, ids = sql.in_ids("o.id", order_ids)
-    data_sql, data_params = (sql.json_with_time(explain or {}, explain_time, f"o.{explain_time}") if explain_time
+    source, source_params = _refundable(order_ids, explain_time).query.sql_with_params()
+    data_sql, data_params = (sql.json_with_time(explain or {}, explain_time, "o.r_time") if explain_time
                              else sql.json_constant(explain or {}))
-    whole = Refund.Kind.ORDER.value
     refunded = [row[0] for row in sql.fetch(
-        f"INSERT INTO {refunds} (order_id, request_id, kind, partial, amount, currency, seq, refunded_before, "
-        f"order_total, actor_kind, actor_id, actor_label, note, data, created_at) "
-        f"SELECT o.id, NULL, %s, %s, o.total - COALESCE(b.amount, 0), o.currency, COALESCE(b.n, 0) + 1, "
-        f"COALESCE(b.amount, 0), o.total, %s, %s, %s, %s, {data_sql}, %s "
-        f"FROM {orders} o LEFT JOIN (SELECT order_id, SUM(amount) AS amount, COUNT(*) AS n FROM {refunds} "
-        f"WHERE {by_order_sql} GROUP BY order_id) b ON b.order_id = o.id "
-        f"WHERE {ids_sql} AND o.paid_at IS NOT NULL AND o.total - COALESCE(b.amount, 0) > 0 "
-        f"AND NOT EXISTS (SELECT 1 FROM {refunds} x WHERE x.order_id = o.id AND x.kind = %s) "
+        f"INSERT INTO {Refund._meta.db_table} (order_id, request_id, kind, partial, amount, currency, seq, "
+        f"refunded_before, order_total, actor_kind, actor_id, actor_label, note, data, created_at) "
+        f"SELECT o.r_order, NULL, %s, %s, o.r_left, o.r_currency, o.r_count + 1, o.r_before, o.r_total, "
+        f"%s, %s, %s, %s, {data_sql}, %s FROM ({source}) o WHERE o.r_left > 0 "
         f"ON CONFLICT DO NOTHING RETURNING order_id",
-        [whole, False, actor.kind, getattr(actor.user, "pk", None), actor.label, note[:500], *data_params, sql.when(at),
-         *by_order, *ids, whole],
+        [Refund.Kind.ORDER.value, False, actor.kind, getattr(actor.user, "pk", None), actor.label, note[:500],
+         *data_params, sql.when(at), *source_params],
     )]
     if not refunded:
         return 0
