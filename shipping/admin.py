@@ -6,7 +6,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from core.actor import Actor
@@ -14,7 +19,18 @@ from orders.actions import ActionRefused
 from shops.admin import ReadOnlyInline
 
 from . import actions
-from .models import HandoverPhoto, Package, PackageEvent, PrintJob, Ticket, TicketEvent, TrackingEvent
+from .actions import disputes
+from .models import (
+    HandoverPhoto,
+    Package,
+    PackageEvent,
+    PrintJob,
+    Ticket,
+    TicketEvent,
+    TrackingClaim,
+    TrackingDispute,
+    TrackingEvent,
+)
 
 
 class PackageEventInline(ReadOnlyInline):
@@ -203,3 +219,112 @@ class TicketAdmin(NoDelete, admin.ModelAdmin):
                                 note=form.cleaned_data.get("note") or "", pause_until=form.cleaned_data.get("pause_until"))
         except ActionRefused as exc:
             messages.error(request, str(exc))
+
+
+# --- tracking numbers two shops entered ------------------------------------------------------
+
+# The package history rows that say how a package came by its number.
+NUMBER_EVENTS = ("arrange", "set_tracking", "ship", "correct_tracking", "tracking_disputed")
+
+
+class DisputeRulingForm(forms.Form):
+    keep = forms.ChoiceField(label="Who keeps the number", widget=forms.RadioSelect)
+    note = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=1000,
+                           help_text="Both shops read it, and it stays in both packages' history.")
+
+    def __init__(self, claims, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].choices = [
+            (str(c.package_id), f"Package {c.package.seq} of order {c.package.order.number} ({c.shop.name})")
+            for c in claims
+        ] + [("none", "Neither: the number is removed from every package")]
+
+
+@admin.register(TrackingDispute)
+class TrackingDisputeAdmin(NoDelete, admin.ModelAdmin):
+    """Staff see both shops' evidence side by side and rule; the ruling goes through
+    shipping.actions.disputes.rule, which writes both packages' history and tells both shops."""
+
+    list_display = ["tracking_number", "carrier", "status", "opened_at", "shops", "held", "ruled_at", "ruled_by"]
+    list_filter = ["status", "carrier"]
+    search_fields = ["tracking_number", "claims__package__order__number"]
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request).select_related("ruled_by")
+                .annotate(held_count=Count("held_events", distinct=True))
+                .prefetch_related(Prefetch("claims", queryset=TrackingClaim.objects.select_related("shop"))))
+
+    @admin.display(description="Shops")
+    def shops(self, obj):
+        return ", ".join(c.shop.name for c in obj.claims.all())
+
+    @admin.display(description="Held events", ordering="held_count")
+    def held(self, obj):
+        return obj.held_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/photos/<int:photo>", self.admin_site.admin_view(self.photo_view),
+                 name="shipping_trackingdispute_photo"),
+            *super().get_urls(),
+        ]
+
+    def photo_view(self, request, pk, photo):
+        """A handover photo of a package in this dispute (shops' photo pages are theirs only)."""
+        dispute = get_object_or_404(TrackingDispute, pk=pk)
+        if not self.has_view_permission(request, dispute):
+            raise PermissionDenied
+        item = get_object_or_404(HandoverPhoto.objects.filter(package__tracking_claims__dispute=dispute), pk=photo)
+        try:
+            handle = item.image.open("rb")
+        except FileNotFoundError:
+            raise Http404("The photo's file is missing.") from None
+        response = FileResponse(handle, content_type=item.content_type)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not (str(object_id).isascii() and str(object_id).isdigit()):
+            raise Http404("No such dispute")
+        dispute = get_object_or_404(TrackingDispute.objects.select_related("kept_by__order", "ruled_by"),
+                                    pk=int(object_id))
+        if not self.has_view_permission(request, dispute):
+            raise PermissionDenied
+        claims = list(
+            dispute.claims.select_related("shop", "package__order")
+            .prefetch_related(
+                Prefetch("package__photos", queryset=HandoverPhoto.objects.select_related("uploaded_by")),
+                Prefetch("package__events", to_attr="number_events",
+                         queryset=PackageEvent.objects.filter(action__in=NUMBER_EVENTS).order_by("at", "id")),
+            )
+        )
+        can_rule = dispute.is_open and self.has_change_permission(request, dispute)
+        form = DisputeRulingForm(claims, request.POST or None) if can_rule else None
+        if request.method == "POST":
+            if not can_rule:
+                raise PermissionDenied
+            if form.is_valid():
+                keep = form.cleaned_data["keep"]
+                chosen = next((c.package for c in claims if str(c.package_id) == keep), None)
+                try:
+                    disputes.rule(dispute=dispute, keep=chosen, actor=Actor.staff(request.user),
+                                  note=form.cleaned_data["note"])
+                except ActionRefused as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    kept = (f"package {chosen.seq} of order {chosen.order.number} keeps it" if chosen
+                            else "no package keeps it")
+                    self.message_user(request, f"Ruled: {kept}. Both shops were told.")
+                    return redirect("admin:shipping_trackingdispute_change", dispute.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Tracking number {dispute.tracking_number} ({dispute.get_carrier_display()})",
+            "opts": self.model._meta, "dispute": dispute, "claims": claims, "form": form,
+            "held": dispute.held_events.select_related("released_to")[:200],
+            "held_count": dispute.held_events.count(),
+        }
+        return TemplateResponse(request, "admin/shipping/tracking_dispute.html", context,
+                                status=400 if form is not None and form.errors else 200)

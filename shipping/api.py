@@ -4,7 +4,7 @@ POST one event, or {"events": [...]} (at most 1000). Signed like the storefront:
 X-Signature: sha256=<hex HMAC-SHA256 of the raw body> with settings.CARRIER_SECRET.
 Answers: 401 bad or missing signature, 400 malformed body or (single event) malformed
 event, 422 a well-formed single event for an unknown package, 201 stored, 200 a repeat
-(stored once). A batch answers 200 when every event was taken, 207 when some were
+(stored once) or an event held for a number in dispute ("held": applied once staff rule). A batch answers 200 when every event was taken, 207 when some were
 rejected (the good ones are kept, the bad ones listed by index), 400 when none was.
 """
 
@@ -20,8 +20,11 @@ from .tracking import MAX_BATCH, receive
 
 
 def _summary(result):
-    return {"stored": result.stored, "duplicates": result.duplicates, "moved": result.moved,
-            "rejected": result.rejected}
+    summary = {"stored": result.stored, "duplicates": result.duplicates, "moved": result.moved,
+               "rejected": result.rejected}
+    if result.held:
+        summary["held"] = result.held
+    return summary
 
 
 @csrf_exempt

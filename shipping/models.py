@@ -57,6 +57,10 @@ class Package(models.Model):
     tracking_number = models.CharField(max_length=40, blank=True)
     tracking_set_at = models.DateTimeField(null=True, blank=True)
     tracking_corrected_at = models.DateTimeField(null=True, blank=True, help_text="A number may be corrected once.")
+    tracking_dispute = models.ForeignKey(
+        "TrackingDispute", null=True, blank=True, on_delete=models.PROTECT, related_name="packages",
+        help_text="Another shop entered the same number: the feed's events for it are held until staff rule.",
+    )
 
     handover = models.CharField(max_length=8, choices=Handover.choices, blank=True)
     pickup_slot_start = models.DateTimeField(null=True, blank=True)
@@ -92,8 +96,11 @@ class Package(models.Model):
             models.Index(fields=["tracking_number"], name="package_tracking"),
         ]
         constraints = [
+            # One package per carrier's number, except the packages of an open dispute (two shops
+            # entered it; staff decide which keeps it, shipping.actions.disputes).
             models.UniqueConstraint(
-                fields=["carrier", "tracking_number"], condition=~Q(tracking_number=""), name="package_tracking_unique"
+                fields=["carrier", "tracking_number"], condition=~Q(tracking_number="") & Q(tracking_dispute=None),
+                name="package_tracking_unique",
             ),
             models.UniqueConstraint(fields=["order", "seq"], name="package_seq_unique"),
             models.CheckConstraint(condition=Q(failed_attempts__gte=0), name="package_attempts_not_negative"),
@@ -139,8 +146,9 @@ class Package(models.Model):
         from .transitions import CORRECTION_WINDOW, FINAL
 
         return (
+            # A number was entered (set_at); after a staff ruling removed it, the field is empty.
             self.handover == Package.Handover.SELLER
-            and bool(self.tracking_number)
+            and self.tracking_dispute_id is None
             and self.tracking_corrected_at is None
             and self.tracking_set_at is not None
             and now < self.tracking_set_at + CORRECTION_WINDOW
@@ -195,6 +203,9 @@ class PackageEvent(History):
         COMPLAINT_FILED = "complaint_filed", "Complaint filed"
         COMPLAINT_UPHELD = "complaint_upheld", "Complaint upheld"
         COMPLAINT_REJECTED = "complaint_rejected", "Complaint rejected"
+        TRACKING_DISPUTED = "tracking_disputed", "Tracking number in dispute"
+        TRACKING_KEPT = "tracking_kept", "Tracking number kept by staff ruling"
+        TRACKING_REMOVED = "tracking_removed", "Tracking number removed by staff ruling"
 
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=40, choices=Action.choices)
@@ -251,6 +262,90 @@ class TrackingEvent(AppendOnly):
     @property
     def moved(self):
         return bool(self.to_status)
+
+
+class TrackingDispute(models.Model):
+    """Packages of different shops that were given the same carrier's tracking number. While
+    it is open the feed's events for the number move neither package (HeldTrackingEvent);
+    staff decide in admin which package keeps the number (or none), from both shops'
+    evidence, and the held events then go to that package."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "In dispute"
+        RULED = "RULED", "Ruled"
+
+    carrier = models.CharField(max_length=16, choices=ALL_CARRIERS)
+    tracking_number = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField()
+    kept_by = models.ForeignKey(Package, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="The package the ruling left the number with (empty: none).")
+    ruled_at = models.DateTimeField(null=True, blank=True)
+    ruled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    ruling_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "tracking_number"], condition=Q(status="OPEN"),
+                                    name="tracking_dispute_open_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number}"
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN
+
+
+class TrackingClaim(models.Model):
+    """One package's entry of a disputed number: which shop, when, through what (the evidence
+    staff weigh, with the order and the handover photos)."""
+
+    dispute = models.ForeignKey(TrackingDispute, on_delete=models.PROTECT, related_name="claims")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="tracking_claims")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(help_text="When the package was given the number.")
+    first = models.BooleanField(default=False, help_text="It held the number before the dispute opened.")
+
+    class Meta:
+        ordering = ["dispute", "entered_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["dispute", "package"], name="tracking_claim_once")]
+
+    def __str__(self):
+        return f"{self.dispute} claimed by package {self.package_id}"
+
+
+class HeldTrackingEvent(models.Model):
+    """A feed event for a disputed number, kept (once per carrier and event id) and applied to
+    the package that keeps the number when staff rule; with no such package, kept unapplied."""
+
+    dispute = models.ForeignKey(TrackingDispute, on_delete=models.PROTECT, related_name="held_events")
+    carrier = models.CharField(max_length=16, choices=ALL_CARRIERS)
+    event_id = models.CharField(max_length=100)
+    tracking_number = models.CharField(max_length=40)
+    tag = models.CharField(max_length=20, choices=TrackingEvent.Tag.choices)
+    subtag = models.CharField(max_length=40, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True, help_text="When the ruling let it go.")
+    released_to = models.ForeignKey(Package, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["carrier", "event_id"], name="held_tracking_event_once")]
+
+    def __str__(self):
+        return f"{self.carrier}:{self.event_id} {self.tag} (held)"
+
+    def as_feed_event(self):
+        """The event as the feed's parse_event gives it, to ingest after the ruling."""
+        return {f: getattr(self, f) for f in ("event_id", "carrier", "tracking_number", "tag", "subtag", "location",
+                                               "message", "occurred_at")}
 
 
 def photo_path(instance, filename):

@@ -26,7 +26,7 @@ from core.actor import Actor
 from orders.models import Order
 
 from . import carriers
-from .actions import PROMISED_TRANSIT, sync_order
+from .actions import PROMISED_TRANSIT, disputes, sync_order
 from .models import Package, TrackingEvent
 from .transitions import GONE, HANDED_OVER, feed_moves, tag_status
 
@@ -45,6 +45,7 @@ class Received:
     stored: int = 0
     duplicates: int = 0
     moved: int = 0
+    held: int = 0  # for a number in dispute: kept, applied when staff rule (shipping.actions.disputes)
     rejected: list = field(default_factory=list)  # {"index", "event_id", "errors"}
     orders_moved: int = 0
 
@@ -127,7 +128,7 @@ _feed_state = operator.attrgetter(*_FEED_FIELDS)
 class _Package:
     """A locked package's feed fields, the state _apply moves forward."""
 
-    __slots__ = ("pk", "order_id", "carrier", "tracking_number", "placed_at", *_FEED_FIELDS)
+    __slots__ = ("pk", "order_id", "carrier", "tracking_number", "placed_at", *_FEED_FIELDS, "tracking_dispute_id")
 
     def __init__(self, row):
         for name, value in zip(self.__slots__, row, strict=True):
@@ -152,7 +153,11 @@ def ingest(indexed_events, result=None, *, now=None):
         # the last fraction of a second of acknowledged events; nothing is ever half-applied.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    packages = _lock_packages({e["tracking_number"] for _, e in indexed_events})
+    packages, disputed = _lock_packages({e["tracking_number"] for _, e in indexed_events})
+    if disputed:
+        held = [e for _, e in indexed_events if (e["carrier"], e["tracking_number"]) in disputed]
+        indexed_events = [(i, e) for i, e in indexed_events if (e["carrier"], e["tracking_number"]) not in disputed]
+        result.held += disputes.hold(held, disputed, now)
     fresh, seen = _screen(indexed_events, packages, result)
     if not fresh:
         return result
@@ -320,13 +325,14 @@ def _lock_sql(many):
     the order, a scalar subquery, so FOR UPDATE locks the package only. Built at the first batch."""
     placed_at = Subquery(Order.objects.filter(pk=OuterRef("order_id")).order_by().values("placed_at"))
     read = Package.objects.annotate(order_placed_at=placed_at).order_by().values_list(
-        "id", "order_id", "carrier", "tracking_number", "order_placed_at", *_FEED_FIELDS)
+        "id", "order_id", "carrier", "tracking_number", "order_placed_at", *_FEED_FIELDS, "tracking_dispute_id")
     text, params = read.query.sql_with_params()
     return f"{text} WHERE tracking_number {'= ANY(%s)' if many else '= %s'} ORDER BY id FOR UPDATE", list(params)
 
 
 def _lock_packages(numbers):
-    """{(carrier, tracking number): _Package}, locked in id order so concurrent batches never deadlock."""
+    """({(carrier, tracking number): _Package}, {(carrier, tracking number) in dispute: dispute id}),
+    locked in id order so concurrent batches never deadlock."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # psycopg's C loader for the timestamps. Django's own, a Python subclass that only
@@ -338,12 +344,16 @@ def _lock_packages(numbers):
             found = cursor.fetchall()
     else:
         found = (Package.objects.filter(tracking_number__in=numbers).select_for_update().order_by("pk")
-                 .values_list("pk", "order_id", "carrier", "tracking_number", "order__placed_at", *_FEED_FIELDS))
-    packages = {}
+                 .values_list("pk", "order_id", "carrier", "tracking_number", "order__placed_at", *_FEED_FIELDS,
+                              "tracking_dispute_id"))
+    packages, disputed = {}, {}
     for row in found:
         pkg = _Package(row)
-        packages[(pkg.carrier, pkg.tracking_number)] = pkg
-    return packages
+        if pkg.tracking_dispute_id:  # two shops' packages have the number: nothing moves until staff rule
+            disputed[(pkg.carrier, pkg.tracking_number)] = pkg.tracking_dispute_id
+        else:
+            packages[(pkg.carrier, pkg.tracking_number)] = pkg
+    return packages, disputed
 
 
 @functools.cache

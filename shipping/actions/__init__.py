@@ -6,8 +6,9 @@ the carrier, in transit; when every one is delivered, delivered.
 
 One module per concept: packages (the split, the unsplit order's one package, the platform's
 numbers), handover (ship by platform, ready for handover), ship (ship by seller, many rows),
-tracking_numbers (one package's own number, its correction), printing, photos, flags (the
-platform's markers and staff moves), tickets (complaints, force majeure), sync, events.
+tracking_numbers (one package's own number, its correction), disputes (a number two shops
+entered: staff rule, the feed is held meanwhile), printing, photos, flags (the platform's
+markers and staff moves), tickets (complaints, force majeure), sync, events.
 Callers import from here (`shipping.actions.mark_ready`); the modules import each other directly.
 """
 

@@ -17,6 +17,7 @@ from orders.models import Order
 
 from .. import carriers
 from ..models import Package, PackageEvent
+from . import disputes
 from .events import _event
 from .packages import ensure_packages
 from .sync import sync_order
@@ -78,7 +79,7 @@ def _ship_rows(shop, rows, actor, report):
     good = _checked_rows(rows, targets, taken, report)
     if not good or (report.errors and report.all_or_nothing):
         return
-    _ship_checked(good, actor, now, report)
+    _ship_checked(good, actor, now, report, taken)
 
 
 @dataclass
@@ -137,12 +138,15 @@ def _ship_targets(shop, rows):
 
 
 def _taken_numbers(rows):
-    """The (carrier, tracking number) pairs of the rows that some package already has."""
+    """{(carrier, tracking number): [(package id, shop id)]} of the rows' numbers that packages already have."""
     wanted = [carriers.normalize(r.tracking_number) for r in rows]
-    return set(
+    taken = defaultdict(list)
+    for carrier, number, pk, shop_id in (
         Package.objects.filter(tracking_number__in=[n for n in wanted if n and not params.has_bad_characters(n)])
-        .values_list("carrier", "tracking_number")
-    )
+        .values_list("carrier", "tracking_number", "pk", "shop_id")
+    ):
+        taken[(carrier, number)].append((pk, shop_id))
+    return taken
 
 
 def _checked_rows(rows, targets, taken, report):
@@ -182,14 +186,15 @@ def _number_problem(row, pkg, number, taken, seen_numbers):
     problem = carriers.check(row.carrier, number)
     if problem is None and carriers.CARRIERS[row.carrier].platform:
         problem = "The platform carrier's numbers come with a platform label; choose your own carrier."
-    if problem is None and (row.carrier, number) in taken and (pkg.carrier, pkg.tracking_number) != (row.carrier, number):
-        problem = f"Tracking number {number} is already used for another {carriers.CARRIERS[row.carrier].name} package."
+    # The shop's own other package: a typo, refused. Another shop's: accepted, in dispute (disputes.py).
+    if problem is None and any(shop_id == pkg.shop_id and pk != pkg.pk for pk, shop_id in taken.get((row.carrier, number), ())):
+        problem = f"Tracking number {number} is already on another {carriers.CARRIERS[row.carrier].name} package of this shop."
     if problem is None and (row.carrier, number) in seen_numbers:
         problem = f"Tracking number {number} is also on {seen_numbers[(row.carrier, number)]}."
     return problem
 
 
-def _ship_checked(good, actor, now, report):
+def _ship_checked(good, actor, now, report, taken):
     """Ship the checked rows' packages in one update, creating an unsplit order's package first."""
     good = [(row, pkg if pkg.pk else ensure_packages(pkg.order, actor)[0], number) for row, pkg, number in good]
     events = []
@@ -198,10 +203,15 @@ def _ship_checked(good, actor, now, report):
         report.applied.append((row, pkg))
     try:
         with transaction.atomic():
+            for row, pkg, number in good:
+                others = [pk for pk, shop_id in taken.get((row.carrier, number), ()) if shop_id != pkg.shop_id]
+                if others:  # another shop's package has the number: accepted, in dispute until staff rule
+                    disputes.open_or_join(package=pkg, carrier=row.carrier, number=number, actor=actor, at=now,
+                                          others=list(Package.objects.filter(pk__in=others)))
             Package.objects.bulk_update(
                 [p for _, p, _ in good],
                 ["carrier", "tracking_number", "tracking_set_at", "status", "status_at", "collected_at",
-                 "promised_delivery_at", "updated_at"],
+                 "promised_delivery_at", "tracking_dispute", "updated_at"],
             )
     except IntegrityError:
         # Another upload took one of these numbers a moment ago.

@@ -8,6 +8,7 @@ from orders.actions import ActionRefused
 
 from .. import carriers, transitions
 from ..models import Package
+from . import disputes
 from .events import _event
 from .packages import _order_still_shipping
 
@@ -29,11 +30,14 @@ def set_tracking(*, package, carrier, tracking_number, actor, at=None):
     )
     if problem:
         raise ActionRefused(problem)
-    if Package.objects.filter(carrier=carrier, tracking_number=number).exists():
-        raise ActionRefused(f"Tracking number {number} is already used for another package.")
+    own, others = disputes.holders(package, carrier, number)
+    if own:
+        raise disputes.own_number_refusal(number, own[0])
     now = at or timezone.now()
     package.carrier, package.tracking_number, package.tracking_set_at = carrier, number, now
-    package.save(update_fields=["carrier", "tracking_number", "tracking_set_at", "updated_at"])
+    if others:  # another shop's package has it: accepted, in dispute until staff rule
+        disputes.open_or_join(package=package, carrier=carrier, number=number, others=others, actor=actor, at=now)
+    package.save(update_fields=["carrier", "tracking_number", "tracking_set_at", "tracking_dispute", "updated_at"])
     _event(package, "set_tracking", actor, at=now, data={"carrier": carrier, "tracking_number": number}).save()
     return package
 
@@ -49,6 +53,8 @@ def correct_tracking(*, package, tracking_number, actor, carrier=None, reason=""
         raise ActionRefused("Only a seller's own tracking number can be corrected.")
     if package.tracking_corrected_at is not None:
         raise ActionRefused(f"The tracking number of package {package.seq} was already corrected once.")
+    if package.tracking_dispute_id:
+        raise ActionRefused(f"The tracking number of package {package.seq} is in dispute; platform staff decide first.")
     if not package.can_correct_tracking(now):
         raise ActionRefused(f"The tracking number of package {package.seq} can be corrected only within 72 h of entering it.")
     problem = carriers.check(carrier, number) or (
@@ -58,11 +64,14 @@ def correct_tracking(*, package, tracking_number, actor, carrier=None, reason=""
         raise ActionRefused(problem)
     if (carrier, number) == (package.carrier, package.tracking_number):
         raise ActionRefused("That is the current tracking number.")
-    if Package.objects.filter(carrier=carrier, tracking_number=number).exclude(pk=package.pk).exists():
-        raise ActionRefused(f"Tracking number {number} is already used for another package.")
+    own, others = disputes.holders(package, carrier, number)
+    if own:
+        raise disputes.own_number_refusal(number, own[0])
     old = {"carrier": package.carrier, "tracking_number": package.tracking_number}
     package.carrier, package.tracking_number, package.tracking_corrected_at = carrier, number, now
-    package.save(update_fields=["carrier", "tracking_number", "tracking_corrected_at", "updated_at"])
+    if others:
+        disputes.open_or_join(package=package, carrier=carrier, number=number, others=others, actor=actor, at=now)
+    package.save(update_fields=["carrier", "tracking_number", "tracking_corrected_at", "tracking_dispute", "updated_at"])
     _event(package, "correct_tracking", actor, at=now, note=reason,
            data={"from": old, "to": {"carrier": carrier, "tracking_number": number}}).save()
     return package

@@ -236,11 +236,14 @@ def test_ship_with_a_number_that_is_not_the_carriers_is_refused():
     assert refreshed(pkg).status == P.PACKING
 
 
-def test_tracking_number_is_unique_per_carrier():
+def test_tracking_number_is_unique_per_carrier_within_a_shop():
+    """Another shop's package with the number makes a dispute (test_disputes.py)."""
     number = ups_number()
-    actions.ship_package(package=seller_package(), carrier="ups", tracking_number=number, actor=ACTOR)
-    other = seller_package()
-    with pytest.raises(ActionRefused, match="already used"):
+    first = seller_package()
+    actions.ship_package(package=first, carrier="ups", tracking_number=number, actor=ACTOR)
+    order = order_to_ship(first.shop, model="SELLER")
+    other = actions.ensure_packages(order, ACTOR)[0]
+    with pytest.raises(ActionRefused, match="already on another UPS package of this shop"):
         actions.ship_package(package=other, carrier="ups", tracking_number=number.lower(), actor=ACTOR)
     # The same digits at another carrier are another parcel.
     actions.ship_package(package=other, carrier="fedex", tracking_number="123456789012", actor=ACTOR)
