@@ -200,3 +200,21 @@ def test_admin_shows_both_shops_evidence_and_rules(clash, admin_client, settings
     assert admin_client.post(url, {"keep": str(second.pk), "note": "again"}).status_code == 403
     assert admin_client.get(f"/admin/shipping/trackingdispute/{dispute.pk}/photos/999999").status_code == 404
     assert admin_client.get("/admin/shipping/trackingdispute/x/change/").status_code in (302, 404)
+
+
+MARKER = '<span class="marker">Tracking number in dispute</span>'
+
+
+def test_the_sellers_order_page_says_the_number_is_in_dispute(seller_client, shop):
+    from tests.pages import fetch_both, texts
+
+    number = ups_number()
+    actions.set_tracking(package=seller_package(), carrier="ups", tracking_number=number, actor=ACTOR)
+    mine = seller_package(shop)
+    actions.set_tracking(package=mine, carrier="ups", tracking_number=number, actor=ACTOR)
+    url = f"/s/{shop.slug}/orders/{mine.order.number}/"
+    for html in texts(*fetch_both(seller_client, url, "order-main")):
+        assert MARKER in html and "Correct the tracking number" not in html
+    disputes.rule(dispute=TrackingDispute.objects.get(), keep=None, actor=staff(), note="Neither.")
+    for html in texts(*fetch_both(seller_client, url, "order-main")):
+        assert MARKER not in html and "Correct the tracking number" in html
