@@ -321,7 +321,8 @@ class TrackingDisputeAdmin(NoDelete, admin.ModelAdmin):
                     return redirect("admin:shipping_trackingdispute_change", dispute.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Tracking number {dispute.tracking_number} ({dispute.get_carrier_display()})",
+            "title": f"{'Change' if self.has_change_permission(request, dispute) else 'View'} tracking dispute",
+            "subtitle": f"Tracking number {dispute}",
             "opts": self.model._meta, "dispute": dispute, "claims": claims, "form": form,
             "held": dispute.held_events.select_related("released_to")[:200],
             "held_count": dispute.held_events.count(),

@@ -293,7 +293,7 @@ class TrackingDispute(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.carrier} {self.tracking_number}"
+        return f"{self.get_carrier_display()} {self.tracking_number}"
 
     @property
     def is_open(self):

@@ -46,10 +46,22 @@ def rows(admin_client, admin_user, shop, seller):
     shipping_actions.file_force_majeure(shop=shop, order_ids=[order.pk], actor=Actor.seller(seller),
                                         description="Flooded roads", event_start=now, event_end=now + timedelta(days=1))
     open_return(delivered_order(shop))
+    _disputed_number(shop)
     MembershipFactory(shop=shop)
     admin_client.post("/admin/shops/policywindow/add/", {"rule": "P1", "hours": "36", "enabled": "on", "note": "peak"})
     _task_queue_rows(now)
     _login_throttle_rows(seller)
+
+
+def _disputed_number(shop):
+    """Two shops' packages with one tracking number (a tracking dispute, its claims, a held event)."""
+    from shipping.tests.factories import ups_number
+
+    number = ups_number()
+    for owner in (shop, MembershipFactory().shop):
+        package = shipping_actions.ensure_packages(order_to_ship(owner, model="SELLER"), ACTOR)[0]
+        shipping_actions.set_tracking(package=package, carrier="ups", tracking_number=number, actor=ACTOR)
+    feed(event(refreshed(package), "InTransit", location="Memphis hub"))
 
 
 def _task_queue_rows(now):
