@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, WithJsonSchema
 
 from core.payload import parse_time, text_error
 from core.refusals import Refused
+from shops.roles import PERMISSIONS
 
 
 class Problem(Exception):
@@ -32,14 +33,52 @@ def problem_response(status, code, title, detail="", errors=None, headers=None):
     return response
 
 
+# What each key scope lets a key do, in the permission names of shops.roles: the pages and the
+# API check the same names. A key has the union of its scopes' permissions (no role: a key is
+# the shop's, made by its owner).
+SCOPE_PERMISSIONS = {
+    "orders:read": {"orders.view"},
+    "orders:write": {"orders.confirm", "orders.cancel", "orders.note"},
+    "fulfillment:write": {"shipping.split", "shipping.arrange", "shipping.ship", "shipping.labels",
+                          "shipping.photos", "shipping.tickets"},
+    "returns:read": {"requests.view"},
+    "returns:write": {"requests.answer", "requests.receive", "requests.dispute", "requests.refund",
+                      "requests.refund_over_limit"},
+    "inventory:read": {"inventory.view"},
+    "inventory:write": {"inventory.change"},
+    "webhooks:manage": {"webhooks.manage"},
+    "buyer:full_address": {"buyer.full_address"},
+}
+
+
+def key_permissions(api_key):
+    return frozenset().union(*(SCOPE_PERMISSIONS.get(scope, ()) for scope in api_key.scopes))
+
+
 def has_scope(request, scope):
-    """Whether the request's key may do what `scope` allows (the one place that decides)."""
+    """Whether the request's key holds `scope` itself."""
     return scope in request.api_key.scopes
 
 
-def need(request, scope):
-    if not has_scope(request, scope):
-        raise Problem(403, "missing_scope", "The key lacks a scope", f"this call needs the scope {scope}")
+def key_can(request, permission):
+    """Whether the request's key may do what `permission` (a shops.roles name) allows: the one
+    place that decides, from its scopes."""
+    return permission in key_permissions(request.api_key)
+
+
+def need(request, permission):
+    """403 unless the key's scopes give it `permission` (a shops.roles name). A scope name is
+    also taken, as "the key has this scope"."""
+    if ":" in permission:
+        if not has_scope(request, permission):
+            raise Problem(403, "missing_scope", "The key lacks a scope", f"this call needs the scope {permission}")
+        return
+    if permission not in PERMISSIONS:
+        raise KeyError(f"no permission named {permission!r}")
+    if not key_can(request, permission):
+        scopes = sorted(scope for scope, perms in SCOPE_PERMISSIONS.items() if permission in perms)
+        raise Problem(403, "missing_scope", "The key lacks a scope",
+                      f"this call needs the permission {permission} (scope {' or '.join(scopes)})")
 
 
 class ProblemOut(Schema):

@@ -17,7 +17,6 @@ from shipping.forms import ArrangeForm
 from shipping.models import Package, PackageItem, PrintJob, TrackingEvent
 
 from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need, refused
-from .models import ApiKey
 
 ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut,
           429: ProblemOut}
@@ -126,7 +125,7 @@ def package_rows(packages):
 
 @router.get("/orders/{number}/packages", response={200: list[PackageOut], **ERRORS}, summary="An order's packages")
 def order_packages(request, number: str):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     order = _order(request, number)
     return package_rows(Package.objects.active().filter(order=order).select_related("order").order_by("seq"))
 
@@ -134,7 +133,7 @@ def order_packages(request, number: str):
 @router.get("/orders/{number}/pickup-slots", response={200: list[SlotOut], **ERRORS},
             summary="The platform carrier's next pickup slots")
 def order_pickup_slots(request, number: str):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     _order(request, number)
     return [{"start": s, "end": e} for s, e in actions.pickup_slots(request.shop)]
 
@@ -142,7 +141,7 @@ def order_pickup_slots(request, number: str):
 @router.post("/orders/{number}/packages", response={201: list[PackageOut], **ERRORS},
              summary="Split the order into packages (every unit in exactly one)")
 def split(request, number: str, body: SplitIn):
-    need(request, ApiKey.Scope.FULFILLMENT_WRITE)
+    need(request, "shipping.split")
     order = _order(request, number)
     allocations = []
     for i, package in enumerate(body.packages):
@@ -161,7 +160,7 @@ def split(request, number: str, body: SplitIn):
 @router.post("/orders/{number}/arrange", response={200: list[PackageOut], **ERRORS},
              summary="Ship by platform: pickup in a slot or drop-off at a point; labels follow")
 def arrange(request, number: str, body: ArrangeIn):
-    need(request, ApiKey.Scope.FULFILLMENT_WRITE)
+    need(request, "shipping.arrange")
     check_text(body.dropoff_point, "dropoff_point")
     order = _order(request, number)
     slots = actions.pickup_slots(request.shop)
@@ -183,7 +182,7 @@ def arrange(request, number: str, body: ArrangeIn):
 @router.get("/packages/{int:package_id}", response={200: PackageDetail, **ERRORS},
             summary="One package with its tracking events, oldest first")
 def package_detail(request, package_id: int):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     package = _package(request, package_id)
     (row,) = package_rows([package])
     events = TrackingEvent.objects.filter(package=package).order_by("occurred_at", "id")
@@ -194,7 +193,7 @@ def package_detail(request, package_id: int):
 @router.post("/packages/{int:package_id}/ready", response={200: PackageOut, **ERRORS},
              summary="Packed and labelled: the collection window (P3) starts")
 def ready(request, package_id: int):
-    need(request, ApiKey.Scope.FULFILLMENT_WRITE)
+    need(request, "shipping.arrange")
     package = _package(request, package_id)
 
     def act():
@@ -206,7 +205,7 @@ def ready(request, package_id: int):
 @router.post("/packages/ship", response={200: ShipOut, **ERRORS},
              summary=f"Ship by seller: carrier and tracking number for up to {MAX_ROWS} packages")
 def ship(request, body: ShipIn):
-    need(request, ApiKey.Scope.FULFILLMENT_WRITE)
+    need(request, "shipping.ship")
     for i, row in enumerate(body.rows):
         for field in ("order", "carrier", "tracking_number"):
             check_text(getattr(row, field), f"rows.{i}.{field}")
@@ -228,8 +227,8 @@ def ship(request, body: ShipIn):
             openapi_extra={"responses": {200: {"description": "PDF", "content": {"application/pdf": {}}}}})
 def label(request, package_id: int, kind: PrintJob.Kind = PrintJob.Kind.LABEL,
           size: PrintJob.Size = PrintJob.Size.FOUR_BY_SIX):
-    need(request, ApiKey.Scope.ORDERS_READ)
-    need(request, ApiKey.Scope.BUYER_FULL_ADDRESS)  # the label and the slip carry the buyer's address and phone
+    need(request, "shipping.labels")
+    need(request, "buyer.full_address")  # the label and the slip carry the buyer's address and phone
     package = _package(request, package_id)
     try:
         actions.record_print(shop=request.shop, packages=[package], kind=kind, size=size,

@@ -9,7 +9,6 @@ from shops.models import SKU, StockChange
 from shops.stock import StaleStock, StockRefused, change_stock
 
 from .common import Problem, ProblemOut, check_text, idempotent, need, only_known_params
-from .models import ApiKey
 
 ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut,
           429: ProblemOut}
@@ -50,7 +49,7 @@ def _out(sku):
 
 @router.get("/skus", response={200: SkuPage, **ERRORS}, summary="SKUs by code, with their stock")
 def list_skus(request, filters: Query[SkuFilters]):
-    need(request, ApiKey.Scope.INVENTORY_READ)
+    need(request, "inventory.view")
     only_known_params(request, SkuFilters)
     check_text(filters.after, "after")
     qs = SKU.objects.for_shop(request.shop)
@@ -72,14 +71,14 @@ def _sku(request, code):
 
 @router.get("/skus/{code}", response={200: SkuOut, **ERRORS}, summary="One SKU")
 def get_sku(request, code: str):
-    need(request, ApiKey.Scope.INVENTORY_READ)
+    need(request, "inventory.view")
     return _out(_sku(request, code))
 
 
 @router.post("/skus/{code}/stock", response={200: SkuOut, **ERRORS},
              summary="Set or adjust stock on hand, with a reason and the version read")
 def change(request, code: str, body: StockIn):
-    need(request, ApiKey.Scope.INVENTORY_WRITE)
+    need(request, "inventory.change")
     check_text(body.note, "note")
     sku = _sku(request, code)
 

@@ -15,7 +15,6 @@ from returns.forms import ApproveForm, RefundForm, RejectForm
 from returns.models import BuyerRequest, Refund
 
 from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need, only_known_params
-from .models import ApiKey
 from .pages import after_token, next_token
 
 READ_ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut, 429: ProblemOut}
@@ -108,7 +107,7 @@ def _request(request, number):
 
 @requests_router.get("", response={200: RequestPage, **READ_ERRORS}, summary="List requests, newest first")
 def list_requests(request, filters: Query[RequestFilters]):
-    need(request, ApiKey.Scope.RETURNS_READ)
+    need(request, "requests.view")
     only_known_params(request, RequestFilters)
     qs = BuyerRequest.objects.for_shop(request.shop).select_related("order")
     if filters.status:
@@ -127,7 +126,7 @@ def list_requests(request, filters: Query[RequestFilters]):
 
 @requests_router.get("/{number}", response={200: RequestDetail, **READ_ERRORS}, summary="One request")
 def get_request(request, number: str):
-    need(request, ApiKey.Scope.RETURNS_READ)
+    need(request, "requests.view")
     req = _request(request, number)
     lines = [{"sku": li.order_line.sku_code, "quantity": li.quantity}
              for li in req.lines.select_related("order_line")]
@@ -136,8 +135,8 @@ def get_request(request, number: str):
     return {**request_summary(req), "description": req.description, "lines": lines, "refunds": refunds}
 
 
-def _act(request, number, form_class, data, call):
-    need(request, ApiKey.Scope.RETURNS_WRITE)
+def _act(request, number, form_class, data, call, *, perm):
+    need(request, perm)
     for key, value in data.items():
         if isinstance(value, str):
             check_text(value, key)
@@ -157,31 +156,31 @@ def _act(request, number, form_class, data, call):
 @requests_router.post("/{number}/approve", response={200: RequestSummary, **WRITE_ERRORS}, summary="Approve")
 def approve(request, number: str, body: ApproveIn):
     return _act(request, number, ApproveForm, body.dict(), lambda req, actor, c: actions.approve_request(
-        request=req, actor=actor, amount=c["amount"], note=c["note"]))
+        request=req, actor=actor, amount=c["amount"], note=c["note"]), perm="requests.answer")
 
 
 @requests_router.post("/{number}/reject", response={200: RequestSummary, **WRITE_ERRORS},
                       summary="Reject with a reason (the buyer is told)")
 def reject(request, number: str, body: RejectIn):
     return _act(request, number, RejectForm, body.dict(), lambda req, actor, c: actions.reject_request(
-        request=req, actor=actor, reason=c["reason"], note=c["note"]))
+        request=req, actor=actor, reason=c["reason"], note=c["note"]), perm="requests.answer")
 
 
 @requests_router.post("/{number}/extend", response={200: RequestSummary, **WRITE_ERRORS},
                       summary="Extend the answer deadline (once)")
 def extend(request, number: str):
-    return _act(request, number, None, {}, lambda req, actor, c: actions.extend_deadline(request=req, actor=actor))
+    return _act(request, number, None, {}, lambda req, actor, c: actions.extend_deadline(request=req, actor=actor), perm="requests.answer")
 
 
 @requests_router.post("/{number}/receive", response={200: RequestSummary, **WRITE_ERRORS},
                       summary="Confirm the returned item arrived")
 def receive(request, number: str, body: NoteIn):
     return _act(request, number, None, body.dict(), lambda req, actor, c: actions.confirm_receipt(
-        request=req, actor=actor, note=c["note"]))
+        request=req, actor=actor, note=c["note"]), perm="requests.receive")
 
 
 @requests_router.post("/{number}/refund", response={200: RequestSummary, **WRITE_ERRORS},
                       summary="Refund, in full or in part")
 def refund(request, number: str, body: RefundIn):
     return _act(request, number, RefundForm, body.dict(), lambda req, actor, c: actions.refund_request(
-        request=req, actor=actor, amount=c["amount"], note=c["note"]))
+        request=req, actor=actor, amount=c["amount"], note=c["note"]), perm="requests.refund")

@@ -36,8 +36,8 @@ from .common import (
     ProblemOut,
     check_text,
     form_problem,
-    has_scope,
     idempotent,
+    key_can,
     need,
     only_known_params,
     problem_response,
@@ -45,7 +45,6 @@ from .common import (
 from .fulfillment import PackageOut, TrackingOut, package_rows
 from .fulfillment import router as fulfillment_router
 from .inventory import router as inventory_router
-from .models import ApiKey
 from .pages import after_token, next_token
 from .returns import RequestSummary, request_summary, requests_router
 
@@ -263,7 +262,7 @@ orders_router = Router(tags=["orders"])
 @orders_router.get("", response={200: OrderPage, 400: ProblemOut, 401: ProblemOut, 403: ProblemOut,
                                  422: ProblemOut, 429: ProblemOut}, summary="List orders (keyset pages)")
 def list_orders(request, filters: Query[OrderFilters]):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     only_known_params(request, OrderFilters)
     check_text(filters.sku, "sku")
     qs = Order.objects.for_shop(request.shop)
@@ -378,7 +377,7 @@ def _summary(order):
 @orders_router.post("/{number}/confirm", response={200: OrderSummary, **WRITE_ERRORS},
                     summary="Confirm: reserve every line's stock (409 naming the short SKU)")
 def confirm(request, number: str):
-    need(request, ApiKey.Scope.ORDERS_WRITE)
+    need(request, "orders.confirm")
     order = _order(request, number)
 
     def act():
@@ -390,7 +389,7 @@ def confirm(request, number: str):
 @orders_router.post("/{number}/cancel", response={200: OrderSummary, **WRITE_ERRORS},
                     summary="Cancel with a reason (the buyer is told)")
 def cancel(request, number: str, body: CancelIn):
-    need(request, ApiKey.Scope.ORDERS_WRITE)
+    need(request, "orders.cancel")
     _clean_cancel(body)
     order = _order(request, number)
 
@@ -404,7 +403,7 @@ def cancel(request, number: str, body: CancelIn):
 @orders_router.post("/{number}/notes", response={201: NoteOut, **WRITE_ERRORS},
                     summary="Add an internal note to the order's history")
 def add_note(request, number: str, body: NoteIn):
-    need(request, ApiKey.Scope.ORDERS_WRITE)
+    need(request, "orders.note")
     _clean_texts(body.dict(), ["text"])
     order = _order(request, number)
 
@@ -433,7 +432,7 @@ def _bulk_report(result, missing):
 @orders_router.post("/confirm", response={200: BulkOut, **WRITE_ERRORS},
                     summary=f"Confirm up to {MAX_BULK} orders; a per-order report")
 def confirm_many(request, body: BulkIn):
-    need(request, ApiKey.Scope.ORDERS_WRITE)
+    need(request, "orders.confirm")
     found, missing = _bulk_ids(request, body.numbers)
 
     def act():
@@ -446,7 +445,7 @@ def confirm_many(request, body: BulkIn):
 @orders_router.post("/cancel", response={200: BulkOut, **WRITE_ERRORS},
                     summary=f"Cancel up to {MAX_BULK} orders with one reason; a per-order report")
 def cancel_many(request, body: BulkCancelIn):
-    need(request, ApiKey.Scope.ORDERS_WRITE)
+    need(request, "orders.cancel")
     _clean_cancel(body)
     found, missing = _bulk_ids(request, body.numbers)
 
@@ -493,7 +492,7 @@ def _packages(order):
                                           429: ProblemOut},
                    summary="One order: lines, buyer, packages with tracking, requests, refunds, deadlines")
 def get_order(request, number: str):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     order = _order(request, number)
     lines = [{"id": li.pk, "sku": li.sku_code, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
              for li in order.lines.order_by("id")]
@@ -507,7 +506,7 @@ def get_order(request, number: str):
     detail_only = ["confirmed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at", "cancel_reason",
                    "cancel_note"]
     return {**summary(order), **{f: getattr(order, f) for f in detail_only},
-            "buyer": _buyer(order, has_scope(request, ApiKey.Scope.BUYER_FULL_ADDRESS)),
+            "buyer": _buyer(order, key_can(request, "buyer.full_address")),
             "lines": lines, "packages": _packages(order), "requests": [request_summary(r) for r in requests],
             "refunds": refunds, "refunded_total": sum((f["amount"] for f in refunds), Decimal("0"))}
 
@@ -515,7 +514,7 @@ def get_order(request, number: str):
 @orders_router.get("/{number}/history", response={200: list[EventOut], 400: ProblemOut, 401: ProblemOut, 403: ProblemOut,
                                                   404: ProblemOut, 429: ProblemOut}, summary="The order's history")
 def order_history(request, number: str):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     order = _order(request, number)
     return [{"at": e.at, "actor_kind": e.actor_kind, "actor": e.actor_label, "action": e.action,
              "from_status": e.from_status, "to_status": e.to_status, "note": e.note}

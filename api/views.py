@@ -2,14 +2,12 @@
 own systems. The key is shown once, on the answer to its creation; only its prefix is kept."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.payload import text_error
 from shops.access import shop_required
-from shops.models import Membership
 
 from . import keys
 from .models import ApiKey
@@ -27,11 +25,6 @@ class KeyForm(forms.Form):
         return name
 
 
-def _owner(request, shop):
-    if not Membership.objects.filter(shop=shop, user=request.user, role=Membership.Role.OWNER).exists():
-        raise PermissionDenied("Only the shop's owner manages its API keys.")
-
-
 def _page(request, shop, *, form=None, new_key=None, status=200, message=None):
     context = {"shop": shop, "nav": "api_keys", "form": form or KeyForm(), "new_key": new_key, "message": message,
                "keys": ApiKey.objects.filter(shop=shop).select_related("created_by", "revoked_by")}
@@ -39,11 +32,10 @@ def _page(request, shop, *, form=None, new_key=None, status=200, message=None):
     return render(request, template, context, status=status)
 
 
-@shop_required
+@shop_required(perm="api_keys.manage")
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 def api_keys(request, shop):
-    _owner(request, shop)
     if request.method == "GET":
         return _page(request, shop)
     form = KeyForm(request.POST)
@@ -56,10 +48,9 @@ def api_keys(request, shop):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="api_keys.manage")
 @vary_on_headers("HX-Request")
 def api_key_revoke(request, shop, pk):
-    _owner(request, shop)
     api_key = get_object_or_404(ApiKey.objects.filter(shop=shop), pk=pk)
     keys.revoke_key(api_key=api_key, user=request.user)
     return _page(request, shop, message=f"Key “{api_key.name}” revoked: its requests now get 401.")

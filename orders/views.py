@@ -13,7 +13,7 @@ from core import params
 from core.actor import Actor
 from core.htmx import after_action, form_errors, toast
 from core.refusals import Refused
-from shops.access import shop_required
+from shops.access import require, shop_required
 
 from . import actions, listing, registry
 from .forms import BulkCancelForm, CancelForm, NoteForm
@@ -21,6 +21,7 @@ from .models import Order
 from .templatetags.orders_tags import ROW_FIELDS, query_string
 
 BULK_LIMIT = 1000  # orders one bulk action may touch ("all matching" included)
+BULK_PERMISSIONS = {"confirm": "orders.confirm", "cancel": "orders.cancel"}
 CANCEL_REASONS = BulkCancelForm.base_fields["reason"].choices  # the bulk bar's <select>
 
 
@@ -112,6 +113,8 @@ def needs_action(request, shop):
 def order_bulk(request, shop):
     """Confirm or cancel the selected orders (or all matching the filter), reporting per order."""
     action, ids, error = _bulk_selection(request, shop)
+    if action in BULK_PERMISSIONS:
+        require(request, BULK_PERMISSIONS[action])
     # A request no page of ours sends: a refused filter behind "all matching", ids that are not ids.
     malformed = error is not None or ids is None
     error = error or _selection_error(ids)
@@ -212,7 +215,7 @@ class _Echo:
         return value
 
 
-@shop_required
+@shop_required(perm="orders.export")
 def order_export(request, shop):
     """The current filter as CSV, streamed row by row (constant memory at any size). A
     filter the list refuses is a 400 naming the fields, never the whole tab."""
@@ -281,7 +284,7 @@ def after_order_action(request, shop, order, *, ok=None, error=None, status=200,
 
 
 @require_POST
-@shop_required
+@shop_required(perm="orders.confirm")
 def order_confirm(request, shop, number):
     order = _order(shop, number)
     try:
@@ -292,7 +295,7 @@ def order_confirm(request, shop, number):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="orders.cancel")
 def order_cancel(request, shop, number):
     order = _order(shop, number)
     form = CancelForm(request.POST)
@@ -312,7 +315,7 @@ def order_cancel(request, shop, number):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="orders.note")
 def order_note(request, shop, number):
     order = _order(shop, number)
     form = NoteForm(request.POST)

@@ -14,7 +14,7 @@ from core.actor import Actor
 from core.htmx import after_action, form_errors
 from core.refusals import Refused
 from orders.models import Order, OrderMessage
-from shops.access import shop_required
+from shops.access import MissingPermission, can, shop_required
 
 from . import actions, transitions
 from .forms import ApproveForm, DisputeForm, MessageForm, ReceiveForm, RefundForm, RejectForm
@@ -49,7 +49,7 @@ def _counts(shop):
     return counts
 
 
-@shop_required
+@shop_required(perm="requests.view")
 @vary_on_headers("HX-Request")
 def request_list(request, shop):
     tab = request.GET.get("tab") or "open"
@@ -98,7 +98,7 @@ def _detail_context(shop, req, **extra):
     return context
 
 
-@shop_required
+@shop_required(perm="requests.view")
 @vary_on_headers("HX-Request")
 def request_detail(request, shop, pk):
     req = _request(shop, pk)
@@ -116,13 +116,30 @@ def _after(request, shop, req, *, ok=None, error=None, status=200):
     )
 
 
+def _within_refund_limit(request, shop, req, amount):
+    """A refund above the shop's limit needs requests.refund_over_limit (Customer service has
+    only requests.refund): refused with a 403 before anything is done. Empty amount: the full
+    amount asked for."""
+    amount = req.amount if amount is None else amount
+    if amount > shop.refund_limit and not can(request, "requests.refund_over_limit"):
+        raise MissingPermission(
+            "requests.refund_over_limit", request.membership.role,
+            f"A refund of {amount} {req.order.currency} is over this shop's limit for your role "
+            f"({shop.refund_limit} {req.order.currency}): it needs the permission requests.refund_over_limit.",
+        )
+
+
 @require_POST
-@shop_required
+@shop_required(perm="requests.answer")
 def request_approve(request, shop, pk):
     req = _request(shop, pk)
     form = ApproveForm(request.POST)
     if not form.is_valid():
         return _after(request, shop, req, error=form_errors(form), status=400)
+    if req.kind == BuyerRequest.Kind.REFUND_ONLY:
+        _within_refund_limit(request, shop, req, form.cleaned_data["amount"])
+    elif req.kind == BuyerRequest.Kind.CANCEL:  # approving a cancellation refunds the order
+        _within_refund_limit(request, shop, req, req.order.total)
     try:
         actions.approve_request(request=req, actor=Actor.seller(request.user), amount=form.cleaned_data["amount"],
                                 note=form.cleaned_data["note"])
@@ -132,7 +149,7 @@ def request_approve(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="requests.answer")
 def request_reject(request, shop, pk):
     req = _request(shop, pk)
     form = RejectForm(request.POST, request=req)
@@ -147,7 +164,7 @@ def request_reject(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="requests.answer")
 def request_extend(request, shop, pk):
     req = _request(shop, pk)
     try:
@@ -158,7 +175,7 @@ def request_extend(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="requests.receive")
 def request_receive(request, shop, pk):
     req = _request(shop, pk)
     form = ReceiveForm(request.POST)
@@ -172,12 +189,13 @@ def request_receive(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="requests.refund")
 def request_refund(request, shop, pk):
     req = _request(shop, pk)
     form = RefundForm(request.POST)
     if not form.is_valid():
         return _after(request, shop, req, error=form_errors(form), status=400)
+    _within_refund_limit(request, shop, req, form.cleaned_data["amount"])
     try:
         actions.refund_request(request=req, actor=Actor.seller(request.user), amount=form.cleaned_data["amount"],
                                note=form.cleaned_data["note"])
@@ -187,7 +205,7 @@ def request_refund(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="requests.dispute")
 def request_dispute(request, shop, pk):
     req = _request(shop, pk)
     form = DisputeForm(request.POST)
@@ -201,14 +219,14 @@ def request_dispute(request, shop, pk):
     return _after(request, shop, req, ok=f"Return {req.number} disputed; platform staff will rule on it.")
 
 
-@shop_required
+@shop_required(perm="requests.view")
 def request_photo(request, shop, pk, photo):
     item = get_object_or_404(RequestPhoto.objects.filter(request__shop=shop, request_id=pk), pk=photo)
     return photo_response(item)
 
 
 @require_POST
-@shop_required
+@shop_required(perm="orders.message")
 def order_message(request, shop, number):
     """A seller's message to the buyer, from the order page or a request page."""
     order = get_object_or_404(Order.objects.for_shop(shop).select_related("shop"), number=number)

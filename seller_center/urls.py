@@ -29,4 +29,5 @@ urlpatterns = [
     path("s/<slug:shop>/settings/api-keys/", include("api.urls")),
 ]
 
+handler403 = "seller_center.views.forbidden"
 handler404 = "seller_center.views.not_found"

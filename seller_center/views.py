@@ -5,6 +5,7 @@ from django.views import defaults
 from django.views.decorators.vary import vary_on_headers
 
 from core import params
+from core.htmx import toast
 from shops.access import shop_required
 from shops.models import Shop
 
@@ -57,6 +58,19 @@ def health_page(request, shop):
         cover_days=shop_health.COVER_TARGET_DAYS,
     )
     return render(request, "health/shop_health.html", context)
+
+
+def forbidden(request, exception=None):
+    """A refused page or action (shops.access.MissingPermission names the permission). htmx
+    swaps no 403 (includes/_htmx_config.html), so its answer carries the reason as a toast."""
+    reason = str(exception) if exception and str(exception) else "You may not do that here."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"type": "about:blank", "title": "Forbidden", "status": 403, "code": "forbidden",
+                             "detail": reason}, status=403, content_type="application/problem+json")
+    if getattr(request, "htmx", False):
+        response = render(request, "403.html#reason", {"reason": reason}, status=403)
+        return toast(response, reason, level="error")
+    return render(request, "403.html", {"reason": reason}, status=403)
 
 
 def not_found(request, exception=None):

@@ -14,7 +14,7 @@ from core.htmx import form_errors, toast
 from core.refusals import Refused
 from orders.models import Order
 from orders.transitions import TO_SHIP
-from shops.access import shop_required
+from shops.access import require, shop_required
 
 from . import actions, carriers, labels
 from .actions import ActionRefused, ShipRow
@@ -107,7 +107,7 @@ def _report_response(request, shop, report, *, upload_form=None, status=200):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.ship")
 def ship_bulk(request, shop):
     """Tracking numbers typed into the to-ship list: every filled row is one ShipRow."""
     rows, unreadable = [], []
@@ -131,7 +131,7 @@ def ship_bulk(request, shop):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.ship")
 def upload_csv(request, shop):
     form = CsvUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -162,7 +162,7 @@ def _back(request, shop):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.labels")
 def print_labels(request, shop):
     """Labels or packing slips of the chosen packages, merged into one PDF, and a PrintJob."""
     form = PrintForm(request.POST)
@@ -192,7 +192,7 @@ def _print_refused(request, shop, error):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.labels")
 def reprint(request, shop, pk):
     """The same packages again, in the size asked for (or the job's own). A size or kind that
     is no choice is refused before anything is stored; a job stored with one before sizes
@@ -216,7 +216,7 @@ def reprint(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.split")
 def split(request, shop, number):
     order = _order(shop, number)
     lines = list(order.lines.values_list("pk", flat=True))
@@ -238,7 +238,7 @@ def split(request, shop, number):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.arrange")
 def arrange(request, shop, number):
     order = _order(shop, number)
     form = ArrangeForm(request.POST, slots=actions.pickup_slots(shop), tz=shop.tzinfo)
@@ -256,7 +256,7 @@ def arrange(request, shop, number):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.arrange")
 def ready_all(request, shop, number):
     order = _order(shop, number)
     try:
@@ -267,7 +267,7 @@ def ready_all(request, shop, number):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.ship")
 def order_ship(request, shop, number):
     """Ship by seller, not packed yet: the carrier and tracking number ship the whole order
     in one package (the page's "enter your carrier's tracking number" step)."""
@@ -284,7 +284,7 @@ def order_ship(request, shop, number):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.arrange")
 def package_ready(request, shop, pk):
     pkg = _package(shop, pk)
     try:
@@ -295,7 +295,7 @@ def package_ready(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.ship")
 def package_ship(request, shop, pk):
     pkg = _package(shop, pk)
     form = ShipForm(request.POST)
@@ -310,7 +310,7 @@ def package_ship(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.ship")
 def package_correct(request, shop, pk):
     pkg = _package(shop, pk)
     form = CorrectForm(request.POST)
@@ -325,7 +325,7 @@ def package_correct(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.labels")
 def package_label_note(request, shop, pk):
     pkg = _package(shop, pk)
     form = LabelNoteForm(request.POST)
@@ -339,7 +339,7 @@ def package_label_note(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.photos")
 def package_photo(request, shop, pk):
     pkg = _package(shop, pk)
     form = PhotoForm(request.POST, request.FILES)
@@ -353,7 +353,7 @@ def package_photo(request, shop, pk):
 
 
 @require_POST
-@shop_required
+@shop_required(perm="shipping.tickets")
 def package_complaint(request, shop, pk):
     pkg = _package(shop, pk)
     form = ComplaintForm(request.POST)
@@ -383,6 +383,8 @@ def photo(request, shop, pk):
 @shop_required
 @vary_on_headers("HX-Request")
 def tickets(request, shop):
+    if request.method == "POST":
+        require(request, "shipping.tickets")
     form = ForceMajeureForm(request.POST or None, tz=shop.tzinfo)
     status = 200
     if request.method == "POST":

@@ -47,7 +47,8 @@ class ShopAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Seller URLs and stored notification links carry the slug; SKU prices and orders the currency.
-        return ["slug", "currency", "created_at"] if obj else ["created_at"]
+        # The refund limit is the owner's, set on the team page, where the change is in the team's audit trail.
+        return ["slug", "currency", "refund_limit", "created_at"] if obj else ["refund_limit", "created_at"]
 
 
 @admin.register(Membership)

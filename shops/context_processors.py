@@ -1,5 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
+from . import roles
 from .models import Notification, Shop
 
 
@@ -10,7 +11,10 @@ def shop_nav(request):
     if user is None or not user.is_authenticated:
         return {}
     shops = getattr(request, "my_shops", None)
-    context = {"my_shops": shops if shops is not None else Shop.objects.for_user(user)}
+    # `can`: what the member may do in this shop ({% if can.orders.confirm %}), from the
+    # membership shop_required resolved; nothing outside a shop.
+    context = {"my_shops": shops if shops is not None else Shop.objects.for_user(user),
+               "can": getattr(request, "can", roles.NOBODY)}
     shop = getattr(request, "shop", None)
     if shop is not None:
         context["shop"] = shop

@@ -1,19 +1,23 @@
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .roles import Role
+
 TIME_ZONES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
 
 
 class ShopQuerySet(models.QuerySet):
     def for_user(self, user):
-        """The shops a user belongs to: the start of every seller lookup."""
+        """The shops a user belongs to now (a removed member's row stays, for the history):
+        the start of every seller lookup."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user)
+        return self.filter(memberships__user=user, memberships__removed_at__isnull=True)
 
 
 class Shop(models.Model):
@@ -22,6 +26,10 @@ class Shop(models.Model):
     time_zone = models.CharField(max_length=64, choices=TIME_ZONES, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
     email = models.EmailField(blank=True, help_text="Where new-order emails go.")
+    refund_limit = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0.00"),
+        help_text="The largest refund a Customer service member may give (the owner sets it on the team page).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ShopQuerySet.as_manager()
@@ -37,20 +45,34 @@ class Shop(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(removed_at__isnull=True)
+
+
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner", "Owner"  # runs the shop, manages its people
-        STAFF = "staff", "Staff"  # handles orders
+    """A person in a shop with a role (shops.roles). Removing a member marks the row removed:
+    it stays, so the history that names them still reads, and a re-invitation reuses it."""
+
+    Role = Role
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    joined_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "user"], name="membership_unique")]
 
     def __str__(self):
-        return f"{self.user} @ {self.shop} ({self.role})"
+        return f"{self.user} @ {self.shop} ({self.role}{', removed' if self.removed_at else ''})"
+
+    @property
+    def active(self):
+        return self.removed_at is None
 
 
 class SKUQuerySet(models.QuerySet):

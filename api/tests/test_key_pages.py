@@ -54,8 +54,8 @@ def test_revoke(seller_client, shop):
     assert ApiKey.objects.get().revoked_by is not None  # kept, not deleted
 
 
-def test_staff_members_and_other_shops_cannot(client, shop):
-    staff = MembershipFactory(shop=shop, role=Membership.Role.STAFF).user
+def test_managers_and_other_shops_cannot(client, shop):
+    staff = MembershipFactory(shop=shop, role=Membership.Role.MANAGER).user
     client.force_login(staff)
     assert client.get(url(shop)).status_code == 403
     api_key, _ = keys.create_key(shop=shop, name="ERP", scopes=["orders:read"])

@@ -92,13 +92,14 @@ _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", 
 
 
 @register.simple_tag
-def row_values(orders, shop, now):
+def row_values(orders, shop, now, can_confirm=True):
     """The values of the Manage Orders rows, as text, for the `rows` partial of
     orders/order_list.html, which holds the markup (and escapes every value).
 
     The list is the page a seller lives in and may show 100 rows: formatted here in one
     pass, each cell is one plain lookup in the template's loop, with no date, number or
     choice-label filter per row. `orders` are rows of ROW_FIELDS (named tuples or orders).
+    `can_confirm`: the member may confirm (orders.confirm), so confirmable rows get the button.
     """
     tz = shop.tzinfo
     detail = cached_url("orders:detail", shop=shop.slug, number="0")[:-2]  # ".../orders/"
@@ -131,7 +132,7 @@ def row_values(orders, shop, now):
             "due_text": due_text,
             "status_class": f"status-{status.lower()}",
             "status_label": _STATUS_LABELS.get(status) or status,
-            "confirm": status in _CONFIRMABLE,
+            "confirm": can_confirm and status in _CONFIRMABLE,
         })
     return rows
 
