@@ -38,7 +38,7 @@ def problem_response(status, code, title, detail="", errors=None, headers=None):
 # the shop's, made by its owner).
 SCOPE_PERMISSIONS = {
     "orders:read": {"orders.view"},
-    "orders:write": {"orders.confirm", "orders.cancel", "orders.note"},
+    "orders:write": {"orders.confirm", "orders.cancel", "orders.note", "orders.message"},
     "fulfillment:write": {"shipping.split", "shipping.arrange", "shipping.ship", "shipping.labels",
                           "shipping.photos", "shipping.tickets"},
     "returns:read": {"requests.view"},

@@ -550,14 +550,14 @@ def _messages(order):
                                                    403: ProblemOut, 404: ProblemOut, 429: ProblemOut},
                    summary="The order's messages with the buyer, oldest first")
 def order_messages(request, number: str):
-    need(request, ApiKey.Scope.ORDERS_READ)
+    need(request, "orders.view")
     return _messages(_order(request, number))
 
 
 @orders_router.post("/{number}/messages", response={201: MessageOut, **WRITE_ERRORS},
                     summary="Message the buyer (they are told by email)")
 def post_message(request, number: str, body: MessageIn):
-    need(request, ApiKey.Scope.ORDERS_WRITE)
+    need(request, "orders.message")
     check_text(body.body, "body")
     form = MessageForm({"body": body.body})  # the seller page's form: the same rules
     if not form.is_valid():
