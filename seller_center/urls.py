@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from api.v1 import api as api_v1
 from orders import api as orders_api
+from shops import views as shop_views
 
 from . import views
 
@@ -27,6 +28,8 @@ urlpatterns = [
     path("s/<slug:shop>/requests/", include("returns.urls")),
     path("s/<slug:shop>/health/", views.health_page, name="shop_health"),
     path("s/<slug:shop>/settings/api-keys/", include("api.urls")),
+    path("s/<slug:shop>/settings/team/", include("shops.team_urls")),
+    path("invite/<str:token>/", shop_views.invitation, name="invitation"),
 ]
 
 handler403 = "seller_center.views.forbidden"

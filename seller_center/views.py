@@ -6,6 +6,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core import params
 from core.htmx import toast
+from shops import access
 from shops.access import shop_required
 from shops.models import Shop
 
@@ -17,6 +18,10 @@ def home(request):
     """Send a seller to their first shop's orders; explain when they have none."""
     shop = Shop.objects.for_user(request.user).first()
     if shop is None:
+        removed = access.removed_from(request)
+        if removed is not None and not request.user.is_staff:
+            request.my_shops = []
+            return access.end_removed_session(request, removed)
         return render(request, "no_shop.html", status=200)
     return redirect("orders:list", shop=shop.slug)
 

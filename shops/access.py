@@ -4,9 +4,12 @@ and every page, partial and action checks the member's role against a named perm
 
 from functools import wraps
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 
 from . import roles
 from .models import Membership
@@ -46,6 +49,27 @@ def _resolve(request, slug):
     request.can = roles.Can(roles.permissions_of(request.membership.role)) if request.membership else roles.NOBODY
 
 
+def removed_from(request, slug=None):
+    """The user is signed in but no longer in this shop (slug) or in any: the shop their
+    membership was removed from, else None. Read only when the shop lookup found nothing."""
+    removed = Membership.objects.filter(user=request.user, removed_at__isnull=False).select_related("shop")
+    if slug is not None:
+        removed = removed.filter(shop__slug=slug)
+    found = removed.order_by("-removed_at").first()
+    return found.shop if found else None
+
+
+def end_removed_session(request, shop):
+    """A member removed from `shop`: with no shop left, their session ends now (logged out,
+    sent to the login page); with other shops, they are told and sent to those."""
+    if request.my_shops:
+        messages.error(request, f"You are no longer a member of {shop.name}.")
+        return redirect("orders:list", shop=request.my_shops[0].slug)
+    logout(request)
+    messages.error(request, f"You were removed from {shop.name}, so you have been logged out.")
+    return redirect("login")
+
+
 def shop_required(view=None, *, perm="orders.view"):
     """Resolve the `shop` URL slug among the user's own shops (404 otherwise), check the
     member's role holds `perm` (403 naming it otherwise), and pass the Shop to the view instead
@@ -58,6 +82,11 @@ def shop_required(view=None, *, perm="orders.view"):
         def wrapper(request, shop, *args, **kwargs):
             _resolve(request, shop)
             if request.shop is None:
+                # Membership is read on every request, so a member removed a moment ago is out
+                # now, whatever their session says (docs/operations.md, "Teams").
+                removed = removed_from(request, shop)
+                if removed is not None:
+                    return end_removed_session(request, removed)
                 raise Http404("No such shop")
             require(request, perm)
             return view(request, request.shop, *args, **kwargs)

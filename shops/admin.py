@@ -8,7 +8,7 @@ because URLs, notifications and prices already carry them.
 from django import forms
 from django.contrib import admin
 
-from .models import SKU, Membership, Notification, Shop
+from .models import SKU, Invitation, Membership, Notification, Shop, TeamEvent
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -28,11 +28,22 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+def _audit_membership(request, membership, changed):
+    """A role staff set, or a member staff add, is in the team's audit trail like the owner's."""
+    if membership.pk is None or not changed:
+        return
+    TeamEvent.objects.create(shop_id=membership.shop_id, actor=request.user, actor_label=request.user.get_username(),
+                             action=TeamEvent.Action.ROLE_CHANGED if changed == "role" else TeamEvent.Action.JOINED,
+                             member_id=membership.user_id, to_value=membership.role, note="by platform staff")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    fields = ["user", "role"]
+    fields = ["user", "role", "removed_at"]
+    readonly_fields = ["removed_at"]
     autocomplete_fields = ["user"]
+    can_delete = False  # a member leaves through the team page (marked removed; their history stays)
 
 
 @admin.register(Shop)
@@ -45,6 +56,15 @@ class ShopAdmin(admin.ModelAdmin):
     def get_prepopulated_fields(self, request, obj=None):
         return {} if obj else {"slug": ["name"]}
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            for membership in formset.new_objects:
+                _audit_membership(request, membership, "added")
+            for membership, fields in formset.changed_objects:
+                if "role" in fields:
+                    _audit_membership(request, membership, "role")
+
     def get_readonly_fields(self, request, obj=None):
         # Seller URLs and stored notification links carry the slug; SKU prices and orders the currency.
         # The refund limit is the owner's, set on the team page, where the change is in the team's audit trail.
@@ -53,11 +73,60 @@ class ShopAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "shop", "role"]
-    list_filter = ["role", "shop"]
+    list_display = ["user", "shop", "role", "joined_at", "removed_at"]
+    list_filter = ["role", ("removed_at", admin.EmptyFieldListFilter), "shop"]
     search_fields = ["user__username", "user__email", "shop__name", "shop__slug"]
     list_select_related = ["user", "shop"]
     autocomplete_fields = ["user", "shop"]
+    readonly_fields = ["joined_at", "removed_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _audit_membership(request, obj, "role" if change and "role" in form.changed_data else
+                          ("added" if not change else None))
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: owners invite and revoke on their team page."""
+
+    list_display = ["created_at", "shop", "email", "role", "invited_by", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role", "shop"]
+    search_fields = ["email", "shop__name", "shop__slug"]
+    list_select_related = ["shop", "invited_by"]
+    exclude = ["nonce"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TeamEvent)
+class TeamEventAdmin(admin.ModelAdmin):
+    """The team's audit trail, as the owner reads it: append-only."""
+
+    list_display = ["at", "shop", "action", "words", "actor_label"]
+    list_filter = ["action", "shop"]
+    search_fields = ["email", "member__username", "actor_label", "shop__name", "shop__slug"]
+    list_select_related = ["shop", "member"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class SKUForm(forms.ModelForm):

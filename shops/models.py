@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .roles import Role
@@ -236,3 +237,104 @@ class PolicyWindow(models.Model):
         if self.pk is not None:
             raise ValueError("Policy windows are versioned: add a new version instead of editing one.")
         super().save(*args, **kwargs)
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join a shop with a role, sent by email as a signed link
+    (shops.team.invitation_token) that expires and works once. The row keeps who invited whom
+    and how it ended (accepted, revoked, or replaced by a newer invitation to the same address)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    nonce = models.CharField(max_length=64, help_text="The random part of the link; a new invitation, a new nonce.")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "shop", name="invitation_open_once_per_address",
+                                    condition=Q(accepted_at__isnull=True, revoked_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.shop} as {self.get_role_display()}"
+
+    def is_open(self, now=None):
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+    @property
+    def state(self):
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "pending"
+
+
+class TeamEvent(models.Model):
+    """The team's audit trail, append-only: every invitation, join, role change, removal and
+    refund-limit change, with who did it. The owner reads it on the team page, staff in admin."""
+
+    class Action(models.TextChoices):
+        INVITED = "invited", "Invited"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+        JOINED = "joined", "Joined"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        REMOVED = "removed", "Removed"
+        REFUND_LIMIT = "refund_limit", "Refund limit changed"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="team_events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", help_text="The member it is about (empty for an invitation).")
+    email = models.EmailField(blank=True, help_text="The invited address.")
+    from_value = models.CharField(max_length=40, blank=True)
+    to_value = models.CharField(max_length=40, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["shop", "-at"], name="teamevent_shop_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.member or self.email}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("TeamEvent is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("TeamEvent is append-only.")
+
+    @property
+    def words(self):
+        """What happened, in the team page's words."""
+        labels = dict(Role.choices)
+        who = self.member.get_username() if self.member_id else self.email
+        if self.action == self.Action.INVITED:
+            return f"Invited {self.email} as {labels.get(self.to_value, self.to_value)}"
+        if self.action == self.Action.INVITATION_REVOKED:
+            return f"Revoked the invitation of {self.email}"
+        if self.action == self.Action.JOINED:
+            return f"{who} joined as {labels.get(self.to_value, self.to_value)}"
+        if self.action == self.Action.ROLE_CHANGED:
+            return (f"Changed {who} from {labels.get(self.from_value, self.from_value)} "
+                    f"to {labels.get(self.to_value, self.to_value)}")
+        if self.action == self.Action.REMOVED:
+            return f"Removed {who} ({labels.get(self.from_value, self.from_value)})"
+        return f"Set the customer-service refund limit from {self.from_value} to {self.to_value}"

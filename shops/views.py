@@ -1,14 +1,23 @@
+from urllib.parse import urlencode
+
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model, login, password_validation
+from django.db import transaction
+from django.db.models import F
 from django.http import Http404
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core import params
+from core.htmx import form_errors, toast
+from core.payload import text_error
 
-from . import actions
+from . import actions, roles, team
 from .access import shop_required
-from .models import Notification
+from .models import Invitation, Membership, Notification, TeamEvent
 
 PAGE = 50
 
@@ -50,3 +59,213 @@ def notification_open(request, shop, pk):
     if target:
         return redirect(target)
     return redirect("shops:notifications", shop=shop.slug)
+
+
+# --- Settings → Team: the owner's page -------------------------------------------------------------
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=roles.Role.choices)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=roles.Role.choices)
+
+
+class RefundLimitForm(forms.Form):
+    refund_limit = forms.DecimalField(label="Customer service may refund up to", min_value=0,
+                                      max_value=team.MAX_REFUND_LIMIT, decimal_places=2, max_digits=12)
+
+
+ROLE_SUMMARIES = [
+    (roles.Role(role).label, sorted(p for p in perms if not p.startswith("notify.")))
+    for role, perms in roles.ROLE_PERMISSIONS.items()
+]
+
+
+def _team_page(request, shop, *, invite_form=None, limit_form=None, message=None, error=None, status=200):
+    members = list(Membership.objects.filter(shop=shop).select_related("user")
+                   .order_by(F("removed_at").asc(nulls_first=True), "user__username"))
+    context = {
+        "shop": shop, "nav": "team", "message": message, "error": error,
+        "members": [m for m in members if m.active], "former": [m for m in members if not m.active],
+        "owners": sum(1 for m in members if m.active and m.role == roles.Role.OWNER),
+        "invitations": [i for i in Invitation.objects.filter(shop=shop, accepted_at__isnull=True,
+                                                             revoked_at__isnull=True).select_related("invited_by")],
+        "events": TeamEvent.objects.filter(shop=shop).select_related("actor", "member")[:50],
+        "invite_form": invite_form or InviteForm(),
+        "limit_form": limit_form or RefundLimitForm(initial={"refund_limit": shop.refund_limit}),
+        "role_choices": roles.Role.choices, "role_summaries": ROLE_SUMMARIES,
+        "days": team.INVITATION_DAYS,
+    }
+    template = "shops/team.html#team-panel" if request.htmx else "shops/team.html"
+    return render(request, template, context, status=status)
+
+
+def _team_done(request, shop, *, ok=None, error=None, status=409):
+    """HTMX: the panel again with the news; otherwise the message flashed and back to the page."""
+    if request.htmx:
+        response = _team_page(request, shop, message=ok, error=error, status=status if error else 200)
+        return toast(response, error or ok, level="error" if error else "success")
+    getattr(messages, "error" if error else "success")(request, error or ok)
+    return redirect("team:page", shop=shop.slug)
+
+
+def _member(shop, pk):
+    return get_object_or_404(Membership.objects.filter(shop=shop).select_related("user", "shop"), pk=pk)
+
+
+@shop_required(perm="team.manage")
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def team_page(request, shop):
+    """The team: members and their roles, open invitations, the refund limit, the audit trail;
+    a POST invites."""
+    if request.method == "GET":
+        return _team_page(request, shop)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, shop, invite_form=form, error=form_errors(form), status=400)
+
+    def accept_url(token):
+        return request.build_absolute_uri(reverse("invitation", kwargs={"token": token}))
+
+    try:
+        invitation, _ = team.invite(shop=shop, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                                    actor=request.user, accept_url=accept_url)
+    except team.TeamRefused as exc:
+        return _team_page(request, shop, invite_form=form, error=str(exc), status=409)
+    return _team_done(request, shop, ok=f"Invitation sent to {invitation.email} as {invitation.get_role_display()}; "
+                                        f"the link works once, for {team.INVITATION_DAYS} days.")
+
+
+@require_POST
+@shop_required(perm="team.manage")
+@vary_on_headers("HX-Request")
+def member_role(request, shop, pk):
+    membership = _member(shop, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _team_done(request, shop, error=form_errors(form), status=400)
+    try:
+        team.change_role(membership=membership, role=form.cleaned_data["role"], actor=request.user)
+    except team.TeamRefused as exc:
+        return _team_done(request, shop, error=str(exc))
+    return _team_done(request, shop, ok=f"{membership.user.get_username()} is now "
+                                        f"{roles.Role(form.cleaned_data['role']).label}.")
+
+
+@require_POST
+@shop_required(perm="team.manage")
+@vary_on_headers("HX-Request")
+def member_remove(request, shop, pk):
+    membership = _member(shop, pk)
+    try:
+        team.remove_member(membership=membership, actor=request.user)
+    except team.TeamRefused as exc:
+        return _team_done(request, shop, error=str(exc))
+    return _team_done(request, shop, ok=f"{membership.user.get_username()} was removed; their next request to "
+                                        f"{shop.name} is refused, and their history stays.")
+
+
+@require_POST
+@shop_required(perm="team.manage")
+@vary_on_headers("HX-Request")
+def invitation_revoke(request, shop, pk):
+    invitation = get_object_or_404(Invitation.objects.filter(shop=shop).select_related("shop"), pk=pk)
+    try:
+        team.revoke_invitation(invitation=invitation, actor=request.user)
+    except team.TeamRefused as exc:
+        return _team_done(request, shop, error=str(exc))
+    return _team_done(request, shop, ok=f"The invitation of {invitation.email} was revoked; its link no longer works.")
+
+
+@require_POST
+@shop_required(perm="shop.settings")
+@vary_on_headers("HX-Request")
+def refund_limit(request, shop):
+    form = RefundLimitForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, shop, limit_form=form, error=form_errors(form), status=400)
+    team.set_refund_limit(shop=shop, amount=form.cleaned_data["refund_limit"], actor=request.user)
+    return _team_done(request, shop, ok=f"Customer service may now refund up to {form.cleaned_data['refund_limit']} "
+                                        f"{shop.currency} at a time.")
+
+
+# --- the invitation link ------------------------------------------------------------------------
+
+
+class JoinForm(forms.Form):
+    """A new account for the invited address: a user name and a password (Django's validators)."""
+
+    username = forms.CharField(label="Username", max_length=150)
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, email="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        if problem := text_error(username):
+            raise forms.ValidationError(f"The username {problem}.")
+        User = get_user_model()
+        User.username_validator(username)
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken; choose another.")
+        return username
+
+    def clean(self):
+        data = super().clean()
+        one, two = data.get("password1"), data.get("password2")
+        if one and two and one != two:
+            self.add_error("password2", "The two passwords differ.")
+        elif one:
+            user = get_user_model()(username=data.get("username") or "", email=self.email)
+            try:
+                password_validation.validate_password(one, user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, token):
+    """The invited person's page (no shop yet, so no shop_required): join with the account they
+    are logged in with, log in first, or set a password for a new account of the invited address."""
+    try:
+        invite = team.read_token(token)
+    except team.TeamRefused as exc:
+        return render(request, "shops/invitation.html", {"problem": str(exc)}, status=400)
+    User = get_user_model()
+    has_account = User.objects.filter(email__iexact=invite.email).exists()
+    context = {"invite": invite, "has_account": has_account, "form": None,
+               "login_url": f"{reverse('login')}?{urlencode({'next': request.path})}"}
+    if not request.user.is_authenticated and not has_account:
+        context["form"] = JoinForm(request.POST or None, email=invite.email)
+    if request.method == "GET":
+        return render(request, "shops/invitation.html", context)
+    if request.user.is_authenticated:
+        user = request.user
+    elif has_account:
+        return redirect(context["login_url"])
+    else:
+        form = context["form"]
+        if not form.is_valid():
+            return render(request, "shops/invitation.html", context, status=400)
+        user = None
+    try:
+        with transaction.atomic():
+            if user is None:
+                user = User.objects.create_user(username=form.cleaned_data["username"], email=invite.email,
+                                                password=form.cleaned_data["password1"])
+            membership = team.accept(invitation=invite, user=user)
+    except team.TeamRefused as exc:
+        context["problem"] = str(exc)
+        return render(request, "shops/invitation.html", context, status=409)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, f"Welcome to {membership.shop.name}: you are {membership.get_role_display()}.")
+    return redirect("orders:list", shop=membership.shop.slug)

@@ -298,8 +298,11 @@ def test_rows_partial_renders_each_orders_ids_names_and_actions(shop):
     shipped = advance(make_order(shop, shipping_model="SELLER"), S.IN_TRANSIT)
     orders = list(Order.objects.filter(pk__in=[unpaid.pk, confirmable.pk, shipped.pk]).order_by("pk")
                   .values_list(*ROW_FIELDS, named=True))
+    from shops.roles import Can
+
     partial = get_template("orders/order_list.html#rows")
-    context = {"orders": orders, "shop": shop, "now": timezone.now()}
+    # `can`: a member who may confirm (the context processor's, from the membership).
+    context = {"orders": orders, "shop": shop, "now": timezone.now(), "can": Can(frozenset({"orders.confirm"}))}
     html = partial.render(context)
     assert html.count("<tr>") == 3 and html.lstrip().startswith('<tbody id="rows">')
     for order in (unpaid, confirmable, shipped):

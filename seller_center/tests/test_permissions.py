@@ -22,14 +22,14 @@ from returns.tests.factories import upload as photo_upload
 from shipping.models import HandoverPhoto, Package, PackageEvent, PrintJob, Ticket
 from shipping.tests.factories import arranged, order_to_ship, ups_number
 from shops import roles
-from shops.models import SKU, Membership, StockChange
+from shops.models import SKU, Invitation, Membership, StockChange, TeamEvent
 from shops.tests.factories import MembershipFactory, ShopFactory, SKUFactory
 from tests.pages import assert_fragment, assert_full_page, hx
 
 pytestmark = pytest.mark.django_db
 ROLES = list(roles.Role)
 HISTORY = [OrderEvent, OrderMessage, Package, PackageEvent, PrintJob, HandoverPhoto, Ticket, RequestEvent, Refund,
-           ApiKey, StockChange]
+           ApiKey, StockChange, TeamEvent, Invitation]
 
 
 def snapshot():
@@ -115,7 +115,8 @@ class Case:
     data: object = field(default=dict)  # ctx -> POST data
     method: str = "post"
     api: tuple | None = None  # (method, ctx -> path, ctx -> json body)
-    partial_target: str | None = None
+    guarded_page: bool = False  # the page itself needs the permission (a 403 for the others)
+    page_permission: str = ""  # what the page's refusal names, when not the case's own permission
 
 
 ORDER_PAGE = _url("orders:detail", number="n")
@@ -166,7 +167,11 @@ CASES = [
     Case("requests.dispute", lambda s: _return(s, "shipped"), REQUEST_PAGE, "request-main", "Dispute this return",
          _url("returns:dispute", pk="req_pk"), data=lambda c: {"reason": "not_received_back", "note": "Empty box"}),
     Case("api_keys.manage", lambda s: {}, _url("api_keys:list"), "key-panel", "Create key", _url("api_keys:list"),
-         data=lambda c: {"name": "ERP", "scopes": ["orders:read"]}),
+         data=lambda c: {"name": "ERP", "scopes": ["orders:read"]}, guarded_page=True),
+    Case("team.manage", lambda s: {}, _url("team:page"), "team-panel", "Send invitation", _url("team:page"),
+         data=lambda c: {"email": "new@example.com", "role": "viewer"}, guarded_page=True),
+    Case("shop.settings", lambda s: {}, _url("team:page"), "team-panel", "Save the limit", _url("team:refund_limit"),
+         data=lambda c: {"refund_limit": "20.00"}, guarded_page=True, page_permission="team.manage"),
 ]
 CASE_IDS = [c.permission for c in CASES]
 
@@ -195,11 +200,14 @@ def test_page_partial_and_action_follow_the_role(case, role, shop):
 
     # The page and its partial show the control only to a role that may use it.
     full = client.get(page_url)
-    shown = [assert_full_page(full, 200 if allowed or case.permission != "api_keys.manage" else 403)]
-    if case.partial and (allowed or case.permission != "api_keys.manage"):
+    refused_page = case.guarded_page and not allowed
+    shown = [assert_full_page(full, 403 if refused_page else 200)]
+    if case.partial and not refused_page:
         shown.append(assert_fragment(client.get(page_url, headers=hx(case.partial)), case.partial))
-    if case.permission == "api_keys.manage" and not allowed:
-        assert "api_keys.manage" in shown[0]
+    if refused_page:
+        assert (case.page_permission or case.permission) in shown[0]
+        partial = client.get(page_url, headers=hx(case.partial))
+        assert partial.status_code == 403 and (case.page_permission or case.permission) in partial["HX-Trigger"]
     else:
         for body in shown:
             assert (case.marker in body) is allowed, (case.permission, role, body[:3000])
@@ -360,11 +368,12 @@ def test_list_rows_show_confirm_only_to_roles_that_confirm(shop):
         assert ("Cancel selected" in body) is roles.has(role, "orders.cancel"), role
 
 
-def test_the_nav_links_api_keys_only_for_owners(shop):
+def test_the_nav_links_api_keys_and_team_only_for_owners(shop):
     url = reverse("orders:list", kwargs={"shop": shop.slug})
     for role in ROLES:
         body = client_as(shop, role).get(url).content.decode()
         assert ("API keys</a>" in body) is (role == roles.Role.OWNER), role
+        assert ("Team</a>" in body) is (role == roles.Role.OWNER), role
 
 
 def test_a_missing_permission_page_names_it_and_the_role(shop):
