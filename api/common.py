@@ -47,7 +47,7 @@ SCOPE_PERMISSIONS = {
     "inventory:read": {"inventory.view"},
     "inventory:write": {"inventory.change"},
     "webhooks:manage": {"webhooks.manage"},
-    "buyer:full_address": {"buyer.full_address"},
+    "buyer:full_address": {"buyer.full_address", "shipping.labels"},  # a label carries the full address
 }
 
 
