@@ -22,6 +22,7 @@ from returns import actions as returns_actions
 from returns.tests.factories import delivered_order, open_return
 from shipping import actions as shipping_actions
 from shipping.tests.factories import ACTOR, arranged, event, feed, order_to_ship, refreshed
+from shops import team
 from shops.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +49,7 @@ def rows(admin_client, admin_user, shop, seller):
     open_return(delivered_order(shop))
     _disputed_number(shop)
     MembershipFactory(shop=shop)
+    team.invite(shop=shop, email="new@example.com", role="viewer", actor=seller, accept_url=lambda token: token)
     admin_client.post("/admin/shops/policywindow/add/", {"rule": "P1", "hours": "36", "enabled": "on", "note": "peak"})
     _task_queue_rows(now)
     _login_throttle_rows(seller)
