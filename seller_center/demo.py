@@ -30,6 +30,9 @@ SHOPS = [
         "time_zone": "America/New_York",
         "currency": "USD",
         "seller": "alice",
+        # alice's team: a packer and a customer-service agent (who may refund up to refund_limit).
+        "team": [("carol", Membership.Role.FULFILMENT), ("dave", Membership.Role.CUSTOMER_SERVICE)],
+        "refund_limit": "50.00",
         "prefix": "AUR",
         "skus": [
             ("TEE-BLK-M", "Classic tee, black, M", "19.00", 120),
@@ -183,10 +186,13 @@ def seed(stdout=None, scale=1.0):
         shop, _ = Shop.objects.get_or_create(
             slug=spec["slug"],
             defaults={"name": spec["name"], "time_zone": spec["time_zone"], "currency": spec["currency"],
-                      "email": f"orders@{spec['slug']}.example.com"},
+                      "email": f"orders@{spec['slug']}.example.com",
+                      "refund_limit": Decimal(spec.get("refund_limit", "0.00"))},
         )
         seller = _user(spec["seller"])
         Membership.objects.get_or_create(shop=shop, user=seller, defaults={"role": Membership.Role.OWNER})
+        for username, role in spec.get("team", ()):
+            Membership.objects.get_or_create(shop=shop, user=_user(username), defaults={"role": role})
         skus = []
         for code, name, price, stock in spec["skus"]:
             # Stock is topped up generously so every demo confirm succeeds; the low
@@ -209,6 +215,8 @@ def seed(stdout=None, scale=1.0):
         stdout.write("Logins (development only), password 'demo':\n")
         site = settings.RETURNS_PUBLIC_BASE_URL.rstrip("/")  # PUBLIC_BASE_URL; make run sets it from HOST and PORT
         stdout.write(f"  alice  -> seller of Aurora Apparel   {site}/\n")
+        stdout.write("  carol  -> Aurora Apparel, Fulfilment\n")
+        stdout.write("  dave   -> Aurora Apparel, Customer service\n")
         stdout.write("  bob    -> seller of Borealis Home\n")
         stdout.write(f"  {staff.username}  -> platform staff           {site}/admin/\n")
     return created

@@ -48,20 +48,24 @@ def test_seed_demo_logins_work(settings, capsys):
     printed = capsys.readouterr()
     assert "Subject:" not in printed.out + printed.err and mail.outbox == []
     summary = out.getvalue().splitlines()
-    assert len(summary) <= 8, summary
+    assert len(summary) <= 10, summary
     assert summary[0].startswith("Demo ready: 320 new orders")
-    assert "http://127.0.0.1:8765/" in summary[2] and "http://127.0.0.1:8765/admin/" in summary[4]
+    assert "http://127.0.0.1:8765/" in summary[2] and "http://127.0.0.1:8765/admin/" in summary[6]
     assert "notification emails of the demo's story were not sent" in summary[-1]
     # After seeding, the site's email backend is the configured one again.
     from django.core.mail import get_connection
     assert type(get_connection()).__module__ == "django.core.mail.backends.console"
-    for username in ("alice", "bob"):
+    for username in ("alice", "carol", "dave", "bob"):
         client = Client()
         response = client.post("/login/", {"username": username, "password": "demo"})
         assert response.status_code == 302, response.content[:500]
         landing = client.get("/", follow=True)
         assert "Manage orders" in assert_full_page(landing)
         fetch_both(client, landing.redirect_chain[-1][0], "results")  # the demo's orders list, page and rows
+    from shops.models import Membership
+
+    roles = dict(Membership.objects.filter(shop__slug="aurora-apparel").values_list("user__username", "role"))
+    assert roles == {"alice": "owner", "carol": "fulfilment", "dave": "customer_service"}
     staff = Client()
     response = staff.post("/admin/login/", {"username": "staff", "password": "demo", "next": "/admin/"})
     assert response.status_code == 302

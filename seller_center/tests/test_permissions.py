@@ -3,6 +3,8 @@ control only to a role holding it; its action (plain POST and HTMX) works for su
 403 naming the permission, with nothing changed, for every other role; its API endpoint works for
 a key whose scopes map onto it and is a 403, nothing changed, for a key without."""
 
+import csv
+import io
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -385,3 +387,38 @@ def test_a_missing_permission_page_names_it_and_the_role(shop):
     body = assert_full_page(response, 403)
     assert "Your role (Viewer) may not confirm orders: it needs the permission orders.confirm." in body
     assert "Nothing was changed." in body
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_full_address_follows_the_role_on_the_page_its_partial_and_the_export(shop, role):
+    from orders.tests.factories import make_order
+
+    order = make_order(shop, phone="+15550009876")
+    client = client_as(shop, role)
+    full_address = roles.has(role, "buyer.full_address")
+    page = reverse("orders:detail", kwargs={"shop": shop.slug, "number": order.number})
+    bodies = [assert_full_page(client.get(page)), assert_fragment(client.get(page, headers=hx("order-main")), "order-main")]
+    for body in bodies:
+        assert ("1 Market St" in body) is full_address and ("+15550009876" in body) is full_address
+        assert "Springfield" in body and "9876" in body
+    if roles.has(role, "orders.export"):
+        response = client.get(reverse("orders:export", kwargs={"shop": shop.slug}))
+        header, row = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        cells = dict(zip(header, row, strict=True))  # the phone keeps its quote: a formula start (+)
+        assert header[-2:] == ["phone", "address"]
+        if full_address:
+            assert cells["phone"] == "'+15550009876" and cells["address"].startswith("1 Market St, Springfield")
+        else:
+            assert cells["phone"] == "********9876" and "Market" not in cells["address"]
+            assert cells["address"] == "***, Springfield, IL, 62***, US"
+
+
+@pytest.mark.parametrize("granted", [True, False])
+def test_full_address_in_the_api_follows_the_key(client, shop, granted):
+    from orders.tests.factories import make_order
+
+    order = make_order(shop, phone="+15550009876")
+    scopes = ["orders:read", "buyer:full_address"] if granted else ["orders:read"]
+    _, key = keys.create_key(shop=shop, name="ERP", scopes=scopes)
+    body = client.get(f"/api/v1/orders/{order.number}", headers={"Authorization": f"Bearer {key}"}).content.decode()
+    assert ("1 Market St" in body) is granted and ("+15550009876" in body) is granted
