@@ -16,9 +16,11 @@ def shop_nav(request):
     context = {"my_shops": shops if shops is not None else Shop.objects.for_user(user),
                "can": getattr(request, "can", roles.NOBODY)}
     shop = getattr(request, "shop", None)
+    membership = getattr(request, "membership", None)
     if shop is not None:
         context["shop"] = shop
+    if shop is not None and membership is not None:
         context["bell_unread"] = SimpleLazyObject(
-            lambda: Notification.objects.for_user(user, shop).unread().count()
+            lambda: Notification.objects.for_member(membership).unread_by(user).count()
         )
     return context

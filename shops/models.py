@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -26,7 +26,8 @@ class Shop(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     time_zone = models.CharField(max_length=64, choices=TIME_ZONES, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
-    email = models.EmailField(blank=True, help_text="Where new-order emails go.")
+    email = models.EmailField(blank=True, help_text="The shop's contact address. Notification emails go to the "
+                              "members whose role handles them, each as they choose, not here.")
     refund_limit = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0.00"),
         help_text="The largest refund a Customer service member may give (the owner sets it on the team page).",
@@ -60,6 +61,8 @@ class Membership(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    email_notifications = models.BooleanField(default=True, help_text="Email this member what their role hears "
+                                              "about (the bell shows it either way).")
     joined_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -159,9 +162,21 @@ class StockChange(models.Model):
 
 
 class NotificationQuerySet(models.QuerySet):
-    def for_user(self, user, shop):
-        """Notifications of one shop that this user may see: the shop's and their own."""
-        return self.filter(shop=shop).filter(Q(user__isnull=True) | Q(user=user))
+    def for_member(self, membership):
+        """What one member hears in their shop: the shop's notifications of the kinds their role
+        handles (shops.roles.NOTIFY_PERMISSION), and those addressed to them."""
+        from .roles import kinds_heard_by
+
+        return self.filter(shop_id=membership.shop_id).filter(
+            Q(user__isnull=True, kind__in=kinds_heard_by(membership.role)) | Q(user_id=membership.user_id))
+
+    def with_read_by(self, user):
+        """Each row annotated with `seen`: this member has read it (or it is settled for all)."""
+        return self.annotate(seen=Exists(NotificationRead.objects.filter(notification=OuterRef("pk"), user=user)))
+
+    def unread_by(self, user):
+        return self.filter(read_at__isnull=True).exclude(
+            Exists(NotificationRead.objects.filter(notification=OuterRef("pk"), user=user)))
 
     def unread(self):
         return self.filter(read_at__isnull=True)
@@ -190,7 +205,8 @@ class Notification(models.Model):
     # longer needs what it asked for (a new order confirmed or cancelled), it reads as read.
     about_order = models.PositiveBigIntegerField(null=True, blank=True, help_text="The order it is about (its id).")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True, help_text="Settled for everyone (the order it asked about "
+                                   "has moved on). Each member's own reading is a NotificationRead.")
 
     objects = NotificationQuerySet.as_manager()
 
@@ -204,6 +220,20 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class NotificationRead(models.Model):
+    """One member has read one notification: each member keeps their own read state."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "notification"], name="notification_read_once")]
+
+    def __str__(self):
+        return f"{self.user_id} read {self.notification_id}"
 
 
 class PolicyWindow(models.Model):

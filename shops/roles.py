@@ -84,6 +84,16 @@ NOTIFY_PERMISSION = {
 }
 
 
+def kinds_heard_by(role):
+    """The notification kinds a role hears about."""
+    perms = permissions_of(role)
+    return [kind for kind, permission in NOTIFY_PERMISSION.items() if permission in perms]
+
+
+def roles_hearing(kind):
+    return roles_with(NOTIFY_PERMISSION[kind]) if kind in NOTIFY_PERMISSION else list(Role)
+
+
 def permissions_of(role):
     """The permissions of a role (none for a role that is not in the table)."""
     return ROLE_PERMISSIONS.get(role, frozenset())

@@ -22,12 +22,15 @@ from .models import Invitation, Membership, Notification, TeamEvent
 PAGE = 50
 
 
+def _items(request):
+    return list(Notification.objects.for_member(request.membership).with_read_by(request.user)[:PAGE])
+
+
 @shop_required
 @vary_on_headers("HX-Request")
 def notifications(request, shop):
-    items = list(Notification.objects.for_user(request.user, shop)[:PAGE])
     template = "shops/notifications.html#notification-list" if request.htmx else "shops/notifications.html"
-    return render(request, template, {"shop": shop, "items": items})
+    return render(request, template, {"shop": shop, "items": _items(request)})
 
 
 @require_POST
@@ -38,9 +41,8 @@ def notifications_read(request, shop):
     if values and ids is None:
         # Not "mark all": a list that is not ids marks nothing.
         messages.error(request, "Those are not notifications; nothing was marked read.")
-        items = list(Notification.objects.for_user(request.user, shop)[:PAGE])
-        return render(request, "shops/notifications.html", {"shop": shop, "items": items}, status=400)
-    actions.mark_read(shop=shop, user=request.user, ids=ids)
+        return render(request, "shops/notifications.html", {"shop": shop, "items": _items(request)}, status=400)
+    actions.mark_read(membership=request.membership, ids=ids)
     nxt = params.local_url(request, request.POST.get("next"))
     if nxt:
         return redirect(nxt)
@@ -50,14 +52,24 @@ def notifications_read(request, shop):
 @require_POST
 @shop_required
 def notification_open(request, shop, pk):
-    """Opening a notification (a POST, so a link elsewhere cannot mark it) marks it read,
-    then goes where it points: only a path on this site, never another host."""
-    note = actions.open_notification(shop=shop, user=request.user, pk=pk)
+    """Opening a notification (a POST, so a link elsewhere cannot mark it) marks it read for
+    this member, then goes where it points: only a path on this site, never another host."""
+    note = actions.open_notification(membership=request.membership, pk=pk)
     if note is None:
         raise Http404("No such notification")
     target = params.local_url(request, note.url)
     if target:
         return redirect(target)
+    return redirect("shops:notifications", shop=shop.slug)
+
+
+@require_POST
+@shop_required
+def notification_email(request, shop):
+    """The member's own choice: email what their role hears about, or only the bell."""
+    on = request.POST.get("email") == "on"
+    actions.set_email_notifications(membership=request.membership, on=on)
+    messages.success(request, "You get these by email too." if on else "Only the bell now: no more emails.")
     return redirect("shops:notifications", shop=shop.slug)
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core import params
 from orders.tests.factories import make_order
-from shops.models import Notification
+from shops.models import Notification, NotificationRead
 
 ODD = ["²", "١٢٣", "０１２", "1e400", "1_000", "7.0", "+7", "- 7", "", " ", "\x00", "\ud800", "0x10", "NaN", "∞",
        str(2**63), "9" * 40, None, [], 7.0, True]
@@ -119,7 +119,7 @@ def test_mark_read_with_odd_ids_is_400_and_marks_nothing(seller_client, shop, id
     url = reverse("shops:notifications-read", kwargs={"shop": shop.slug})
     r = seller_client.post(url, {"ids": ids})
     assert r.status_code == 400 and "nothing was marked read" in r.content.decode()
-    assert not Notification.objects.filter(shop=shop, read_at__isnull=False).exists()
+    assert not NotificationRead.objects.exists()
 
 
 @pytest.mark.django_db
@@ -129,9 +129,9 @@ def test_mark_read_of_chosen_ids_and_all(seller_client, shop):
     first, second = Notification.objects.filter(shop=shop).order_by("pk")
     url = reverse("shops:notifications-read", kwargs={"shop": shop.slug})
     assert seller_client.post(url, {"ids": [str(first.pk)]}).status_code == 302
-    assert list(Notification.objects.filter(shop=shop, read_at__isnull=True)) == [second]
+    assert list(Notification.objects.filter(shop=shop).unread_by(seller_client.session["_auth_user_id"])) == [second]
     seller_client.post(url)
-    assert not Notification.objects.filter(shop=shop, read_at__isnull=True).exists()
+    assert not Notification.objects.filter(shop=shop).unread_by(seller_client.session["_auth_user_id"]).exists()
 
 
 @pytest.mark.django_db
