@@ -47,6 +47,7 @@ from .fulfillment import router as fulfillment_router
 from .inventory import router as inventory_router
 from .pages import after_token, next_token
 from .returns import RequestSummary, request_summary, requests_router
+from .webhooks import events_router, webhooks_router
 
 MAX_PAGE = 100
 LATEST_TRACKING = 5
@@ -577,3 +578,5 @@ api.add_router("/orders", orders_router)
 api.add_router("/requests", requests_router)
 api.add_router("/", fulfillment_router)
 api.add_router("/inventory", inventory_router)
+api.add_router("/events", events_router)
+api.add_router("/webhooks", webhooks_router)

@@ -7,15 +7,23 @@ themselves, one INSERT ... SELECT for any number of orders (`bulk_record`,
 reads differently, an ORM expression evaluated per order (a refund's amount, from its own
 table), never SQL text. The history columns are spelled here only.
 
+Each history row also writes its row of the shop's change feed (shops.feed), in the same
+statement's transaction: OrderEvent's own bulk_create does for rows built in Python, and
+bulk_record / bulk_feed_sql for set-based ones. A message written one at a time is a
+message.created event; the platform's notices written set-based go with a status change the
+feed already carries.
+
 The `*_sql` builders serve the orders app's own statements that share one set of locked
 rows (a cancellation is one WITH on PostgreSQL): they return the INSERT for rows `o` of a
 FROM fragment, to be bound by the caller.
 """
 
 from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from core import sql
 from core.sql import InIds
+from shops import feed as shop_feed
 
 from .models import Order, OrderEvent, OrderMessage
 
@@ -58,14 +66,19 @@ def record(order, action, actor, *, from_status, to_status, at, note="", data=No
     return row
 
 
-def record_each(events):
-    """Rows built by event(), each with its own statuses and data, in one INSERT."""
-    return OrderEvent.objects.bulk_create(events)
+def record_each(events, *, feed=True):
+    """Rows built by event(), each with its own statuses and data, in one INSERT (and one more for
+    the shop's change feed; feed=False only for generated test data)."""
+    return OrderEvent.objects.bulk_create(events, feed=feed)
 
 
 def post_message(order, sender, body, *, author=None, at):
-    """One message on the order (the caller has checked its text)."""
-    return OrderMessage.objects.create(order=order, sender=sender, author=author, body=body, created_at=at)
+    """One message on the order (the caller has checked its text), and its message.created event."""
+    message = OrderMessage.objects.create(order=order, sender=sender, author=author, body=body, created_at=at)
+    shop_feed.write([shop_feed.row(shop_id=order.shop_id, type=shop_feed.Type.MESSAGE_CREATED, object_type="message",
+                                   object_id=message.pk, object_key=str(message.pk), order_number=order.number,
+                                   action=str(sender), to_status=order.status, at=at)])
+    return message
 
 
 # --- set-based: the database builds a row per order --------------------------------------
@@ -82,10 +95,10 @@ def _per_order(orders, value):
     `value` is constant text or an ORM expression evaluated per order."""
     qs = _orders(orders)
     if hasattr(value, "resolve_expression"):
-        qs = qs.annotate(h_value=value).values_list("id", "status", "h_value")
+        qs = qs.annotate(h_value=value).values_list("id", "status", "shop_id", "number", "h_value")
         value_sql, value_params = "o.h_value", []
     else:
-        qs = qs.values_list("id", "status")
+        qs = qs.values_list("id", "status", "shop_id", "number")
         value_sql, value_params = "%s", [value]
     source_sql, source_params = qs.query.sql_with_params()
     return f"({source_sql}) o", list(source_params), value_sql, value_params
@@ -100,7 +113,11 @@ def bulk_record(orders, action, actor, *, at, note="", data=None, to_status=None
     data_sql, data_params = sql.json_constant(data or {})
     text, params = bulk_record_sql(source, action, actor, at=at, to_status=to_status, note_sql=note_sql,
                                    note_params=note_params, data_sql=data_sql, data_params=data_params)
-    return sql.execute(text, [*params, *source_params])
+    written = sql.execute(text, [*params, *source_params])
+    if written:
+        feed_text, feed_params = bulk_feed_sql(source, action, at=at, to_status=to_status)
+        sql.execute(feed_text, [*feed_params, *source_params])
+    return written
 
 
 def bulk_record_sql(source, action, actor, *, at, to_status=None, note_sql="%s", note_params=("",), data_sql,
@@ -113,6 +130,21 @@ def bulk_record_sql(source, action, actor, *, at, to_status=None, note_sql="%s",
         f"SELECT o.id, %s, %s, %s, %s, %s, o.status, {to_sql}, {note_sql}, {data_sql} FROM {source}",
         [sql.when(at), actor.kind, getattr(actor.user, "pk", None), actor.label, str(_action(action)), *to_params,
          *note_params, *data_params],
+    )
+
+
+def bulk_feed_sql(source, action, *, at, to_status=None):
+    """The INSERT ... SELECT of the change-feed row (shops.feed) that goes with each history row of
+    bulk_record_sql: rows `o` of `source` (o.id, o.status, o.shop_id, o.number)."""
+    to_sql, to_params = ("o.status", []) if to_status is None else ("%s", [str(to_status)])
+    type_sql = f"CASE WHEN o.status = {to_sql} THEN %s ELSE %s END"
+    data_sql, data_params = sql.json_constant({})
+    when = sql.when(at)
+    return (
+        shop_feed.insert_sql(f"SELECT o.shop_id, {type_sql}, 'order', o.id, o.number, o.number, %s, o.status, "
+                             f"{to_sql}, %s, %s, {data_sql} FROM {source}"),
+        [*to_params, shop_feed.Type.ORDER_UPDATED.value, shop_feed.Type.ORDER_STATUS_CHANGED.value,
+         str(_action(action)), *to_params, when, sql.when(timezone.now()), *data_params],
     )
 
 

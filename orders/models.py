@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Upper
 from django.db.models.lookups import In
 
@@ -272,13 +272,18 @@ class AppendOnly(models.Model):
 
 
 class HistoryQuerySet(models.QuerySet):
-    def bulk_create(self, objs, *args, **kwargs):
+    def bulk_create(self, objs, *args, feed=True, **kwargs):
+        """As Django's, refusing an action outside the table's choices, and writing the shop's
+        change feed for the new rows in one more INSERT (feed=False: generated test data)."""
         objs = list(objs)
         actions = set(self.model.Action.values)
         for obj in objs:
             if obj.action not in actions:
                 raise ValueError(obj.unknown_action())
-        return super().bulk_create(objs, *args, **kwargs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        if feed and created:
+            self.model.write_feed([o.pk for o in created], {o.action for o in created})
+        return created
 
 
 class History(AppendOnly):
@@ -310,9 +315,24 @@ class History(AppendOnly):
     def save(self, *args, **kwargs):
         # An action outside the table's choices is refused here and in bulk_create, so a
         # typo fails the test that writes it instead of reaching the history.
-        if self.pk is None and self.action not in self.Action.values:
+        new = self.pk is None
+        if new and self.action not in self.Action.values:
             raise ValueError(self.unknown_action())
         super().save(*args, **kwargs)
+        if new:
+            type(self).write_feed([self.pk], {self.action})
+
+    @classmethod
+    def write_feed(cls, ids, actions):
+        """The shop's change feed (shops.feed) for the history rows `ids`, written in the same
+        transaction. Each table says what its rows mean there; a table outside the feed (tickets)
+        writes nothing."""
+
+    @classmethod
+    def _history_rows(cls, ids):
+        from core.sql import InIds
+
+        return cls.objects.filter(InIds(models.F("pk"), list(ids)))
 
     def unknown_action(self):
         return f"{type(self).__name__}: {self.action!r} is not one of its actions ({type(self).__name__}.Action)."
@@ -385,6 +405,23 @@ class OrderEvent(History):
 
     def __str__(self):
         return f"{self.order_id} {self.action} {self.from_status}->{self.to_status}"
+
+    @classmethod
+    def write_feed(cls, ids, actions):
+        """A placed order is order.created; a payment is order.paid and a status change; any other
+        move order.status_changed; a row that keeps the status (a note, a flag) order.updated."""
+        from shops import feed
+
+        rows = cls._history_rows(ids)
+        common = dict(shop_id=F("order__shop_id"), object_type="order", object_id=F("order_id"),
+                      object_key=F("order__number"), order_number=F("order__number"), action=F("action"),
+                      from_status=F("from_status"), to_status=F("to_status"), at=F("at"))
+        feed.insert_from(rows, type=Case(
+            When(action=cls.Action.PLACE, then=Value(feed.Type.ORDER_CREATED)),
+            When(~Q(from_status=F("to_status")), then=Value(feed.Type.ORDER_STATUS_CHANGED)),
+            default=Value(feed.Type.ORDER_UPDATED)), **common)
+        if cls.Action.PAY in actions:
+            feed.insert_from(rows.filter(action=cls.Action.PAY), type=feed.Type.ORDER_PAID, **common)
 
     @property
     def is_status_change(self):

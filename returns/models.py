@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Cast, Concat, LPad
 
 from core.actor import ActorKind
 from orders.models import History, Order, OrderLine, actor_words
@@ -278,6 +279,21 @@ class RequestEvent(History):
 
     class Meta(History.Meta):
         indexes = [models.Index(fields=["request", "at", "id"], name="requestevent_request_at")]
+
+    @classmethod
+    def write_feed(cls, ids, actions):
+        """A move of a cancellation, return or refund request is request.status_changed; a row
+        that keeps its status (a reminder, a paused deadline) request.updated."""
+        from shops import feed
+
+        feed.insert_from(
+            cls._history_rows(ids), shop_id=F("request__order__shop_id"),
+            type=Case(When(~Q(from_status=F("to_status")), then=Value(feed.Type.REQUEST_STATUS_CHANGED)),
+                      default=Value(feed.Type.REQUEST_UPDATED)),
+            object_type="request", object_id=F("request_id"),
+            object_key=Concat(Value("R"), LPad(Cast("request_id", output_field=models.CharField()), 6, Value("0"))),
+            order_number=F("request__order__number"), action=F("action"), from_status=F("from_status"),
+            to_status=F("to_status"), at=F("at"))
 
     def __str__(self):
         return f"{self.request_id} {self.action}"

@@ -10,6 +10,7 @@ from importlib import import_module
 JOBS = [
     ("carrier simulator (demo)", "shipping.tasks.simulate_carrier_tick", 1),
     ("policies", "seller_center.policies.run_all_task", 5),
+    ("webhooks", "api.tasks.pump_webhooks", 1),
 ]
 
 

@@ -273,3 +273,15 @@ LOGGING = {
 
 # Seller API: requests a minute per key (429 with Retry-After beyond it).
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+
+# A SKU is low on stock when its available stock (on hand minus reserved) falls below this; the
+# feed and webhooks then carry a stock.low event.
+STOCK_LOW_THRESHOLD = env.int("STOCK_LOW_THRESHOLD", default=5)
+
+# Webhooks (api/outbox.py). Receivers on loopback or private addresses are refused unless this is
+# on: on by default while DEBUG is (the demo and the tests run their receivers on 127.0.0.1).
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
+# Seconds a receiver has to answer one delivery before it counts as failed and is retried.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Deliveries sent at once by one pump (threads, each with its own keep-alive connections).
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)

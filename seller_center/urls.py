@@ -36,6 +36,7 @@ urlpatterns = [
     path("s/<slug:shop>/settings/api-keys/", include("api.urls")),
     path("s/<slug:shop>/settings/team/", include("shops.team_urls")),
     path("invite/<str:token>/", shop_views.invitation, name="invitation"),
+    path("s/<slug:shop>/settings/webhooks/", include("api.webhook_urls")),
 ]
 
 handler403 = "seller_center.views.forbidden"

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Cast
 
 from orders.models import AppendOnly, History, Order, OrderLine
 from shops.models import Shop
@@ -214,6 +215,16 @@ class PackageEvent(History):
 
     class Meta(History.Meta):
         indexes = [models.Index(fields=["package", "at"], name="packageevent_package_at")]
+
+    @classmethod
+    def write_feed(cls, ids, actions):
+        from shops import feed
+
+        feed.insert_from(cls._history_rows(ids), shop_id=F("package__shop_id"), type=feed.Type.PACKAGE_UPDATED,
+                         object_type="package", object_id=F("package_id"),
+                         object_key=Cast("package_id", output_field=models.CharField()),
+                         order_number=F("package__order__number"), action=F("action"),
+                         from_status=F("from_status"), to_status=F("to_status"), at=F("at"))
 
     def __str__(self):
         return f"{self.package_id} {self.action}"

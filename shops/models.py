@@ -192,6 +192,7 @@ class Notification(models.Model):
         REQUEST = "request", "Buyer request"  # cancellation / return request news
         MESSAGE = "message", "Message"  # a buyer wrote
         SHIPPING = "shipping", "Shipping"  # complaint or ticket news
+        INTEGRATION = "integration", "Integration"  # a webhook endpoint failed for a day and was turned off
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(
@@ -368,3 +369,64 @@ class TeamEvent(models.Model):
         if self.action == self.Action.REMOVED:
             return f"Removed {who} ({labels.get(self.from_value, self.from_value)})"
         return f"Set the customer-service refund limit from {self.from_value} to {self.to_value}"
+
+
+class ShopEvent(models.Model):
+    """The shop's change feed and the webhooks' outbox: one row per change of an order, package,
+    request, refund, message or SKU, written in the same transaction as the change (a rollback
+    leaves none). `position` is the feed's order: empty when written, assigned after commit by one
+    sequencer at a time (api.outbox), so a reader paging by position never skips a change that
+    committed late. The id only grows per object (changes of one object are serialised by its
+    row lock), which makes it the object's sequence number for receivers."""
+
+    class Type(models.TextChoices):
+        ORDER_CREATED = "order.created", "Order created"
+        ORDER_PAID = "order.paid", "Order paid"
+        ORDER_STATUS_CHANGED = "order.status_changed", "Order status changed"
+        ORDER_UPDATED = "order.updated", "Order updated (note, flag, deadline)"
+        PACKAGE_UPDATED = "package.updated", "Package updated"
+        REQUEST_STATUS_CHANGED = "request.status_changed", "Request status changed"
+        REQUEST_UPDATED = "request.updated", "Request updated (reminder, deadline)"
+        REFUND_CREATED = "refund.created", "Refund created"
+        MESSAGE_CREATED = "message.created", "Message created"
+        STOCK_CHANGED = "stock.changed", "Stock changed"
+        STOCK_LOW = "stock.low", "Stock low"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", db_index=False)
+    position = models.BigIntegerField(null=True, blank=True, unique=True)
+    type = models.CharField(max_length=32, choices=Type.choices)
+    object_type = models.CharField(max_length=12)
+    object_id = models.BigIntegerField()
+    object_key = models.CharField(max_length=64, help_text="The order, package or request number, or the SKU code.")
+    order_number = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=40, blank=True)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    at = models.DateTimeField(help_text="When the change happened (the history row's time).")
+    recorded_at = models.DateTimeField(default=timezone.now, help_text="When the row was written.")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["shop", "position"], name="shopevent_feed"),
+            models.Index(fields=["id"], name="shopevent_unsequenced", condition=Q(position__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.object_key}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("ShopEvent is append-only (only the sequencer sets its position).")
+        super().save(*args, **kwargs)
+
+
+class FeedSequencer(models.Model):
+    """One row: the last feed position handed out. Locking it is what lets one sequencer run at a time."""
+
+    last_position = models.BigIntegerField(default=0)
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"feed sequenced up to {self.last_position}"

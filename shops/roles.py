@@ -81,6 +81,7 @@ NOTIFY_PERMISSION = {
     "request": "notify.requests",
     "message": "notify.messages",
     "shipping": "notify.shipping",
+    "integration": "webhooks.manage",  # a webhook turned off: whoever may fix it (the owner)
 }
 
 

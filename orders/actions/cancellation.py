@@ -122,6 +122,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     )
     events = history.bulk_record_sql("{due}", action, actor, at=at, to_status=to_status, note_params=[note],
                                      data_sql=data_sql, data_params=data_params)
+    feed = history.bulk_feed_sql("{due}", action, at=at, to_status=to_status)
     message = history.bulk_post_messages_sql(
         "{due}", OrderMessage.Sender.PLATFORM, body_sql="'Your order ' || o.number || %s",
         body_params=[f" was cancelled. Reason: {label}.{buyer_note}"], at=at,
@@ -141,7 +142,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     count = f"SELECT o.shop_id, o.status, COUNT(*), {first} FROM {{due}} GROUP BY o.shop_id, o.status"
 
     if sql.postgres():
-        writes = [release_stock, events, message, settle, status]
+        writes = [release_stock, events, feed, message, settle, status]
         ctes = ", ".join(f"w{i} AS ({text.format(due='due o')})" for i, (text, _) in enumerate(writes))
         # The orders are picked (and locked) first, then filtered: left to itself, the
         # planner may AND the id list with the status index, reading every open order's entry.
@@ -153,7 +154,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     else:
         due = f"({due_sql}) o"
         grouped = sql.fetch(*sql.bind(count, [], "due", due, due_params))
-        writes = [events, message, settle, status]
+        writes = [events, feed, message, settle, status]
         if any(s in RESERVING for _, s, _, _ in grouped):
             writes.insert(0, release_stock)
         for text, params in writes:

@@ -15,6 +15,7 @@ from orders import actions, history
 from orders.models import Order, OrderEvent, OrderMessage
 from orders.tests.factories import advance, make_order
 from orders.tests.test_actions import counts_match_group_by
+from shops.models import ShopEvent
 from shops.tests.factories import ShopFactory, SKUFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,12 +127,17 @@ def test_history_for_many_orders_is_one_statement_and_refuses_a_typo():
     shop = ShopFactory()
     orders = [make_order(shop) for _ in range(3)]
     at = orders[0].placed_at + timedelta(hours=1)
+    feed_before = ShopEvent.objects.count()
     with CaptureQueriesContext(connection) as queries:
         n = history.bulk_record(Order.objects.filter(pk__in=[o.pk for o in orders]), "note", Actor.policy("P1"),
                                 at=at, note=Concat(Value("About "), F("number"), output_field=TextField()))
-    assert n == 3 and len(queries) == 1
+    # One INSERT ... SELECT for the history, one for the shop's change feed.
+    assert n == 3 and len(queries) == 2
     rows = OrderEvent.objects.filter(action="note").values_list("order__number", "note", "from_status", "to_status")
     assert sorted(rows) == sorted((o.number, f"About {o.number}", o.status, o.status) for o in orders)
+    feed = ShopEvent.objects.order_by("id")[feed_before:]
+    assert sorted((e.type, e.object_key, e.shop_id, e.action, e.at) for e in feed) == sorted(
+        ("order.updated", o.number, shop.pk, "note", at) for o in orders)
     with pytest.raises(ValueError, match="not one of its actions"):
         history.bulk_record([orders[0].pk], "noet", Actor.policy("P1"), at=at)
     with pytest.raises(ValueError, match="not one of its actions"):

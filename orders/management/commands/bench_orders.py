@@ -117,9 +117,10 @@ def paid_orders(shop, sku, n):
         OrderLine(order=o, sku=sku, sku_code=sku.code, name=sku.name, quantity=1, unit_price=sku.price) for o in orders
     )
     history.record_each(
-        history.event(o, "generated", Actor.policy("bench_orders"), from_status="",
+        (history.event(o, "generated", Actor.policy("bench_orders"), from_status="",
                       to_status=S.AWAITING_CONFIRMATION, at=now)
-        for o in orders
+        for o in orders),
+        feed=False,
     )
     actions.bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): n})
     return [o.pk for o in orders]

@@ -510,8 +510,9 @@ def _orders_python(n, n_bench, bench_id, other_ids, base, now, windows, seed, ch
         )
         generator = Actor.policy("generate_orders")
         history.record_each(
-            history.event(o, "generated", generator, from_status="", to_status=o.status, at=o.status_changed_at)
-            for o in orders
+            (history.event(o, "generated", generator, from_status="", to_status=o.status, at=o.status_changed_at)
+            for o in orders),
+            feed=False,
         )
         made += len(orders)
         lines += len(picks)

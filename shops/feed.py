@@ -1,0 +1,83 @@
+"""Writing the shop's change feed (ShopEvent): the outbox the event feed and the webhooks read.
+
+Every change is written here in the transaction that makes it, so a rollback leaves no event
+and a commit always leaves one. Three ways in, each one INSERT whatever the number of rows:
+
+- `write(rows)`: rows built in Python by `row()`;
+- `insert_from(queryset)`: INSERT ... SELECT of a queryset whose values() are the feed's columns
+  (each app builds it over its own tables with the ORM: see `columns()`);
+- `insert_sql(source_sql)`: the INSERT for the orders app's single-statement cancellation,
+  which builds its rows from a locked FROM fragment.
+
+The app that changed the object knows what changed; this module knows only the feed's columns.
+"""
+
+from django.conf import settings
+from django.db.models import JSONField, Value
+from django.utils import timezone
+
+from core import sql
+
+from .models import ShopEvent
+
+Type = ShopEvent.Type
+
+# The columns an INSERT ... SELECT fills, in this order (id and position are left to the database
+# and the sequencer).
+COLUMNS = ("shop_id", "type", "object_type", "object_id", "object_key", "order_number", "action", "from_status",
+           "to_status", "at", "recorded_at", "data")
+
+
+def row(*, shop_id, type, object_type, object_id, object_key, at, order_number="", action="", from_status="",
+        to_status="", data=None):
+    """An unsaved feed row, for write()."""
+    return ShopEvent(shop_id=shop_id, type=Type(type), object_type=object_type, object_id=object_id,
+                     object_key=str(object_key)[:64], order_number=order_number, action=action,
+                     from_status=from_status or "", to_status=to_status or "", at=at, recorded_at=timezone.now(),
+                     data=data or {})
+
+
+def write(rows):
+    rows = list(rows)
+    if rows:
+        ShopEvent.objects.bulk_create(rows)
+    return len(rows)
+
+
+def columns(*, shop_id, type, object_type, object_id, object_key, at, order_number="", action="", from_status="",
+            to_status="", data=None):
+    """The annotate() keywords that make a queryset's values() the feed's columns: each argument is
+    an ORM expression over the caller's own model (F("order__shop_id"), a Case over its action)."""
+    def as_value(v):
+        return v if hasattr(v, "resolve_expression") else Value(v)
+
+    return {
+        "f_shop_id": as_value(shop_id), "f_type": as_value(type), "f_object_type": as_value(object_type),
+        "f_object_id": as_value(object_id), "f_object_key": as_value(object_key),
+        "f_order_number": as_value(order_number), "f_action": as_value(action),
+        "f_from_status": as_value(from_status), "f_to_status": as_value(to_status), "f_at": as_value(at),
+        "f_recorded_at": Value(timezone.now()), "f_data": Value(data or {}, output_field=JSONField()),
+    }
+
+
+def insert_from(queryset, **cols):
+    """One INSERT ... SELECT of a feed row per row of `queryset`, `cols` as for columns().
+    Returns how many rows were written."""
+    qs = queryset.order_by().annotate(**columns(**cols)).values_list(*(f"f_{c}" for c in COLUMNS))
+    select_sql, params = qs.query.sql_with_params()
+    return sql.execute(f"INSERT INTO {ShopEvent._meta.db_table} ({', '.join(COLUMNS)}) {select_sql}", list(params))
+
+
+def insert_sql(select_sql):
+    """`INSERT INTO <feed> (<columns>) <select_sql>`: select_sql yields COLUMNS in order."""
+    return f"INSERT INTO {ShopEvent._meta.db_table} ({', '.join(COLUMNS)}) {select_sql}"
+
+
+def low_stock_threshold():
+    return settings.STOCK_LOW_THRESHOLD
+
+
+def crossed_low(before, after):
+    """Available stock fell below the shop's low-stock line with this change."""
+    line = low_stock_threshold()
+    return before >= line > after
