@@ -18,12 +18,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from core import payload
 from core.actor import Actor
 from orders.models import Order
+from shops import feed
 
 from . import carriers
 from .actions import PROMISED_TRANSIT, disputes, sync_order
@@ -180,8 +182,23 @@ def ingest(indexed_events, result=None, *, now=None):
             [TrackingEvent(received_at=now, **r) for pkg_rows in rows.values() for r in pkg_rows], ignore_conflicts=True)
         _update_packages(changed, now)
     _count(rows, result)
+    _announce_moves(snapshots, now)
     _sync_orders(_crossed(rows, snapshots), now, result)
     return result
+
+
+def _announce_moves(snapshots, now):
+    """package.updated in the shop's change feed for each package whose status the carrier's events
+    moved (one INSERT ... SELECT, only when some did; scans that move nothing are not announced)."""
+    moved = {pkg.pk: snapshots[pkg][0] for pkg in snapshots if pkg.status != snapshots[pkg][0]}
+    if not moved:
+        return
+    feed.insert_from(
+        Package.objects.filter(pk__in=list(moved)), shop_id=F("shop_id"), type=feed.Type.PACKAGE_UPDATED,
+        object_type="package", object_id=F("id"), object_key=Cast("id", output_field=CharField()),
+        order_number=F("order__number"), action="carrier_event",
+        from_status=Case(*[When(pk=pk, then=Value(before)) for pk, before in moved.items()], default=Value("")),
+        to_status=F("status"), at=Coalesce(F("last_event_at"), Value(now)))
 
 
 def _screen(indexed_events, packages, result):

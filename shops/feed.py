@@ -73,11 +73,22 @@ def insert_sql(select_sql):
     return f"INSERT INTO {ShopEvent._meta.db_table} ({', '.join(COLUMNS)}) {select_sql}"
 
 
-def low_stock_threshold():
-    return settings.STOCK_LOW_THRESHOLD
-
-
 def crossed_low(before, after):
-    """Available stock fell below the shop's low-stock line with this change."""
-    line = low_stock_threshold()
-    return before >= line > after
+    """Available stock fell below the low-stock line (STOCK_LOW_THRESHOLD) with this change."""
+    return before >= settings.STOCK_LOW_THRESHOLD > after
+
+
+def sku_row(sku, type, *, at, action, available_before, data=None):
+    """A feed row about a SKU (stock.changed, stock.low)."""
+    return row(shop_id=sku.shop_id, type=type, object_type="sku", object_id=sku.pk, object_key=sku.code, at=at,
+               action=action, data={"available_before": available_before, "available": sku.available,
+                                    "stock_on_hand": sku.stock_on_hand, "reserved": sku.reserved,
+                                    "stock_version": sku.stock_version, **(data or {})})
+
+
+def low_stock(skus, available_before, *, at, action):
+    """stock.low rows for the SKUs whose available stock crossed the line: `available_before` maps a
+    SKU's id to what it was; the SKUs carry what it is now."""
+    return [sku_row(s, Type.STOCK_LOW, at=at, action=action, available_before=available_before[s.pk],
+                    data={"threshold": settings.STOCK_LOW_THRESHOLD})
+            for s in skus if crossed_low(available_before[s.pk], s.available)]

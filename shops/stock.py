@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.locks import lock_one
 from core.refusals import Refused
 
+from . import feed
 from .models import SKU, StockChange
 
 MAX_STOCK = 10**9
@@ -45,7 +46,12 @@ def change_stock(*, sku, actor, reason, on_hand=None, delta=None, note="", expec
     before = locked.stock_on_hand
     locked.stock_on_hand, locked.stock_version = after, locked.stock_version + 1
     locked.save(update_fields=["stock_on_hand", "stock_version"])
-    StockChange.objects.create(sku=locked, at=at or timezone.now(), actor_kind=actor.kind, actor=actor.user,
+    at = at or timezone.now()
+    StockChange.objects.create(sku=locked, at=at, actor_kind=actor.kind, actor=actor.user,
                                actor_label=actor.label, reason=reason, note=note.strip(),
                                on_hand_before=before, on_hand_after=after, version=locked.stock_version)
+    available_before = before - locked.reserved
+    feed.write([feed.sku_row(locked, feed.Type.STOCK_CHANGED, at=at, action=reason,
+                             available_before=available_before),
+                *feed.low_stock([locked], {locked.pk: available_before}, at=at, action=reason)])
     return locked

@@ -361,3 +361,38 @@ def test_bulk_confirm_with_two_webhooks_adds_one_insert(shop, receiver, django_a
     assert sum("shops_shopevent" in q["sql"] for q in with_hooks.captured_queries) == 1
     outbox.run_once()
     assert WebhookDelivery.objects.count() == 20
+
+
+def test_stock_changes_and_low_stock_are_in_the_feed(shop, receiver, settings):
+    from shops.stock import change_stock
+
+    settings.STOCK_LOW_THRESHOLD = 5
+    hook = outbox.create_webhook(shop=shop, url=receiver.url, events=["stock.low", "stock.changed"])
+    sku = SKUFactory(shop=shop, stock_on_hand=6)
+    change_stock(sku=sku, actor=seller(shop), reason="count", on_hand=7)  # 6 -> 7: changed, not low
+    order = make_order(shop, lines=[(sku, 3)])
+    actions.confirm_order(order=order, actor=seller(shop))  # 7 -> 4 available: low
+    sku.refresh_from_db()
+    change_stock(sku=sku, actor=seller(shop), reason="damaged", delta=-1)  # already low: changed only
+    outbox.run_once()
+    got = [(b["type"], b["data"]["available_before"], b["data"]["available"]) for b in receiver.bodies()]
+    assert sorted(got) == sorted([("stock.changed", 6, 7), ("stock.low", 7, 4), ("stock.changed", 4, 3)])
+    assert WebhookDelivery.objects.filter(webhook=hook).count() == 3
+
+
+def test_package_moves_from_the_carrier_feed_and_from_actions_are_in_the_feed(shop, receiver):
+    from shipping.tests.factories import arranged, event, feed, order_to_ship
+
+    outbox.create_webhook(shop=shop, url=receiver.url, events=["package.updated"])
+    order = order_to_ship(shop)
+    [package] = arranged(order)
+    before = package.status
+    feed(event(package, "InTransit"))
+    feed(event(package, "InTransit", location="Second hub"))  # a scan that moves nothing: not announced
+    outbox.run_once()
+    moves = [(b["data"]["action"], b["data"]["from_status"], b["data"]["to_status"]) for b in receiver.bodies()]
+    assert moves[-1] == ("carrier_event", before, "IN_TRANSIT")
+    assert ("arrange", "", "PACKING") in moves or any(m[0] == "arrange" for m in moves)  # from the history rows
+    assert all(b["data"]["object"] == "package" and b["data"]["id"] == str(package.pk) for b in receiver.bodies())
+    assert all(b["data"]["order_number"] == order.number for b in receiver.bodies())
+    assert sum(1 for m in moves if m[0] == "carrier_event") == 1

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.locks import lock
+from shops import feed
 from shops.actions import settle_new_orders
 from shops.models import SKU
 
@@ -60,6 +61,7 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
 
     now = at or timezone.now()
     _sku_update(reserve, "reserved")
+    _announce_low_stock(skus, reserve, now)
     done_ids = [o.pk for o in result.done]
     Order.objects.filter(pk__in=done_ids).update(
         status=S.AWAITING_SHIPMENT, status_changed_at=now, confirmed_at=now, updated_at=now
@@ -76,6 +78,15 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): -n, (shop.pk, S.AWAITING_SHIPMENT): n})
     settle_new_orders(done_ids, at=now)
     return result
+
+
+def _announce_low_stock(skus, reserve, now):
+    """stock.low in the shop's change feed for the SKUs these reservations took below the line
+    (one INSERT, only when some did)."""
+    before = {pk: skus[pk].available for pk in reserve}
+    for pk, qty in reserve.items():
+        skus[pk].reserved += qty
+    feed.write(feed.low_stock([skus[pk] for pk in reserve], before, at=now, action="reserved"))
 
 
 def confirm_order(*, order, actor, note="", at=None):
