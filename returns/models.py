@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Cast, Concat, LPad
+from django.db.models.functions import Cast, Concat, JSONObject, LPad
 
 from core.actor import ActorKind
+from core.sql import MoneyText
 from orders.models import History, Order, OrderLine, actor_words
 from shops.models import Shop
 
@@ -357,9 +358,22 @@ class Refund(models.Model):
         if self.pk is not None:
             raise ValueError("Refunds are never edited.")
         super().save(*args, **kwargs)
+        Refund.write_feed(Refund.objects.filter(pk=self.pk))
 
     def delete(self, *args, **kwargs):
         raise ValueError("Refunds are never deleted.")
+
+    @staticmethod
+    def write_feed(refunds):
+        """refund.created in the shop's change feed for each refund of the queryset (one INSERT ...
+        SELECT): the amount and currency ride along, as text in the currency's precision."""
+        from shops import feed
+
+        feed.insert_from(refunds, shop_id=F("order__shop_id"), type=feed.Type.REFUND_CREATED, object_type="refund",
+                         object_id=F("id"), object_key=Cast("id", output_field=models.CharField()),
+                         order_number=F("order__number"), action=F("kind"), at=F("created_at"),
+                         data=JSONObject(amount=MoneyText("amount"), currency=F("currency"),
+                                         request=F("request_id"), partial=F("partial"), seq=F("seq")))
 
     @property
     def who(self):

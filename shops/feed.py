@@ -47,7 +47,8 @@ def write(rows):
 def columns(*, shop_id, type, object_type, object_id, object_key, at, order_number="", action="", from_status="",
             to_status="", data=None):
     """The annotate() keywords that make a queryset's values() the feed's columns: each argument is
-    an ORM expression over the caller's own model (F("order__shop_id"), a Case over its action)."""
+    an ORM expression over the caller's own model (F("order__shop_id"), a Case over its action);
+    `data` a dict or a JSONObject of its fields."""
     def as_value(v):
         return v if hasattr(v, "resolve_expression") else Value(v)
 
@@ -56,7 +57,8 @@ def columns(*, shop_id, type, object_type, object_id, object_key, at, order_numb
         "f_object_id": as_value(object_id), "f_object_key": as_value(object_key),
         "f_order_number": as_value(order_number), "f_action": as_value(action),
         "f_from_status": as_value(from_status), "f_to_status": as_value(to_status), "f_at": as_value(at),
-        "f_recorded_at": Value(timezone.now()), "f_data": Value(data or {}, output_field=JSONField()),
+        "f_recorded_at": Value(timezone.now()),
+        "f_data": data if hasattr(data, "resolve_expression") else Value(data or {}, output_field=JSONField()),
     }
 
 

@@ -42,7 +42,8 @@ def bearer(db, _keep_connection):
     order = delivered_order(shop, number="R000001")
     open_return(order)
     _, clear = keys.create_key(shop=shop, name="fuzz", scopes=["orders:read", "orders:write", "returns:read",
-                                                                 "returns:write", "buyer:full_address"])
+                                                                 "returns:write", "buyer:full_address",
+                                                                 "webhooks:manage"])
     return {"Authorization": f"Bearer {clear}"}
 
 

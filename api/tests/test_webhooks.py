@@ -396,3 +396,27 @@ def test_package_moves_from_the_carrier_feed_and_from_actions_are_in_the_feed(sh
     assert all(b["data"]["object"] == "package" and b["data"]["id"] == str(package.pk) for b in receiver.bodies())
     assert all(b["data"]["order_number"] == order.number for b in receiver.bodies())
     assert sum(1 for m in moves if m[0] == "carrier_event") == 1
+
+
+def test_refunds_are_in_the_feed_with_their_amount(shop, receiver):
+    from returns import actions as returns_actions
+
+    outbox.create_webhook(shop=shop, url=receiver.url, events=["refund.created"])
+    order = make_order(shop)
+    actions.cancel_order(order=order, actor=seller(shop), reason="out_of_stock")
+    returns_actions.refund_orders(order_ids=[order.pk], actor=Actor.policy("P10"))
+    outbox.run_once()
+    [body] = receiver.bodies()
+    assert body["type"] == "refund.created" and body["data"]["order_number"] == order.number
+    assert body["data"]["amount"] == f"{order.total:.2f}" and body["data"]["currency"] == order.currency
+
+
+def test_the_pump_fits_in_the_task_timeout_and_delivers(shop, hook, receiver, settings):
+    from api import tasks
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 30}
+    assert tasks.pump_seconds() == 25
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 240}
+    assert tasks.pump_seconds() == 55
+    make_order(shop)
+    assert outbox.pump(seconds=0.5, idle_sleep=0.05)["succeeded"] == 2

@@ -158,6 +158,7 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
     )]
     if not refunded:
         return 0
+    Refund.write_feed(Refund.objects.filter(order_id__in=refunded, kind=Refund.Kind.ORDER))
     # The order's history and the buyer's message read each refund's amount from its row.
     refund = Refund.objects.filter(order=OuterRef("pk"), kind=Refund.Kind.ORDER)
 
