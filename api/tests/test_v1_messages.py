@@ -88,12 +88,13 @@ def test_reading_messages_takes_the_same_queries_for_one_or_many(client, shop, s
 def test_writing_a_message_takes_a_fixed_number_of_queries(client, shop, key, django_assert_max_num_queries):
     order = make_order(shop)
     post(client, url(order), key, {"body": "first"})
-    # key, order; savepoint, message, history row, release; the buyer's email is sent on commit
-    with django_assert_max_num_queries(6):
+    # key, order; savepoint, message and its message.created event, history row and its order.updated
+    # event, release; the buyer's email is sent on commit
+    with django_assert_max_num_queries(8):
         assert post(client, url(order), key, {"body": "second"}).status_code == 201
     # with an Idempotency-Key: also the stale-claim delete, the transaction's savepoint, the claim in its
     # own savepoint (three statements) and the stored answer
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(15):
         assert post(client, url(order), key, {"body": "third"}, **{"Idempotency-Key": "q"}).status_code == 201
 
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries, transaction
@@ -62,7 +63,6 @@ def verdict(ok):
 def settings_in_use():
     """What the timed view runs with: DEBUG is switched off for the run, but the settings
     derived from it at import (static files storage, HTTPS) follow the environment."""
-    from django.conf import settings
     from django.template import engines
 
     def names(loaders):
@@ -344,8 +344,9 @@ class Command(BaseCommand):
         sku, _ = SKU.objects.get_or_create(
             shop=shop, code=CONFIRM_SKU, defaults={"name": "Bench confirm item", "price": Decimal("10.00")}
         )
-        # Enough stock for this run's 1000 orders on top of what earlier runs reserved.
-        SKU.objects.filter(pk=sku.pk).update(stock_on_hand=F("reserved") + 1000)
+        # Enough stock for this run's 1000 orders on top of what earlier runs reserved, and a margin that
+        # keeps it above the low-stock line (a stock.low event is one more INSERT, once).
+        SKU.objects.filter(pk=sku.pk).update(stock_on_hand=F("reserved") + 1000 + settings.STOCK_LOW_THRESHOLD)
         sku.refresh_from_db()
         started = time.perf_counter()
         ids = paid_orders(shop, sku, 1000)
