@@ -8,7 +8,7 @@ because URLs, notifications and prices already carry them.
 from django import forms
 from django.contrib import admin
 
-from .models import SKU, Invitation, Membership, Notification, Shop, TeamEvent
+from .models import SKU, Invitation, Membership, Notification, Shop, ShopEvent, TeamEvent
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -194,4 +194,25 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ShopEvent)
+class ShopEventAdmin(admin.ModelAdmin):
+    """The shops' change feed (what the API's /events and the webhooks carry): read-only."""
+
+    list_display = ["id", "position", "shop", "type", "object_type", "object_key", "action", "from_status", "to_status",
+                    "at"]
+    list_filter = ["type", "object_type"]
+    search_fields = ["object_key", "order_number"]
+    list_select_related = ["shop"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

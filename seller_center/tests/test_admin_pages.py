@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import capfirst
 
+from api import keys, outbox
 from core.actor import Actor
 from orders.tests.factories import advance, make_order
 from returns import actions as returns_actions
@@ -37,6 +38,8 @@ def rows(admin_client, admin_user, shop, seller):
     """At least one row of every model the admin shows, reached through the actions."""
     now = timezone.now()
     Group.objects.create(name="Support")
+    keys.create_key(shop=shop, name="ERP", scopes=["orders:read"])
+    outbox.create_webhook(shop=shop, url="http://127.0.0.1:9/hooks", events=["order.status_changed"])
     cancelled = advance(make_order(shop), "CANCELLED")  # history, lines, counters, a buyer message, the bell
     returns_actions.refund_order(order=cancelled, actor=Actor.staff(admin_user), note="cancelled after payment")
     order = order_to_ship(shop)
@@ -53,6 +56,7 @@ def rows(admin_client, admin_user, shop, seller):
     admin_client.post("/admin/shops/policywindow/add/", {"rule": "P1", "hours": "36", "enabled": "on", "note": "peak"})
     _task_queue_rows(now)
     _login_throttle_rows(seller)
+    outbox.sequence()  # the change feed's positions, and a delivery per status change
 
 
 def _disputed_number(shop):
