@@ -73,7 +73,7 @@ class Webhook(models.Model):
     row and its deliveries (removed_at): a dispute may need what was sent."""
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="webhooks")
-    url = models.URLField(max_length=2000)
+    url = models.CharField(max_length=2000, help_text="http(s) URL of the receiver (checked by api.outbox.url_problem).")
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text="Event types, e.g. order.status_changed.")
     # The same list as ",a,b,": the sequencer matches an event's type with one LIKE on either database.

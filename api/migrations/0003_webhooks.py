@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             name='Webhook',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000)),
+                ('url', models.CharField(help_text='http(s) URL of the receiver (checked by api.outbox.url_problem).', max_length=2000)),
                 ('description', models.CharField(blank=True, max_length=200)),
                 ('events', models.JSONField(default=list, help_text='Event types, e.g. order.status_changed.')),
                 ('events_match', models.CharField(editable=False, max_length=1000)),
