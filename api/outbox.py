@@ -5,8 +5,8 @@ rollback sends nothing and a commit always sends. After commit, two steps, each 
 several workers at once and again after a crash:
 
 1. `sequence()` takes the committed events that have no feed position yet, in id order, gives
-   them the next positions and makes one WebhookDelivery per (event, webhook that listens to its
-   type), in one transaction under the sequencer's row lock. A change that commits late gets a
+   them the next positions (shops.feed.sequence) and makes one WebhookDelivery per (event, webhook
+   that listens to its type), in one transaction under the sequencer's row lock. A change that commits late gets a
    later position than everything already sequenced, so a reader of the feed who pages by
    position never skips one (ids alone would: a transaction holding id 10 may commit after
    id 11 was read).
@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from base64 import b64encode
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,14 +35,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook as Signer
 
 from core import sql
 from core.refusals import Refused
+from shops import feed
 from shops.actions import notify
-from shops.models import FeedSequencer, Notification, ShopEvent
+from shops.models import Notification, ShopEvent
 
 from .models import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -203,42 +204,32 @@ def redeliver(*, delivery, now=None):
 # --- 1. sequencing ---------------------------------------------------------------------------
 
 
-def _lock_sequencer(now):
-    """Take the sequencer's lock: an UPDATE of its one row (a row lock on PostgreSQL, the write
-    lock on SQLite), made first if it is missing."""
-    if FeedSequencer.objects.filter(pk=1).update(ran_at=now):
-        return
-    FeedSequencer.objects.bulk_create([FeedSequencer(pk=1)], ignore_conflicts=True)
-    FeedSequencer.objects.filter(pk=1).update(ran_at=now)
-
-
 def sequence(*, now=None, limit=SEQUENCE_BATCH):
-    """Give committed events without a position the next ones, and their deliveries. Returns how
-    many events were sequenced."""
+    """Give committed events without a position the next ones (shops.feed.sequence, under the
+    sequencer's lock) and, in the same transaction, their deliveries: one per webhook of the event's
+    shop that listens to its type and existed when it was recorded. Returns how many events."""
     if not ShopEvent.objects.filter(position__isnull=True).exists():
         return 0
     now = now or timezone.now()
-    events, deliveries, hooks = ShopEvent._meta.db_table, WebhookDelivery._meta.db_table, Webhook._meta.db_table
     with transaction.atomic():
-        _lock_sequencer(now)
-        base = FeedSequencer.objects.values_list("last_position", flat=True).get(pk=1)
-        n = sql.execute(
-            f"UPDATE {events} SET position = r.pos FROM (SELECT id, %s + ROW_NUMBER() OVER (ORDER BY id) AS pos "
-            f"FROM {events} WHERE position IS NULL ORDER BY id LIMIT %s) r WHERE {events}.id = r.id",
-            [base, limit],
-        )
-        if not n:
+        first, last = feed.sequence(now=now, limit=limit)
+        if last < first:
             return 0
-        FeedSequencer.objects.filter(pk=1).update(last_position=F("last_position") + n)
-        when = sql.when(now)
-        sql.execute(
-            f"INSERT INTO {deliveries} (webhook_id, event_id, status, attempts, next_attempt_at, created_at, error) "
-            f"SELECT w.id, e.id, CASE WHEN w.active THEN %s ELSE %s END, 0, %s, %s, '' FROM {events} e "
-            f"JOIN {hooks} w ON w.shop_id = e.shop_id AND w.removed_at IS NULL AND w.created_at <= e.recorded_at "
-            f"AND w.events_match LIKE '%%,' || e.type || ',%%' WHERE e.position > %s AND e.position <= %s",
-            [WebhookDelivery.Status.PENDING.value, WebhookDelivery.Status.HELD.value, when, when, base, base + n],
-        )
-    return n
+        new = ShopEvent.objects.filter(position__gte=first, position__lte=last)
+        hooks = defaultdict(list)
+        for hook in Webhook.objects.filter(removed_at=None, shop_id__in=new.values("shop_id")).only(
+                "id", "shop_id", "events", "active", "created_at"):
+            hooks[hook.shop_id].append(hook)
+        if hooks:
+            status = {True: WebhookDelivery.Status.PENDING, False: WebhookDelivery.Status.HELD}
+            WebhookDelivery.objects.bulk_create(
+                (WebhookDelivery(webhook_id=hook.pk, event_id=event_id, status=status[hook.active],
+                                 next_attempt_at=now, created_at=now)
+                 for event_id, shop_id, type_, recorded_at in new.filter(shop_id__in=list(hooks)).values_list(
+                     "id", "shop_id", "type", "recorded_at")
+                 for hook in hooks[shop_id] if type_ in hook.events and hook.created_at <= recorded_at),
+                batch_size=2000)
+    return last - first + 1
 
 
 # --- 2. delivering ---------------------------------------------------------------------------

@@ -13,12 +13,12 @@ The app that changed the object knows what changed; this module knows only the f
 """
 
 from django.conf import settings
-from django.db.models import JSONField, Value
+from django.db.models import F, JSONField, Value
 from django.utils import timezone
 
 from core import sql
 
-from .models import ShopEvent
+from .models import FeedSequencer, ShopEvent
 
 Type = ShopEvent.Type
 
@@ -94,3 +94,30 @@ def low_stock(skus, available_before, *, at, action):
     return [sku_row(s, Type.STOCK_LOW, at=at, action=action, available_before=available_before[s.pk],
                     data={"threshold": settings.STOCK_LOW_THRESHOLD})
             for s in skus if crossed_low(available_before[s.pk], s.available)]
+
+
+def _lock_sequencer(now):
+    """Take the sequencer's lock: an UPDATE of its one row (a row lock on PostgreSQL, the write
+    lock on SQLite), made first if it is missing."""
+    if FeedSequencer.objects.filter(pk=1).update(ran_at=now):
+        return
+    FeedSequencer.objects.bulk_create([FeedSequencer(pk=1)], ignore_conflicts=True)
+    FeedSequencer.objects.filter(pk=1).update(ran_at=now)
+
+
+def sequence(*, now, limit):
+    """Inside the caller's transaction: give up to `limit` committed events without a position the
+    next positions, in id order, one sequencer at a time. Returns (first, last) of what it gave
+    (last < first: nothing). A transaction that commits after this one read gets later positions,
+    so a reader paging by position never skips it."""
+    _lock_sequencer(now)
+    base = FeedSequencer.objects.values_list("last_position", flat=True).get(pk=1)
+    events = ShopEvent._meta.db_table
+    n = sql.execute(
+        f"UPDATE {events} SET position = r.pos FROM (SELECT id, %s + ROW_NUMBER() OVER (ORDER BY id) AS pos "
+        f"FROM {events} WHERE position IS NULL ORDER BY id LIMIT %s) r WHERE {events}.id = r.id",
+        [base, limit],
+    )
+    if n:
+        FeedSequencer.objects.filter(pk=1).update(last_position=F("last_position") + n)
+    return base + 1, base + n
