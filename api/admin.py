@@ -3,20 +3,9 @@ and webhooks turned off by their shop's owner; a delivery log is evidence)."""
 
 from django.contrib import admin
 
-from shops.admin import ReadOnlyInline
+from shops.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import ApiKey, Webhook, WebhookAttempt, WebhookDelivery
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ApiKey)

@@ -6,6 +6,7 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from core.params import MAX_ID, parse_int
 from core.refusals import Refused
 from shops.models import ShopEvent
 
@@ -60,10 +61,11 @@ class FeedFilters(Schema):
 def _cursor(value):
     if value is None or value == "":
         return 0
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    position = parse_int(value, None, lo=0, hi=MAX_ID)
+    if position is None:
         raise Problem(400, "invalid_cursor", "The cursor is not one this API gave",
                       errors=[{"path": "after", "message": "pass next_cursor back unchanged"}])
-    return int(value)
+    return position
 
 
 @events_router.get("", response={200: FeedPage, **ERRORS}, summary="Every change of the shop, in order")

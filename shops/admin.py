@@ -197,16 +197,8 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(ShopEvent)
-class ShopEventAdmin(admin.ModelAdmin):
-    """The shops' change feed (what the API's /events and the webhooks carry): read-only."""
-
-    list_display = ["id", "position", "shop", "type", "object_type", "object_key", "action", "from_status", "to_status",
-                    "at"]
-    list_filter = ["type", "object_type"]
-    search_fields = ["object_key", "order_number"]
-    list_select_related = ["shop"]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A model admin for records staff read and never change here (the change feed, delivery logs)."""
 
     def has_add_permission(self, request):
         return False
@@ -216,3 +208,15 @@ class ShopEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ShopEvent)
+class ShopEventAdmin(ReadOnlyAdmin):
+    """The shops' change feed (what the API's /events and the webhooks carry): read-only."""
+
+    list_display = ["id", "position", "shop", "type", "object_type", "object_key", "action", "from_status", "to_status",
+                    "at"]
+    list_filter = ["type", "object_type"]
+    search_fields = ["object_key", "order_number"]
+    list_select_related = ["shop"]
+    show_full_result_count = False
