@@ -34,7 +34,7 @@ class Receiver:
     (the last one repeats)."""
 
     def __init__(self):
-        self.requests, self.codes = [], [200]
+        self.requests, self.codes, self.answered = [], [200], {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +44,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append((dict(self.headers), body))
                 code = receiver.codes.pop(0) if len(receiver.codes) > 1 else receiver.codes[0]
+                receiver.answered[self.headers["webhook-id"]] = code
                 self.send_response(code)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -422,3 +423,27 @@ def test_the_pump_fits_in_the_task_timeout_and_delivers(shop, hook, receiver, se
     assert tasks.pump_seconds() == 55
     make_order(shop)
     assert outbox.pump(seconds=0.5, idle_sleep=0.05)["succeeded"] == 2
+
+
+def test_a_batch_with_many_different_answers_records_each_delivery_right(shop, receiver, django_assert_max_num_queries):
+    """Outcomes are written one UPDATE per distinct outcome, the rarest past MAX_OUTCOME_UPDATES by
+    bulk_update: every delivery still gets its own answer, and the query count stays bounded."""
+    codes = [200, 201, 202, 204, 500, 502, 503, 504, 404, 410, 429, 418]
+    assert len(set(codes)) > outbox.MAX_OUTCOME_UPDATES
+    hooks = [outbox.create_webhook(shop=shop, url=f"{receiver.url}/{i}", events=["order.created"], by="test")
+             for i in range(len(codes))]
+    receiver.codes = codes + [200]
+    t0 = timezone.now()
+    make_order(shop)
+    outbox.sequence(now=t0)
+    with django_assert_max_num_queries(8 + outbox.MAX_OUTCOME_UPDATES):  # claim, lease, outcomes, log, savepoints
+        result = outbox.deliver_due(now=t0)
+    assert result.sent == len(hooks) and result.succeeded == 4 and result.failed == 8
+    for d in WebhookDelivery.objects.filter(webhook__in=hooks):
+        code = receiver.answered[d.msg_id]
+        assert d.response_code == code and d.attempts == 1 and d.last_attempt_at == t0
+        if 200 <= code < 300:
+            assert d.status == "succeeded" and d.next_attempt_at is None and d.error == ""
+        else:
+            assert d.status == "pending" and d.error == f"the receiver answered {code}"
+            assert d.next_attempt_at == t0 + timedelta(seconds=outbox.RETRY_DELAYS[0])
