@@ -73,3 +73,14 @@ def written(field_file):
 def _delete(files):
     for storage, name in files:
         storage.delete(name)
+
+
+def open_or_404(field_file, what="file"):
+    """The stored file, open for reading, or a 404 naming what is missing (a row whose file is
+    gone: restored from a backup without its media, removed by hand) instead of a server error."""
+    from django.http import Http404
+
+    try:
+        return field_file.open("rb")
+    except (FileNotFoundError, ValueError):  # ValueError: the row has no file at all
+        raise Http404(f"The {what}'s stored file is missing.") from None

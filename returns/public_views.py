@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core import files
 from core.client_ip import client_ip
 from core.htmx import form_errors, toast
 from core.refusals import Refused
@@ -318,7 +319,7 @@ def buyer_photo(request, pk, photo):
 
 
 def photo_response(item):
-    response = FileResponse(item.file.open("rb"), content_type=item.content_type)
+    response = FileResponse(files.open_or_404(item.file, "photo"), content_type=item.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     response["Cache-Control"] = "private, max-age=3600"

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from core import files
 from core.actor import Actor
 from orders.actions import ActionRefused
 from shops.admin import ReadOnlyInline
@@ -278,11 +279,7 @@ class TrackingDisputeAdmin(NoDelete, admin.ModelAdmin):
         if not self.has_view_permission(request, dispute):
             raise PermissionDenied
         item = get_object_or_404(HandoverPhoto.objects.filter(package__tracking_claims__dispute=dispute), pk=photo)
-        try:
-            handle = item.image.open("rb")
-        except FileNotFoundError:
-            raise Http404("The photo's file is missing.") from None
-        response = FileResponse(handle, content_type=item.content_type)
+        response = FileResponse(files.open_or_404(item.image, "photo"), content_type=item.content_type)
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from core import params
+from core import files, params
 from core.actor import Actor
 from core.htmx import form_errors, toast
 from core.refusals import Refused
@@ -371,7 +371,7 @@ def package_complaint(request, shop, pk):
 def photo(request, shop, pk):
     """Handover photos are served through the shop's pages, never from a public URL."""
     item = get_object_or_404(HandoverPhoto.objects.filter(package__shop=shop), pk=pk)
-    response = FileResponse(item.image.open("rb"), content_type=item.content_type)
+    response = FileResponse(files.open_or_404(item.image, "photo"), content_type=item.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
