@@ -104,8 +104,9 @@ def form_problem(form):
 
 
 def refused(exc, title="That cannot be done now"):
-    """A move the actions refused: a 409 with the reason the page would show."""
-    return Problem(409, "refused", title, str(exc))
+    """A move the actions refused: a 409 with the reason the page would show (or the refusal's own
+    status and code, as a burst of messages' 429)."""
+    return Problem(getattr(exc, "http_status", 409), getattr(exc, "code", "refused"), title, str(exc))
 
 
 def idempotent(request, act, *, refused_title="That cannot be done now"):

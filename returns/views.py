@@ -232,10 +232,14 @@ def order_message(request, shop, number):
     order = get_object_or_404(Order.objects.for_shop(shop).select_related("shop"), number=number)
     form = MessageForm(request.POST)
     error = ok = None
+    status = 400
     if form.is_valid():
-        actions.post_message(order=order, sender=OrderMessage.Sender.SELLER, author=request.user,
-                             body=form.cleaned_data["body"])
-        ok = "Message sent to the buyer."
+        try:
+            actions.post_message(order=order, sender=OrderMessage.Sender.SELLER, author=request.user,
+                                 body=form.cleaned_data["body"])
+            ok = "Message sent to the buyer."
+        except Refused as exc:
+            error, status = str(exc), getattr(exc, "http_status", 409)
     else:
         error = "Write the message first (at most 4000 characters)."
     back = request.POST.get("next") or ""
@@ -244,6 +248,6 @@ def order_message(request, shop, number):
         # From a request page: back to it (a request of this shop and order, else 404).
         req = get_object_or_404(BuyerRequest.objects.for_shop(shop).select_related("order", "shop"), pk=req_pk,
                                 order=order)
-        return _after(request, shop, req, ok=ok, error=error, status=400)
+        return _after(request, shop, req, ok=ok, error=error, status=status)
     getattr(messages, "error" if error else "success")(request, error or ok)
     return redirect("orders:detail", shop=shop.slug, number=order.number)

@@ -218,6 +218,8 @@ PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=25_000_000)
 # across all its requests, withdrawn ones included.
 RETURNS_REQUESTS_PER_ORDER_PER_DAY = env.int("RETURNS_REQUESTS_PER_ORDER_PER_DAY", default=3)
 RETURNS_PHOTOS_PER_ORDER = env.int("RETURNS_PHOTOS_PER_ORDER", default=20)
+RETURNS_BUYER_MESSAGES_PER_HOUR = env.int("RETURNS_BUYER_MESSAGES_PER_HOUR", default=10)
+RETURNS_SELLER_MESSAGES_PER_HOUR = env.int("RETURNS_SELLER_MESSAGES_PER_HOUR", default=30)
 
 # How many reverse proxies in front of the app add X-Forwarded-For (0: none, trust no header).
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)

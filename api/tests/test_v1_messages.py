@@ -88,13 +88,14 @@ def test_reading_messages_takes_the_same_queries_for_one_or_many(client, shop, s
 def test_writing_a_message_takes_a_fixed_number_of_queries(client, shop, key, django_assert_max_num_queries):
     order = make_order(shop)
     post(client, url(order), key, {"body": "first"})
-    # key, order; savepoint, message and its message.created event, history row and its order.updated
-    # event, release; the buyer's email is sent on commit
-    with django_assert_max_num_queries(8):
+    # key, order; savepoint, the order row locked and the last hour's messages counted (the rate
+    # limit), message and its message.created event, history row and its order.updated event,
+    # release; the buyer's email is sent on commit
+    with django_assert_max_num_queries(10):
         assert post(client, url(order), key, {"body": "second"}).status_code == 201
     # with an Idempotency-Key: also the stale-claim delete, the transaction's savepoint, the claim in its
     # own savepoint (three statements) and the stored answer
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         assert post(client, url(order), key, {"body": "third"}, **{"Idempotency-Key": "q"}).status_code == 201
 
 
@@ -164,3 +165,21 @@ def test_the_seller_page_shows_the_apps_message_and_its_history_row(client, sell
     for page in texts(*fetch_both(seller_client, page_url, "order-main")):
         assert "Packed and on its way" in page and "Message to the buyer" in page
         assert "ERP (API key sc_" in page
+
+
+def test_a_burst_of_messages_to_one_buyer_is_a_429_and_emails_nothing_more(
+        client, shop, key, settings, mailoutbox, django_capture_on_commit_callbacks):
+    settings.RETURNS_SELLER_MESSAGES_PER_HOUR = 2
+    order = make_order(shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(2):
+            assert post(client, url(order), key, {"body": f"Update {i}"}).status_code == 201
+        r = post(client, url(order), key, {"body": "Update 3"}, **{"Idempotency-Key": "third"})
+    body = problem(r, 429, "too_many_messages")
+    assert "2 messages about this order in the last hour" in body["detail"]
+    assert OrderMessage.objects.filter(order=order).count() == 2 and len(mailoutbox) == 2
+    # Another order's buyer is not held back by this one's burst.
+    assert post(client, url(make_order(shop)), key, {"body": "Hello"}).status_code == 201
+    # The refusal was not stored under the Idempotency-Key: the same key is answered afresh later.
+    settings.RETURNS_SELLER_MESSAGES_PER_HOUR = 3
+    assert post(client, url(order), key, {"body": "Update 3"}, **{"Idempotency-Key": "third"}).status_code == 201

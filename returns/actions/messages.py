@@ -1,4 +1,4 @@
-"""Messages on the order between the seller and the buyer (the buyer's rate limited), and
+"""Messages on the order between the seller and the buyer (both rate limited per order), and
 the buyer's link to the return page on delivery."""
 
 from datetime import timedelta
@@ -22,18 +22,29 @@ from .notices import _email_buyer
 
 
 class TooManyMessages(ActionRefused):
-    """The buyer's page is public (anyone who knows the order's number and contact), and
-    each buyer message rings the seller's bell and sends an email: a burst is refused."""
+    """Each message emails the other side (and a buyer's rings the seller's bell): a burst about
+    one order is refused, the buyer's (a public page: anyone who knows the order's number and
+    contact) and the seller's (an API key could otherwise email a buyer hundreds of times a minute)."""
+
+    http_status = 429
+    code = "too_many_messages"
 
 
-def _check_buyer_message_rate(order):
-    limit = getattr(settings, "RETURNS_BUYER_MESSAGES_PER_HOUR", 10)
+# Messages about one order in the last hour, per side, before the next is refused.
+MESSAGES_PER_HOUR = {OrderMessage.Sender.BUYER: ("RETURNS_BUYER_MESSAGES_PER_HOUR", 10),
+                     OrderMessage.Sender.SELLER: ("RETURNS_SELLER_MESSAGES_PER_HOUR", 30)}
+
+
+def _check_message_rate(order, sender):
+    setting, default = MESSAGES_PER_HOUR[sender]
+    limit = getattr(settings, setting, default)  # settings.py reads both from the environment
     since = timezone.now() - timedelta(hours=1)
     # Locks the order row (the caller's transaction) so two messages at once count each other.
     lock(Order.objects.filter(pk=order.pk)).exists()
-    sent = OrderMessage.objects.filter(order=order, sender=OrderMessage.Sender.BUYER, created_at__gte=since).count()
+    sent = OrderMessage.objects.filter(order=order, sender=sender, created_at__gte=since).count()
     if sent >= limit:
-        raise TooManyMessages(f"You have sent {sent} messages about this order in the last hour; "
+        who = "You have" if sender == OrderMessage.Sender.BUYER else "The shop has"
+        raise TooManyMessages(f"{who} sent {sent} messages about this order in the last hour; "
                               "wait a while before sending another.")
 
 
@@ -49,8 +60,7 @@ def post_message(*, order, sender, body, author=None, actor=None):
         raise ActionRefused("A message is at most 4000 characters.")
     if sender not in (OrderMessage.Sender.SELLER, OrderMessage.Sender.BUYER):
         raise ActionRefused("Only the seller or the buyer writes messages.")
-    if sender == OrderMessage.Sender.BUYER:
-        _check_buyer_message_rate(order)
+    _check_message_rate(order, sender)
     message = order_actions.post_message(order=order, sender=sender, author=author, body=body)
     if actor is not None:
         order_actions.record_event(order=order, actor=actor, action=OrderEvent.Action.MESSAGE,

@@ -289,3 +289,19 @@ def test_seller_disputes_a_shipped_back_return_from_its_page(seller_client, shop
     assert req.status == R.DISPUTED
     for body in texts(*fetch_both(seller_client, url("list", shop) + "?tab=DISPUTED", "results")):
         assert req.number in body
+
+
+def test_a_burst_of_seller_messages_is_refused_with_429_and_the_reason(seller_client, shop, settings):
+    settings.RETURNS_SELLER_MESSAGES_PER_HOUR = 1
+    order = delivered_order(shop)
+    req = open_return(order)
+    post = {"body": "Please send a photo", "next": f"request:{req.pk}"}
+    seller_client.post(url("message", shop, number=order.number), post, headers=MAIN)
+    response = seller_client.post(url("message", shop, number=order.number), post, headers=MAIN)
+    assert response.status_code == 429
+    assert "1 messages about this order in the last hour" in response["HX-Trigger"]
+    assert OrderMessage.objects.filter(order=order, sender="seller").count() == 1
+    # Without HTMX, from the order page: back to it with the reason, nothing sent.
+    response = seller_client.post(url("message", shop, number=order.number), {"body": "Again"}, follow=True)
+    assert "wait a while before sending another" in response.content.decode()
+    assert OrderMessage.objects.filter(order=order, sender="seller").count() == 1
