@@ -12,17 +12,29 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.db import connection
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Reverse, Upper
+from django.db.models.lookups import In, StartsWith
 from django.utils import timezone
 
 from core import params
+from shops.models import SKU
 
 from . import registry
-from .models import Order, number_condition
+from .models import Order, OrderLine, email_key, number_condition, phone_digits
 
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 MAX_SEARCH_TOKENS = 100
+# Search: the start or end of an order number is looked for when one value of at least this many
+# characters was typed (and it is no whole number); the start of a buyer's name, the whole query as
+# one line of at most MAX_PHRASE characters.
+MIN_PARTIAL = 4
+MAX_PHRASE = 100
+# Order ids one search kind may resolve to before the list reads that kind by walking the shop's
+# orders newest first instead (a SKU in every tenth order: 50 of them are near the top).
+MAX_RESOLVED = 2000
+_PHONE = re.compile(r"[\d\s().+/-]+")
 SORTS = {
     # key: (label, field, descending)
     "newest": ("Newest first", "placed_at", True),
@@ -64,6 +76,9 @@ class OrderFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        # The query as one phrase (a buyer's name, a phone written with spaces), when it is one line.
+        raw = self.data.get("q") or ""
+        data["q_phrase"] = " ".join(raw.split()) if data.get("q") and not re.search(r"[\n\r,;]", raw) else ""
         if data.get("placed_from") and data.get("placed_to") and data["placed_from"] > data["placed_to"]:
             self.add_error("placed_to", "“Placed to” is before “Placed from”.")
         return data
@@ -110,8 +125,135 @@ def _after(qs, field, descending, value, pk):
     return qs.filter(**{f"{field}__gte": value}).filter(Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
 
 
-def filtered(shop, data, now=None):
-    """The orders of one shop matching the cleaned filter data (no tab, no order)."""
+@dataclass
+class Search:
+    """What a search resolved to (resolve_search): the order ids of the kinds that matched few
+    orders, the conditions of those that matched many, and the pasted values nothing matched."""
+
+    ids: set
+    conditions: list
+    not_found: list
+
+    def condition(self):
+        """The Q the list filters by: the ids (a keyed read), OR the dense kinds' conditions."""
+        condition = Q(pk__in=sorted(self.ids)) if self.ids else None
+        for q in self.conditions:
+            condition = q if condition is None else condition | q
+        return condition if condition is not None else Q(pk__in=[])
+
+
+def _phone(text):
+    """The digits of text written as a phone number (7 to 15 of them), else None."""
+    if not _PHONE.fullmatch(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    return digits if 7 <= len(digits) <= 15 else None
+
+
+def _capped(qs):
+    """qs limited to MAX_RESOLVED + 1 rows, in a form a UNION member may take on every backend
+    (SQLite refuses LIMIT on a member itself, not inside its WHERE)."""
+    return qs.model.objects.filter(pk__in=qs.order_by().values("pk")[: MAX_RESOLVED + 1])
+
+
+def _arm(qs, kind, value, order_id="pk"):
+    """One member of the resolving UNION: (kind, the matched value, the order id)."""
+    return qs.order_by().values_list(Value(kind, output_field=CharField()), value, order_id)
+
+
+def resolve_search(shop, data):
+    """Resolve the search of cleaned filter data into a Search, in one query (plus one per
+    registered resolver that knows some tokens, for "not found"), each kind by its own index:
+
+    - order numbers, whole and in any case (the number's unique index and order_number_upper);
+    - SKU codes of the shop's catalog, then the orders of those SKUs (orderline_sku_order);
+    - buyers' emails and phones, whole, lower-cased / digits only (order_shop_email, order_shop_phone);
+      a partial email or phone finds nothing, so the search reveals nothing the masked page hides;
+    - what the registered resolvers match (tracking numbers, from shipping);
+    - the start or the end of an order number (one value typed) and the start of a buyer's name (the
+      whole query as one phrase), through the pattern indexes of migration 0010 (PostgreSQL).
+
+    A kind resolves to at most MAX_RESOLVED order ids, which the list then reads by primary key;
+    a kind that matched more is kept as a condition instead (the list walks the shop's orders
+    newest first, where such a kind is dense). None when the data holds no search."""
+    tokens = data.get("q") or []
+    if not tokens:
+        return None
+    phrase = data.get("q_phrase") or ""
+    orders = Order.objects.for_shop(shop)
+    emails = sorted({t.lower() for t in tokens if "@" in t})
+    phones = sorted({d for d in [*map(_phone, tokens), _phone(phrase) if phrase else None] if d})
+    one = tokens[0] if len(tokens) == 1 else ""
+    partial = one.upper() if len(one) >= MIN_PARTIAL and "@" not in one else ""
+    # A name is words, or one word without digits (one value with digits is a number or a code).
+    name = phrase.upper() if 2 <= len(phrase) <= MAX_PHRASE and not phones and not emails and (
+        " " in phrase or not any(c.isdigit() for c in phrase)) else ""
+    blank = Value("", output_field=CharField())
+    partial_q = Q(StartsWith(Upper("number"), partial)) | Q(StartsWith(Reverse(Upper("number")), partial[::-1]))
+    name_q = Q(StartsWith(Upper("buyer_name"), name))
+    arms = [
+        _arm(orders.filter(number_condition(tokens)), "number", "number"),
+        # The SKU's id in the order id's column: the list then reads the SKU's lines by their index.
+        _arm(SKU.objects.filter(shop=shop, code__in=tokens), "sku", "code"),
+    ]
+    if emails:
+        arms.append(_arm(orders.filter(In(email_key(), emails)), "email", email_key()))
+    if phones:
+        arms.append(_arm(orders.filter(In(phone_digits(), phones)), "phone", phone_digits()))
+    if partial:
+        arms.append(_arm(_capped(orders.filter(partial_q)), "partial", blank))
+    if name:
+        arms.append(_arm(_capped(orders.filter(name_q)), "name", blank))
+    for resolver in registry.SEARCH_RESOLVERS.values():
+        q = resolver.resolve(shop, tokens)
+        if q is not None:
+            arms.append(_arm(orders.filter(q), f"x:{resolver.key}", blank))
+    rows = list(arms[0].union(*arms[1:], all=True))
+
+    by_kind = {}
+    for kind, value, order_id in rows:
+        values, ids = by_kind.setdefault(kind, (set(), set()))
+        values.add(value)
+        ids.add(order_id)
+    ids, conditions = set(), []
+    exact = {n.upper() for n in by_kind.get("number", (set(), set()))[0]}
+    for kind, (_, kind_ids) in by_kind.items():
+        if kind == "sku":
+            # A SKU may be in every tenth order or in three: PostgreSQL's statistics on the line's
+            # sku_id choose between walking the newest orders and reading the SKU's lines.
+            conditions.append(Q(pk__in=OrderLine.objects.filter(sku__in=sorted(kind_ids)).values("order_id")))
+        elif kind == "partial" and partial in exact:
+            continue  # a whole number typed is that order, not every number it starts or ends
+        elif kind in ("partial", "name") and len(kind_ids) > MAX_RESOLVED:
+            conditions.append(partial_q if kind == "partial" else name_q)
+        else:
+            ids |= kind_ids
+    return Search(ids, conditions, _not_found(shop, tokens, phrase, by_kind))
+
+
+def _not_found(shop, tokens, phrase, by_kind):
+    """The pasted tokens that nothing matched, in the order pasted. A phrase that matched a buyer's
+    name or phone, and one value that matched a part of an order number, leave nothing unfound."""
+
+    def values(kind):
+        return by_kind.get(kind, (set(), set()))[0]
+
+    if values("name") or values("partial") or (phrase and _phone(phrase) in values("phone")):
+        return []
+    numbers = values("number")
+    upper = {n.upper() for n in numbers}
+    found = {t for t in tokens if t in numbers or t.upper() in upper}
+    found |= values("sku")
+    found |= {t for t in tokens if t.lower() in values("email") or _phone(t) in values("phone")}
+    for resolver in registry.SEARCH_RESOLVERS.values():
+        if resolver.found is not None and by_kind.get(f"x:{resolver.key}"):
+            found |= resolver.found(shop, tokens)
+    return [t for t in tokens if t not in found]
+
+
+def filtered(shop, data, now=None, search=None):
+    """The orders of one shop matching the cleaned filter data (no tab, no order). `search`: what
+    resolve_search made of the data, when the caller has it already."""
     now = now or timezone.now()
     qs = Order.objects.for_shop(shop)
     tz = shop.tzinfo
@@ -128,9 +270,9 @@ def filtered(shop, data, now=None):
         qs = qs.past_ship_by(now)
     elif deadline in ("ship_24h", "ship_48h"):
         qs = qs.ship_within(now, 24 if deadline == "ship_24h" else 48)
-    tokens = data.get("q") or []
-    if tokens:
-        qs = qs.search(tokens, extra=[r.resolve(shop, tokens) for r in registry.SEARCH_RESOLVERS.values()])
+    if data.get("q"):
+        search = search or resolve_search(shop, data)
+        qs = qs.filter(search.condition())
     for f in registry.LIST_FILTERS.values():
         if data.get(f.key):
             qs = f.apply(qs, data[f.key])
@@ -176,27 +318,6 @@ def page(qs, *, sort="newest", size=DEFAULT_PAGE_SIZE, after=None, before=None):
         _encode(rows[0], field) if cursor and rows else None,
         size,
     )
-
-
-def tokens_not_found(shop, tokens):
-    """The pasted search tokens that are no order number (in any case), SKU or, through the
-    registered resolvers, tracking number of this shop, in the order pasted. One query each,
-    whatever the number of tokens (at most MAX_SEARCH_TOKENS)."""
-    from shops.models import SKU
-
-    if not tokens:
-        return []
-    numbers = set(
-        Order.objects.for_shop(shop).filter(number_condition(tokens))
-        .values_list("number", flat=True)[: 10 * MAX_SEARCH_TOKENS]
-    )
-    upper = {n.upper() for n in numbers}
-    found = {t for t in tokens if t in numbers or t.upper() in upper}
-    found |= set(SKU.objects.filter(shop=shop, code__in=tokens).values_list("code", flat=True))
-    for resolver in registry.SEARCH_RESOLVERS.values():
-        if resolver.found is not None:
-            found |= resolver.found(shop, tokens)
-    return [t for t in tokens if t not in found]
 
 
 def tab_counts(shop):

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Replace, Upper
 from django.db.models.lookups import In
 
 from core.actor import ActorKind
@@ -15,8 +15,28 @@ def number_condition(tokens):
 
     Storefronts choose their numbers' case, so the match is on UPPER(number), which the
     order_number_upper index serves; the exact match stays for numbers SQL's UPPER and
-    Python's upper() case differently (non-ASCII)."""
-    return Q(number__in=tokens) | Q(In(Upper("number"), sorted({t.upper() for t in tokens})))
+    Python's upper() may case differently (non-ASCII ones; ASCII ones need only the one index)."""
+    upper = Q(In(Upper("number"), sorted({t.upper() for t in tokens})))
+    other = [t for t in tokens if not t.isascii()]
+    return (Q(number__in=other) | upper) if other else upper
+
+
+# The characters people write phone numbers with; a phone is searched by its digits only.
+PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "/", "+")
+
+
+def phone_digits(expression="buyer_phone"):
+    """The buyer's phone without separators, as the order_shop_phone index stores it: a full phone
+    number typed in any layout finds the order (listing's search), the seller still sees it masked."""
+    expression = F(expression) if isinstance(expression, str) else expression
+    for char in PHONE_SEPARATORS:
+        expression = Replace(expression, Value(char), Value(""))
+    return expression
+
+
+def email_key(expression="buyer_email"):
+    """The buyer's email as the order_shop_email index stores it (lower case)."""
+    return Lower(expression)
 
 
 class OrderQuerySet(models.QuerySet):
@@ -29,19 +49,6 @@ class OrderQuerySet(models.QuerySet):
         if not tab or tab == "all":
             return self
         return self.filter(status=tab)
-
-    def search(self, tokens, extra=()):
-        """Orders matching any pasted token: an order number (any case), a SKU code, or
-        whatever the `extra` conditions match (tracking numbers, from shipping)."""
-        if not tokens:
-            return self
-        condition = number_condition(tokens) | Q(
-            Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code__in=tokens))
-        )
-        for q in extra:
-            if q is not None:
-                condition |= q
-        return self.filter(condition)
 
     def with_sku(self, code):
         return self.filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku_code=code)))
@@ -149,6 +156,12 @@ class Order(models.Model):
             models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
             # Search matches order numbers whatever the case (OrderQuerySet.number_condition).
             models.Index(Upper("number"), name="order_number_upper"),
+            # Search by a buyer's full email or phone (exact, within the shop): the seller types what
+            # the buyer told them and finds the order, and still sees only the masked phone.
+            models.Index(F("shop"), email_key(), name="order_shop_email"),
+            models.Index(F("shop"), phone_digits(), name="order_shop_phone"),
+            # The start or end of an order number and the start of a buyer's name are matched by
+            # PostgreSQL pattern indexes that migration 0010 makes (order_shop_number_prefix, …).
             models.Index(fields=["shop", "status", "ship_by", "id"], name="order_shop_status_shipby"),
             models.Index(fields=["shop", "ship_by", "id"], name="order_shop_shipby"),
             models.Index(fields=["status", "auto_cancel_at"], name="order_status_autocancel"),
@@ -239,6 +252,12 @@ class OrderLine(models.Model):
 
     class Meta:
         ordering = ["order", "id"]
+        indexes = [
+            # Search by SKU: the orders of a SKU read from the index alone (listing.resolve_search).
+            models.Index(fields=["sku", "order"], name="orderline_sku_order"),
+            # The SKU filter and the admin's search match the code the order was placed with.
+            models.Index(fields=["sku_code", "order"], name="orderline_skucode_order"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_not_negative"),

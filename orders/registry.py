@@ -49,6 +49,8 @@ class SearchResolver:
     resolve: Callable  # (shop, tokens: list[str]) -> django.db.models.Q | None
     # (shop, tokens) -> the set of those tokens it knows (one query), for "2 not found: ..."
     found: Callable | None = None
+    # (shop) -> one token it would find in the shop, or None: what bench_orders searches for.
+    example: Callable | None = None
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,11 @@ def _list_context(request, shop, *, report=None):
     data = data or {}
     tab = data.get("tab") or "all"
     counts = listing.tab_counts(shop)
+    search = None if refused else listing.resolve_search(shop, data)
     if refused:
         page = listing.empty_page()
     else:
-        qs = listing.filtered(shop, data).in_tab(tab).values_list(*ROW_FIELDS, named=True)
+        qs = listing.filtered(shop, data, search=search).in_tab(tab).values_list(*ROW_FIELDS, named=True)
         page = listing.page(
             qs,
             sort=data.get("sort") or "newest",
@@ -76,7 +77,7 @@ def _list_context(request, shop, *, report=None):
         "page": page,
         "page_size": str(page.size),
         "orders": page.rows,
-        "not_found": listing.tokens_not_found(shop, data.get("q") or []),
+        "not_found": search.not_found if search else [],
         "filters_active": any(data.get(k) for k in form.fields if k not in ("tab", "sort", "size")),
         "cancel_reasons": CANCEL_REASONS,
         "report": report,

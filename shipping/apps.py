@@ -19,7 +19,7 @@ class ShippingConfig(AppConfig):
                                 apply=panel.apply_package_filter)
         )
         registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking,
-                                                        found=panel.found_tracking))
+                                                        found=panel.found_tracking, example=panel.example_tracking))
         registry.register_override_guard("packages", _override_refusal)
         registry.register_card(
             registry.BoardCard(

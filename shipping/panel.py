@@ -163,6 +163,12 @@ def search_tracking(shop, tokens):
     return Q(Exists(Package.objects.filter(shop=shop, order=OuterRef("pk"), tracking_number__in=numbers)))
 
 
+def example_tracking(shop):
+    """A tracking number of the shop's newest package that has one, for bench_orders' search."""
+    return (Package.objects.filter(shop=shop).exclude(tracking_number="").order_by("-pk")
+            .values_list("tracking_number", flat=True).first())
+
+
 def found_tracking(shop, tokens):
     """The tokens that are tracking numbers of this shop's packages (one query)."""
     numbers = _tracking_numbers(tokens)

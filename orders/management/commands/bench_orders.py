@@ -19,9 +19,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from core.actor import Actor
-from orders import actions, history, listing
+from orders import actions, history, listing, registry
 from orders.models import Order, OrderLine
 from shops import policy_windows
 from shops.models import SKU, Shop
@@ -34,7 +35,8 @@ DEPTH = 0.9
 
 # Targets
 MAX_QUERIES = 8
-MAX_VIEW_OVER_SQL = 2.5  # view p95 / p50 of the bare SQL of every query the page runs
+MAX_OVER_YARDSTICK = 3.0  # view p50 / the yardstick's view p50 (issue 16: replaces view p95 / SQL <= 2.5)
+MAX_SEARCH_OVER_PAGE = 1.5  # a search's view p50 / page 1's, measured in the same rounds
 MAX_DEEP_OVER_FIRST = 1.5  # deep page / page 1
 MAX_TAB_COUNTS_MS = 5.0
 MAX_BULK_QUERIES = 10
@@ -158,6 +160,7 @@ class Command(BaseCommand):
             failures = []
             floor_p50 = self.floor(client, shop)
             failures += self.pages(client, shop, floor_p50)
+            failures += self.searches(client, shop)
             failures += self.tab_counts(shop)
             failures += self.bulk_confirm(shop, user)
         self.stdout.write("")
@@ -172,10 +175,12 @@ class Command(BaseCommand):
         w = self.stdout.write
         w("")
         w(f"Order list, {listing.SORTS['newest'][0].lower()}, 50 per page. Targets: queries <= {MAX_QUERIES}; "
-          f"view p95 / SQL p50 <= {MAX_VIEW_OVER_SQL}; deep / page 1 <= {MAX_DEEP_OVER_FIRST} (SQL p50 and view p50). "
-          f"Not a target: p95/(SQL+yd) is view p95 over (SQL p50 + the yardstick's view p50), for the record")
+          f"view p50 / the yardstick's view p50 (p50/yd) <= {MAX_OVER_YARDSTICK}; deep / page 1 <= {MAX_DEEP_OVER_FIRST} "
+          f"(SQL p50 and view p50). Not targets, for the record: p95/SQL, and p95/(SQL+yd), view p95 over "
+          f"(SQL p50 + the yardstick's view p50)")
         header = (f"{'tab':<22} {'page':<10} {'offset':>7} {'queries':>7} {'view p50':>9} {'view p95':>9} "
-                  f"{'db in view':>10} {'SQL p50':>8} {'(server)':>8} {'p95/SQL':>8} {'p95/(SQL+yd)':>12}  {'deep/p1 SQL':>11} {'deep/p1 view':>12}  result")
+                  f"{'db in view':>10} {'SQL p50':>8} {'(server)':>8} {'p95/SQL':>8} {'p95/(SQL+yd)':>12} {'p50/yd':>7}  "
+                  f"{'deep/p1 SQL':>11} {'deep/p1 view':>12}  result")
         w(header)
         w("-" * len(header))
         failures = []
@@ -193,7 +198,8 @@ class Command(BaseCommand):
             for (name, _, at), m in zip(urls, results, strict=True):
                 ok_queries = m["queries"] <= MAX_QUERIES
                 ratio = m["view_p95"] / m["sql_p50"]
-                ok_ratio = ratio <= MAX_VIEW_OVER_SQL
+                over_yd = m["view_p50"] / floor_p50
+                ok_ratio = over_yd <= MAX_OVER_YARDSTICK
                 deep_sql = deep_view = ""
                 ok_deep = True
                 if m is not first:
@@ -201,26 +207,87 @@ class Command(BaseCommand):
                     ok_deep = r_sql <= MAX_DEEP_OVER_FIRST and r_view <= MAX_DEEP_OVER_FIRST
                     deep_sql, deep_view = f"{r_sql:.2f}", f"{r_view:.2f}"
                 server = ms(m["server_p50"]) if m["server_p50"] is not None else "-"
-                marks = [f"queries {verdict(ok_queries)}", f"ratio {verdict(ok_ratio)}"]
+                marks = [f"queries {verdict(ok_queries)}", f"yardstick {verdict(ok_ratio)}"]
                 if deep_sql:
                     marks.append(f"deep {verdict(ok_deep)}")
-                for ok, what in ((ok_queries, "queries"), (ok_ratio, "view/SQL"), (ok_deep, "deep/page 1")):
+                for ok, what in ((ok_queries, "queries"), (ok_ratio, "p50/yardstick"), (ok_deep, "deep/page 1")):
                     if not ok:
                         failures.append(f"{tab} {name} {what}")
                 w(f"{label:<22} {name:<10} {at:>7} {m['queries']:>7} {ms(m['view_p50']):>9} {ms(m['view_p95']):>9} "
                   f"{ms(m['db_p50']):>10} {ms(m['sql_p50']):>8} {server:>8} {ratio:>8.1f} "
-                  f"{m['view_p95'] / (m['sql_p50'] + floor_p50):>12.1f}  {deep_sql:>11} {deep_view:>12}  "
+                  f"{m['view_p95'] / (m['sql_p50'] + floor_p50):>12.1f} {over_yd:>7.2f}  {deep_sql:>11} {deep_view:>12}  "
                   + ", ".join(marks))
+        return failures
+
+    # --- search ---------------------------------------------------------------------------
+
+    def search_values(self, shop):
+        """(kind, text typed) of each search the bench times, from the shop's own data: 100 order
+        numbers from across the shop, and one order's number (lower case), SKU, buyer name, email,
+        phone and the end of its number; a tracking number when a registered resolver has one."""
+        orders = Order.objects.for_shop(shop)
+        total = orders.count()
+        sample = orders.order_by("-placed_at", "-pk").values_list("number", flat=True)
+        numbers = [sample[i] for i in range(0, total, max(total // 100, 1))][:100]
+        order = orders.order_by("-placed_at", "-pk")[total // 2]
+        line = OrderLine.objects.filter(order=order).order_by("pk").first()
+        values = [
+            ("100 order numbers", "\n".join(numbers)),
+            ("one order number", order.number.lower()),
+        ]
+        examples = [r.example(shop) for r in registry.SEARCH_RESOLVERS.values() if r.example is not None]
+        values.append(("one tracking number", next((e for e in examples if e), None)))
+        values += [
+            ("one SKU", line.sku_code if line else None),
+            ("a buyer name", order.buyer_name),
+            ("a buyer email", order.buyer_email.upper() or None),
+            ("a buyer phone", order.buyer_phone or None),
+            ("end of a number", order.number[-6:]),
+        ]
+        return values
+
+    def searches(self, client, shop):
+        """Each search kind's view p50/p95 beside the All tab's page 1, the same rounds."""
+        url = reverse("orders:list", kwargs={"shop": shop.slug})
+        w = self.stdout.write
+        w("")
+        w(f"Search, All tab, 50 per page, each timed in the same rounds as page 1 of All. Targets: queries <= "
+          f"{MAX_QUERIES}; search view p50 / page 1 view p50 <= {MAX_SEARCH_OVER_PAGE}")
+        values = self.search_values(shop)
+        measured = [(kind, q) for kind, q in values if q]
+        for kind, q in values:
+            if not q:
+                w(f"search {kind}: not measured, the shop's data holds none")
+        urls = [f"{url}?tab=all"] + [f"{url}?{urlencode({'tab': 'all', 'q': q})}" for _, q in measured]
+        results = self.measure(client, urls)
+        first = results[0]
+        header = (f"{'search':<26} {'queries':>7} {'view p50':>9} {'view p95':>9} {'SQL p50':>8} {'/page 1':>8} "
+                  f"{'rows':>5}  result")
+        w(header)
+        w("-" * len(header))
+        w(f"{'(page 1 of All)':<26} {first['queries']:>7} {ms(first['view_p50']):>9} {ms(first['view_p95']):>9} "
+          f"{ms(first['sql_p50']):>8} {1:>8.2f} {first['rows']:>5}")
+        failures = []
+        for (kind, _), m in zip(measured, results[1:], strict=True):
+            ratio = m["view_p50"] / first["view_p50"]
+            ok_queries, ok_ratio = m["queries"] <= MAX_QUERIES, ratio <= MAX_SEARCH_OVER_PAGE
+            if not ok_queries:
+                failures.append(f"search {kind} queries")
+            if not ok_ratio:
+                failures.append(f"search {kind} ratio")
+            w(f"search {kind:<19} {m['queries']:>7} {ms(m['view_p50']):>9} {ms(m['view_p95']):>9} "
+              f"{ms(m['sql_p50']):>8} {ratio:>8.2f} {m['rows']:>5}  queries {verdict(ok_queries)}, ratio {verdict(ok_ratio)}")
         return failures
 
     def measure(self, client, urls):
         """Per URL: queries of one request, view and bare-SQL timings. The URLs, and
         the view and its SQL, take turns in each round so that they see the same load."""
-        rows_sql, counts = [], []
+        rows_sql, counts, shown = [], [], []
         for url in urls:
             response = client.get(url)  # warm caches and the connection
             if response.status_code != 200:
                 raise CommandError(f"GET {url} answered {response.status_code}")
+            shown.append(response.content.count(b'name="ids"'))  # the rows' checkboxes
             reset_queries()  # each request resets the log, so the capture must start from an empty one
             with CaptureQueriesContext(connection) as captured:
                 client.get(url)
@@ -269,6 +336,7 @@ class Command(BaseCommand):
                 "db_p50": pct(dbs[i], 50),
                 "sql_p50": pct(bare[i], 50),
                 "server_p50": pct(server[i], 50) if server[i] else None,
+                "rows": shown[i],
             }
             for i in range(len(urls))
         ]
