@@ -8,20 +8,23 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.db import connection
-from django.db.models import CharField, Q, Value
+from django.db.models import Aggregate, CharField, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Reverse, Upper
 from django.db.models.lookups import In, StartsWith
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core import params
 from shops.models import SKU
 
 from . import registry
-from .models import Order, OrderLine, email_key, number_condition, phone_digits
+from .models import Order, OrderLine, OrderTag, email_key, number_condition, phone_digits
 
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -40,7 +43,14 @@ SORTS = {
     "newest": ("Newest first", "placed_at", True),
     "oldest": ("Oldest first", "placed_at", False),
     "ship_by": ("Ship-by soonest", "ship_by", False),
+    # Unpaid orders have no paid time: this sort lists the paid ones (order_shop_paid serves it).
+    "paid": (_("Paid, newest first (paid orders)"), "paid_at", True),
+    "total_high": (_("Total, highest first"), "total", True),
+    "total_low": (_("Total, lowest first"), "total", False),
 }
+# A sort on a field an order may lack lists only the orders that have it (a keyset over NULLs
+# would skip them after page 1).
+VALUE_REQUIRED_SORT_FIELDS = {"paid_at"}
 DEADLINES = {
     "past_ship_by": "Past ship-by",
     "ship_24h": "Must ship within 24 h",
@@ -58,6 +68,10 @@ class OrderFilterForm(forms.Form):
         choices=[("", "Any shipping")] + Order.ShippingModel.choices, required=False, label="Shipping"
     )
     sku = forms.CharField(required=False, max_length=64, label="SKU")
+    # A tag's id; another shop's tag matches no order of this shop (filtered() joins the shop).
+    tag = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label=_("Tag"))
+    updated_since = params.DateField(required=False, label=_("Updated since"),
+                                     widget=forms.DateInput(attrs={"type": "date"}))
     deadline = forms.ChoiceField(choices=[("", "Any deadline"), *DEADLINES.items()], required=False, label="Deadline")
     sort = forms.ChoiceField(choices=[(k, v[0]) for k, v in SORTS.items()], required=False, label="Sort")
     size = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False, label="Per page")
@@ -94,11 +108,27 @@ class Page:
 
 def _encode(order, field):
     value = getattr(order, field)
-    raw = json.dumps([value.isoformat() if value else None, order.pk]).encode()
+    text = str(value) if isinstance(value, Decimal) else (value.isoformat() if value else None)
+    raw = json.dumps([text, order.pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor):
+_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
+
+
+def _decode_value(text, field):
+    """A cursor's sort value: an amount for the total, else an aware time; None if not one."""
+    if field != "total":
+        return params.parse_aware_datetime(text)
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _decode(cursor, field="placed_at"):
     """(sort value, pk) of a cursor _encode wrote, or None for anything else (a hand-edited
     cursor starts the list again): the value an aware time within params' date range, the pk
     an id, so neither can overflow a query."""
@@ -111,7 +141,7 @@ def _decode(cursor):
         return None
     if not isinstance(decoded, list) or len(decoded) != 2:
         return None
-    value, pk = params.parse_aware_datetime(decoded[0]), params.parse_id(decoded[1])
+    value, pk = _decode_value(decoded[0], field), params.parse_id(decoded[1])
     if value is None or pk is None:
         return None
     return value, pk
@@ -265,6 +295,10 @@ def filtered(shop, data, now=None, search=None):
         qs = qs.filter(shipping_model=data["shipping_model"])
     if data.get("sku"):
         qs = qs.with_sku(data["sku"].strip())
+    if data.get("tag"):
+        qs = qs.filter(Exists(OrderTag.objects.filter(order=OuterRef("pk"), tag_id=data["tag"], tag__shop=shop)))
+    if data.get("updated_since"):
+        qs = qs.filter(updated_at__gte=datetime.combine(data["updated_since"], time.min, tzinfo=tz))
     deadline = data.get("deadline")
     if deadline == "past_ship_by":
         qs = qs.past_ship_by(now)
@@ -297,10 +331,12 @@ def page(qs, *, sort="newest", size=DEFAULT_PAGE_SIZE, after=None, before=None):
     """One keyset page of `qs` in the chosen sort."""
     _, field, descending = SORTS.get(sort, SORTS["newest"])
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    if field in VALUE_REQUIRED_SORT_FIELDS:
+        qs = qs.filter(**{f"{field}__isnull": False})
     forward = [f"-{field}", "-pk"] if descending else [field, "pk"]
     backward = [f"{field}", "pk"] if descending else [f"-{field}", "-pk"]
-    cursor = _decode(after) if after else None
-    back = _decode(before) if (before and not after) else None
+    cursor = _decode(after, field) if after else None
+    back = _decode(before, field) if (before and not after) else None
     if back:
         value, pk = back
         rows = list(_after(qs, field, not descending, value, pk).order_by(*backward)[: size + 1])
@@ -337,3 +373,115 @@ def tab_counts(shop):
         counts.update(cursor.fetchall())
     counts["all"] = sum(counts.values())
     return counts
+
+
+# --- the rows' tags, saved views, tags and columns ----------------------------------------
+
+
+class _JoinedIds(Aggregate):
+    """The ids of a group as "3,7" (GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s)"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="STRING_AGG",
+                           template="%(function)s(%(expressions)s::text, ',')", **extra)
+
+
+def row_query(qs, fields):
+    """`qs` as the list's rows: `fields`, the order's tag ids and the values higher apps add
+    (registry.ROW_VALUES), each a subquery of the same statement, so a page of 100 rows with
+    tags, tracking numbers and open requests is still one query."""
+    annotations = {"tag_ids": Subquery(
+        OrderTag.objects.filter(order=OuterRef("pk")).order_by().values("order_id")
+        .annotate(ids=_JoinedIds("tag_id")).values("ids")
+    )}
+    annotations.update({v.key: v.expression() for v in registry.ROW_VALUES.values()})
+    return qs.annotate(**annotations).values_list(*fields, *annotations, named=True)
+
+
+COLUMNS = {
+    # key: label; the list always shows the order, its status and its next action.
+    "items": _("Items"),
+    "buyer": _("Buyer"),
+    "total": _("Total"),
+    "placed": _("Placed"),
+    "paid": _("Paid"),
+    "deadline": _("Ship-by / next deadline"),
+    "tracking": _("Carrier / tracking"),
+    "tags": _("Tags"),
+}
+DEFAULT_COLUMNS = ("items", "buyer", "total", "placed", "deadline", "tags")
+
+
+@dataclass
+class ListConfig:
+    views: list  # [SavedView] (unsaved instances with the columns read)
+    tags: dict  # {id: name}
+    columns: tuple  # the member's shown columns
+
+
+def list_config(shop, user):
+    """The shop's saved views and tags and the member's columns, in one read: every Manage
+    Orders view shows all three, and three queries would be a third more than the page's
+    rows and counts take together."""
+    from .models import ListPreference, SavedView, Tag
+
+    qn = connection.ops.quote_name
+    V, T, P = SavedView._meta, Tag._meta, ListPreference._meta
+
+    def col(meta, name):
+        return qn(meta.get_field(name).column)
+
+    sql = (
+        f"SELECT 'v', {col(V, 'id')}, {col(V, 'name')}, {col(V, 'query')}, {col(V, 'about_count')}, "
+        f"{col(V, 'counted_at')}, {col(V, 'created_by')} FROM {qn(V.db_table)} WHERE {col(V, 'shop')} = %s "
+        f"UNION ALL SELECT 't', {col(T, 'id')}, {col(T, 'name')}, NULL, NULL, NULL, NULL "
+        f"FROM {qn(T.db_table)} WHERE {col(T, 'shop')} = %s "
+        f"UNION ALL SELECT 'c', {col(P, 'id')}, {col(P, 'columns')}, NULL, NULL, NULL, NULL "
+        f"FROM {qn(P.db_table)} WHERE {col(P, 'shop')} = %s AND {col(P, 'user')} = %s"
+    )
+    views, tags, columns = [], {}, None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [shop.pk, shop.pk, shop.pk, user.pk])
+        rows = cursor.fetchall()
+    for kind, pk, name, query, about, counted_at, created_by in rows:
+        if kind == "v":
+            if isinstance(counted_at, str):  # SQLite hands the time back as text
+                counted_at = datetime.fromisoformat(counted_at)
+            if counted_at is not None and timezone.is_naive(counted_at):
+                counted_at = counted_at.replace(tzinfo=UTC)
+            views.append(SavedView(pk=pk, shop=shop, name=name, query=query, about_count=about,
+                                   counted_at=counted_at, created_by_id=created_by))
+        elif kind == "t":
+            tags[pk] = name
+        else:
+            columns = tuple(c for c in name.split(",") if c in COLUMNS)
+    views.sort(key=lambda v: (v.name.casefold(), v.pk))
+    tags = dict(sorted(tags.items(), key=lambda item: item[1].casefold()))
+    return ListConfig(views, tags, DEFAULT_COLUMNS if columns is None else columns)
+
+
+# The parameters a saved view keeps: the filter and the sort, not the page it was on.
+_NOT_SAVED = {"after", "before", "pos", "size"}
+
+
+def view_query(query):
+    """The filter and sort of a QueryDict as a saved view keeps it: no cursors, no empty fields."""
+    return urlencode([(k, v) for k, values in query.lists() if k not in _NOT_SAVED for v in values if v])
+
+
+def exact_count(view_data, counts):
+    """The exact count of a saved view that is a plain tab (status counters), else None."""
+    if any(view_data.get(k) for k in view_data if k not in ("tab", "sort", "size")):
+        return None
+    return counts.get(view_data.get("tab") or "all")
+
+
+def about_count(shop, data, limit):
+    """How many orders match `data`, counted up to `limit` (+1 says "more"): the cost of a
+    saved view's count is bounded whatever the shop's size."""
+    qs = filtered(shop, data).in_tab(data.get("tab") or "all").order_by()
+    return qs[: limit + 1].count()

@@ -141,6 +141,10 @@ class Order(models.Model):
 
     cancel_reason = models.CharField(max_length=24, choices=CancelReason.choices, blank=True)
     cancel_note = models.CharField(max_length=500, blank=True)
+    # One internal note the shop pins on the order (shown in the list); the history keeps
+    # every version of it, apart from the history's own notes.
+    pinned_note = models.CharField(max_length=300, blank=True)
+    tags = models.ManyToManyField("Tag", through="OrderTag", related_name="orders", blank=True)
 
     # SHA-256 of the storefront payload, so a repeat is told apart from a conflicting one.
     source_digest = models.CharField(max_length=64, blank=True, editable=False)
@@ -167,6 +171,11 @@ class Order(models.Model):
             models.Index(fields=["status", "auto_cancel_at"], name="order_status_autocancel"),
             models.Index(fields=["status", "ship_by"], name="order_status_shipby"),
             models.Index(fields=["status", "handover_by"], name="order_status_handover"),
+            # The list's "paid time" and "total" sorts page by keyset like the others.
+            models.Index(fields=["shop", "-paid_at", "-id"], name="order_shop_paid"),
+            models.Index(fields=["shop", "status", "-paid_at", "-id"], name="order_shop_status_paid"),
+            models.Index(fields=["shop", "-total", "-id"], name="order_shop_total"),
+            models.Index(fields=["shop", "status", "-total", "-id"], name="order_shop_status_total"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
@@ -397,6 +406,10 @@ class OrderEvent(History):
         HANDOVER_OVERDUE = "handover_overdue", "Handover overdue"
         TRACKING_REMINDER = "tracking_reminder", "Reminder: no tracking update yet"
         DEADLINES_PAUSED = "deadlines_paused", "Deadlines paused"
+        TAG = "tag", "Tagged"
+        UNTAG = "untag", "Tag removed"
+        PIN_NOTE = "pin_note", "Note pinned"
+        UNPIN_NOTE = "unpin_note", "Pinned note removed"
         BUYER_REQUEST = "buyer_request", "Buyer request"
         REFUND = "refund", "Refund"
         GENERATED = "generated", "Order created (test data)"
@@ -532,3 +545,68 @@ class OrderStatusCount(models.Model):
 
     def __str__(self):
         return f"{self.shop_id} {self.status}={self.count}"
+
+
+class Tag(models.Model):
+    """A label a shop defines for its orders ("gift wrap", "VIP"), to filter and act on."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="order_tags")
+    name = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="tag_shop_name_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+class OrderTag(models.Model):
+    """An order carrying a tag. Adding and removing one writes the order's history."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tag_links", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="order_links", db_index=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "tag"], name="ordertag_unique")]
+        # The unique constraint's (order, tag) index serves the rows' tag names; this one the
+        # "tag" filter.
+        indexes = [models.Index(fields=["tag", "order"], name="ordertag_tag_order")]
+
+
+class SavedView(models.Model):
+    """A named filter and sort of Manage Orders, pinned as a tab for the whole shop's team.
+
+    Its count is an exact status counter when the view is a plain tab, else an "about" count
+    kept here (counted_at says how old it is), counted at most up to ABOUT_LIMIT by its own
+    request after the page has rendered, so the list never counts per view."""
+
+    ABOUT_LIMIT = 1000
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=2000, help_text="The list's query string, without page cursors.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    about_count = models.PositiveIntegerField(null=True, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="savedview_shop_name_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+class ListPreference(models.Model):
+    """What one member chose to see in Manage Orders (the columns), per shop."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    columns = models.CharField(max_length=200, help_text="The shown columns, comma-separated.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "user"], name="listpreference_unique")]

@@ -54,6 +54,20 @@ class SearchResolver:
 
 
 @dataclass(frozen=True)
+class RowValue:
+    """A value of each Manage Orders row that a higher app knows, read inside the row query
+    (a correlated subquery over OuterRef("pk"), never a query per row). The rows read three
+    keys: `tracking` (the carrier/tracking column's text), `label` (a platform label is ready:
+    the next action is Print, not Arrange) and `request` (an id that `url` turns into the row's
+    "Answer request" action, for members holding `permission`)."""
+
+    key: str
+    expression: Callable  # () -> ORM expression
+    url: Callable | None = None  # (shop, value) -> URL of the row's action
+    permission: str = ""
+
+
+@dataclass(frozen=True)
 class PauseHook:
     """Deadlines a higher app keeps on an order's behalf (a request's answer-by) that a
     force-majeure pause (P12) moves with the order's own."""
@@ -67,6 +81,10 @@ ORDER_PANELS: dict[str, OrderPanel] = {}
 LIST_FILTERS: dict[str, ListFilter] = {}
 SEARCH_RESOLVERS: dict[str, SearchResolver] = {}
 PAUSE_HOOKS: dict[str, PauseHook] = {}
+ROW_VALUES: dict[str, RowValue] = {}
+# Choices the rows' inline actions offer, by name: "carriers" ([(code, name)]) for the ship-by-
+# seller row's carrier and tracking number, which posts to the higher app's own page.
+ROW_CHOICES: dict[str, list] = {}
 # Staff overrides (orders admin) a higher app refuses for an order: key -> f(order, override
 # name) returning the refusal's text, or None. Shipping refuses shipment moves of an order
 # that ships in packages, which must move with them.
@@ -92,6 +110,14 @@ def register_filter(list_filter: ListFilter):
 
 def register_search(resolver: SearchResolver):
     SEARCH_RESOLVERS[resolver.key] = resolver
+
+
+def register_row_value(value: RowValue):
+    ROW_VALUES[value.key] = value
+
+
+def register_row_choices(key, choices):
+    ROW_CHOICES[key] = list(choices)
 
 
 def register_pause_hook(hook: PauseHook):

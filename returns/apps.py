@@ -1,5 +1,6 @@
 from django.apps import AppConfig
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
+from django.urls import reverse
 
 
 class ReturnsConfig(AppConfig):
@@ -53,6 +54,12 @@ class ReturnsConfig(AppConfig):
         ))
         registry.register_panel(registry.OrderPanel(
             key="requests", template="returns/_order_panel.html", context=_panel_context, order=50,
+        ))
+        registry.register_row_value(registry.RowValue(
+            key="request", permission="requests.answer",
+            expression=lambda: Subquery(BuyerRequest.objects.awaiting_answer().filter(order=OuterRef("pk"))
+                                        .order_by("pk").values("pk")[:1]),
+            url=lambda shop, pk: reverse("returns:detail", kwargs={"shop": shop.slug, "pk": pk}),
         ))
         registry.register_pause_hook(registry.PauseHook(key="requests", pause=_pause_requests))
         registry.register_delivered_hook("return_link", _send_return_links)

@@ -20,6 +20,9 @@ class ShippingConfig(AppConfig):
         )
         registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking,
                                                         found=panel.found_tracking, example=panel.example_tracking))
+        registry.register_row_value(registry.RowValue(key="tracking", expression=panel.row_tracking))
+        registry.register_row_value(registry.RowValue(key="label", expression=panel.row_has_label))
+        registry.register_row_choices("carriers", panel.carriers.SELLER_CARRIERS)
         registry.register_override_guard("packages", _override_refusal)
         registry.register_card(
             registry.BoardCard(

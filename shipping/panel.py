@@ -176,3 +176,22 @@ def found_tracking(shop, tokens):
         return set()
     known = set(Package.objects.filter(shop=shop, tracking_number__in=numbers).values_list("tracking_number", flat=True))
     return {t for t in tokens if carriers.normalize(t) in known}
+
+
+def row_tracking():
+    """The Manage Orders row's carrier and tracking number: its first package that has one."""
+    from django.db.models import OuterRef, Subquery, Value
+    from django.db.models.functions import Concat
+
+    return Subquery(
+        Package.objects.filter(order=OuterRef("pk")).exclude(tracking_number="").order_by("seq", "pk")
+        .annotate(text=Concat("carrier", Value(" "), "tracking_number")).values("text")[:1]
+    )
+
+
+def row_has_label(order_ref="pk"):
+    """Whether the Manage Orders row's order has a package at the seller with its platform
+    label (arranged): its next action is printing, not arranging."""
+    from .transitions import AT_SELLER
+
+    return Exists(Package.objects.filter(order=OuterRef(order_ref), status__in=AT_SELLER).exclude(tracking_number=""))

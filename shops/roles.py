@@ -29,6 +29,8 @@ PERMISSIONS = {
     "orders.note": "add notes to an order",
     "orders.message": "message buyers",
     "orders.export": "export orders as CSV",
+    "orders.tags": "create the shop's order tags",
+    "orders.views": "rename and delete the team's saved views of Manage Orders",
     "shipping.split": "split an order into packages",
     "shipping.arrange": "arrange platform shipment and mark packages ready",
     "shipping.ship": "enter tracking numbers and ship",

@@ -25,6 +25,7 @@ from .intake import pay_order, receive_order
 from .moves import arrange_shipment, complete_order, mark_delivered, mark_in_transit
 from .notes import add_note, post_message, record_event
 from .results import ActionRefused, BulkResult
+from .tags import create_tag, pin_note, tag_orders
 
 __all__ = [
     "SELLER_CANCEL_REASONS",
@@ -40,13 +41,16 @@ __all__ = [
     "complete_order",
     "confirm_order",
     "confirm_orders",
+    "create_tag",
     "flag_orders",
     "mark_delivered",
     "mark_in_transit",
     "pause_deadlines",
+    "pin_note",
     "pay_order",
     "receive_order",
     "recompute_deadlines",
     "record_event",
     "post_message",
+    "tag_orders",
 ]

@@ -40,7 +40,7 @@ def query_string(query, **changes):
     """`query` (a QueryDict) as "?a=1&b=2" with some parameters replaced (None or "" drops
     one); the cursor parameters after/before are dropped unless given. The same string
     QueryDict.copy() + urlencode() makes, without copying the dict."""
-    drop = {"after", "before", *changes}
+    drop = {"after", "before", "pos", *changes}
     pairs = [(key, value) for key, values in query.lists() if key not in drop for value in values]
     pairs += [(key, value) for key, value in changes.items() if value not in (None, "")]
     return f"?{urlencode(pairs)}"
@@ -79,7 +79,7 @@ def isotime(value):
 # them). The view reads them with values_list(named=True): building 50-100 Order instances
 # with 25 deferred fields each cost more than formatting the whole table.
 ROW_FIELDS = ("pk", "shop_id", "number", "status", "shipping_model", "items_summary", "buyer_name", "total",
-              "currency", "placed_at", "ship_by", "handover_by", "auto_cancel_at")
+              "currency", "placed_at", "ship_by", "handover_by", "auto_cancel_at", "paid_at", "pinned_note")
 # Order.next_deadline reads only status and the three deadlines, all in ROW_FIELDS.
 _next_deadline = Order.next_deadline.fget
 
@@ -87,20 +87,42 @@ _next_deadline = Order.next_deadline.fget
 _STATUS_LABELS = dict(Order.Status.choices)
 _SHIPPING_LABELS = dict(Order.ShippingModel.choices)
 _CONFIRMABLE = frozenset(s for s in Order.Status.values if allowed("confirm", s))
+_ARRANGEABLE = frozenset(s for s in Order.Status.values if allowed("arrange_shipment", s))
+_AWAITING_COLLECTION = Order.Status.AWAITING_COLLECTION
+_SELLER, _PLATFORM = Order.ShippingModel.SELLER, Order.ShippingModel.PLATFORM
 # strftime("%b") in the C locale Python runs in, without a strftime call per row.
 _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _short_time(value, tz):
+    if not value:
+        return ""
+    value = value.astimezone(tz)
+    return f"{_MONTHS[value.month]} {value.day}, {value.hour:02d}:{value.minute:02d}"
+
+
 @register.simple_tag
-def row_values(orders, shop, now, can_confirm=True):
+def row_values(orders, shop, now, can=True, tag_names=None):
     """The values of the Manage Orders rows, as text, for the `rows` partial of
     orders/order_list.html, which holds the markup (and escapes every value).
 
     The list is the page a seller lives in and may show 100 rows: formatted here in one
     pass, each cell is one plain lookup in the template's loop, with no date, number or
     choice-label filter per row. `orders` are rows of ROW_FIELDS (named tuples or orders).
-    `can_confirm`: the member may confirm (orders.confirm), so confirmable rows get the button.
+    `can`: what the member may do (shops.roles.Can; True: everything), which decides each row's
+    next action: Confirm, Ship (carrier and tracking inline, ship by seller), Arrange, Print,
+    Answer request. `tag_names`: {tag id: name} of the shop, for the rows' `tag_ids`.
     """
+    from orders import registry
+
+    def may(permission):
+        return can is True or permission in can
+
+    can_confirm, can_ship, can_arrange, can_print, can_answer = (
+        may("orders.confirm"), may("shipping.ship"), may("shipping.arrange"), may("shipping.labels"),
+        may("requests.answer"))
+    request_value = registry.ROW_VALUES.get("request")
+    tag_names = tag_names or {}
     tz = shop.tzinfo
     detail = cached_url("orders:detail", shop=shop.slug, number="0")[:-2]  # ".../orders/"
     rows = []
@@ -115,6 +137,12 @@ def row_values(orders, shop, now, can_confirm=True):
             due_what = due_datetime = due_text = ""
             late = False
         shipping = order.shipping_model
+        tag_ids = getattr(order, "tag_ids", None) or ""
+        tags = ", ".join(sorted(tag_names[int(t)] for t in tag_ids.split(",") if t and int(t) in tag_names))
+        request_id = getattr(order, "request", None)
+        pinned = getattr(order, "pinned_note", "") or ""
+        arrangeable = status in _ARRANGEABLE
+        labelled = bool(getattr(order, "label", False))
         rows.append({
             "pk": str(order.pk),  # {{ int }} would run number localization
             "number": order.number,
@@ -133,6 +161,17 @@ def row_values(orders, shop, now, can_confirm=True):
             "status_class": f"status-{status.lower()}",
             "status_label": _STATUS_LABELS.get(status) or status,
             "confirm": can_confirm and status in _CONFIRMABLE,
+            "paid": _short_time(getattr(order, "paid_at", None), tz),
+            "pinned": pinned,
+            "has_pinned": bool(pinned),
+            "tags": tags,
+            "has_tags": bool(tags),
+            "tracking": getattr(order, "tracking", None) or "",
+            "ship": can_ship and arrangeable and shipping == _SELLER,
+            "arrange": can_arrange and arrangeable and shipping == _PLATFORM and not labelled,
+            "print": can_print and shipping == _PLATFORM and (labelled or status == _AWAITING_COLLECTION),
+            "answer": bool(can_answer and request_id and request_value and request_value.url),
+            "answer_url": request_value.url(shop, request_id) if request_id and request_value and request_value.url else "",
         })
     return rows
 

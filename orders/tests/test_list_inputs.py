@@ -90,6 +90,10 @@ def test_bulk_all_matching_with_valid_filter_still_acts_on_the_matching_orders(s
     make_order(shop, shipping_model="SELLER")
     response = seller_client.post(url(shop, "orders:bulk", q=f"{a.number} {b.number}"),
                                   {"action": "confirm", "all_matching": "1"}, **HX)
+    assert response.status_code == 200 and b"Confirm 2 orders, all matching this view?" in response.content
+    assert not Order.objects.filter(shop=shop, status=S.AWAITING_SHIPMENT).exists()
+    response = seller_client.post(url(shop, "orders:bulk", q=f"{a.number} {b.number}"),
+                                  {"action": "confirm", "ids": [a.pk, b.pk], "confirmed": "1"}, **HX)
     assert response.status_code == 200 and b"2 confirmed" in response.content
     assert Order.objects.filter(shop=shop, status=S.AWAITING_SHIPMENT).count() == 2
 

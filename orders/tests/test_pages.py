@@ -11,7 +11,7 @@ from orders.models import Order
 from orders.tests.factories import advance, make_order
 from shops.models import Notification
 from shops.tests.factories import MembershipFactory, ShopFactory, SKUFactory
-from tests.pages import assert_fragment, assert_redirect, fetch_both, hx, texts
+from tests.pages import assert_fragment, assert_full_page, assert_redirect, fetch_both, hx, texts
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -188,7 +188,12 @@ def test_bulk_confirm_reports_per_order_and_touches_no_other_shop(seller_client,
 def test_bulk_cancel_without_js_redirects_back_with_the_filter(seller_client, shop):
     a, b = make_order(shop), make_order(shop)
     url = reverse("orders:bulk", kwargs={"shop": shop.slug}) + "?tab=AWAITING_CONFIRMATION"
-    response = seller_client.post(url, {"action": "cancel", "ids": [a.pk, b.pk], "reason": "pricing_error"})
+    asked = seller_client.post(url, {"action": "cancel", "ids": [a.pk, b.pk], "reason": "pricing_error"})
+    # Without JS the confirmation is a step of its own: the page asks, nothing is cancelled yet.
+    assert "Cancel 2 orders?" in assert_full_page(asked)
+    assert not Order.objects.filter(pk__in=[a.pk, b.pk], status=S.CANCELLED).exists()
+    response = seller_client.post(url, {"action": "cancel", "ids": [a.pk, b.pk], "reason": "pricing_error",
+                                        "confirmed": "1"})
     assert assert_redirect(response).endswith("?tab=AWAITING_CONFIRMATION")
     assert Order.objects.filter(pk__in=[a.pk, b.pk], status=S.CANCELLED).count() == 2
     assert a.messages.filter(body__icontains="pricing error").exists()
@@ -216,13 +221,19 @@ def test_bulk_confirm_all_matching_uses_the_filter(seller_client, shop):
     platform = [make_order(shop, shipping_model="PLATFORM") for _ in range(3)]
     seller_model = make_order(shop, shipping_model="SELLER")
     url = reverse("orders:bulk", kwargs={"shop": shop.slug}) + "?shipping_model=PLATFORM"
-    response = seller_client.post(url, {"action": "confirm", "all_matching": "1"}, headers=hx("results"))
+    asked = assert_fragment(seller_client.post(url, {"action": "confirm", "all_matching": "1"},
+                                               headers=hx("results")), "results")
+    assert "Confirm 3 orders, all matching this view?" in asked
+    assert not Order.objects.filter(shop=shop, status=S.AWAITING_SHIPMENT).exists()
+    ids = re.findall(r'<input type="hidden" name="ids" value="(\d+)">', asked)
+    response = seller_client.post(url, {"action": "confirm", "ids": ids, "confirmed": "1"}, headers=hx("results"))
     rows = assert_fragment(response, "results")
     assert "3 confirmed" in rows and set(numbers(rows)) == {o.number for o in platform}
     assert Order.objects.filter(pk__in=[o.pk for o in platform], status=S.AWAITING_SHIPMENT).count() == 3
     seller_model.refresh_from_db()
     assert seller_model.status == S.AWAITING_CONFIRMATION
-    assert_redirect(seller_client.post(url, {"action": "confirm", "all_matching": "1"}))  # without JS: nothing left to do
+    asked = assert_full_page(seller_client.post(url, {"action": "confirm", "all_matching": "1"}))  # without JS
+    assert "Confirm 3 orders, all matching this view?" in asked and 'name="confirmed" value="1"' in asked
     seller_model.refresh_from_db()
     assert seller_model.status == S.AWAITING_CONFIRMATION
 
@@ -324,7 +335,7 @@ def test_rows_partial_renders_each_orders_ids_names_and_actions(shop):
     rows = Context({"rows": _row_values(context)})
     assert node.render(rows) == node.render(rows, slow=True)
     assert get_template("orders/order_list.html#rows").render({**context, "orders": []}).count(
-        '<td colspan="9" class="empty">No orders match this view.</td>') == 1
+        '<td colspan="12" class="empty">No orders match this view.</td>') == 1
 
 
 def _row_values(context):

@@ -63,8 +63,8 @@
     if (!el || !document.contains(el)) return;
     // Out-of-band parts (tab counts) and the board's own refreshes are not the answer to
     // what the user did: they neither take the focus nor decide the toast.
-    if (el.matches("#board, #tabs, #filter-errors, #bell-count") || el.closest("#board")) return;
-    var news = el.querySelector('[role="alert"]:not(:empty), [role="status"]:not(:empty), #bulk-report');
+    if (el.matches("#board, #tabs, #views, #filter-errors, #bell-count, [id^='view-count-']") || el.closest("#board")) return;
+    var news = el.querySelector('#bulk-confirm, [role="alert"]:not(:empty), [role="status"]:not(:empty), #bulk-report');
     flush(!!news);
     var active = document.activeElement;
     if (active && active !== document.body && document.contains(active)) return;
@@ -96,5 +96,105 @@
     if (!e.target.matches("[data-select-all]")) return;
     var form = e.target.closest("form");
     form.querySelectorAll('input[name="ids"]').forEach(function (box) { box.checked = e.target.checked; });
+  });
+})();
+
+// Manage Orders: the filters behind a button on a phone, forms that cannot be sent twice, the
+// list refreshed after a row's inline action, and the keyboard (/ search, j/k rows, x select,
+// c confirm, ? help). Words come from the page (translated there); keys typed into a field are
+// the field's own.
+(function () {
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest("[data-filters-toggle]");
+    if (toggle) {
+      var filters = document.getElementById(toggle.getAttribute("aria-controls"));
+      var open = !filters.classList.contains("open");
+      filters.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) { var first = filters.querySelector("textarea, input:not([type=hidden]), select"); if (first) first.focus(); }
+      return;
+    }
+    if (e.target.closest("[data-keys-help]")) showHelp();
+  });
+  // A plain form (no htmx) sent once: its buttons are disabled after the browser has read the
+  // pressed one's name and value.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches("form[data-once]") || form.hasAttribute("hx-post")) return;
+    setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = e.detail.elt;
+    if (!elt || !elt.matches || !elt.matches("[data-refresh-results]") || !e.detail.successful) return;
+    if (window.htmx && document.getElementById("results")) {
+      window.htmx.ajax("GET", window.location.href, {target: "#results", swap: "outerHTML"});
+    }
+  });
+
+  function showHelp() {
+    var dialog = document.getElementById("keys-help");
+    if (dialog && dialog.showModal && !dialog.open) dialog.showModal();
+  }
+  function typing(el) {
+    if (!el || el === document.body) return false;
+    if (el.isContentEditable) return true;
+    var tag = el.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT") return true;
+    return tag === "INPUT" && !/^(checkbox|radio|button|submit|reset)$/i.test(el.type || "");
+  }
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#rows tr")).filter(function (tr) { return tr.querySelector('input[name="ids"]'); }); }
+  function currentRow() {
+    var active = document.activeElement;
+    var tr = active && active.closest && active.closest("#rows tr");
+    return tr || document.querySelector("#rows tr.current");
+  }
+  function moveTo(tr) {
+    document.querySelectorAll("#rows tr.current").forEach(function (r) { r.classList.remove("current"); });
+    tr.classList.add("current");
+    var link = tr.querySelector("td:nth-child(2) a") || tr.querySelector("a, button, input");
+    if (link) link.focus();
+    tr.scrollIntoView({block: "nearest"});
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (!document.getElementById("rows")) return;
+    var key = e.key;
+    if (key === "/") {
+      var search = document.getElementById("id_q");
+      if (!search) return;
+      e.preventDefault();
+      var filters = document.getElementById("filters");
+      if (filters && !filters.classList.contains("open") && getComputedStyle(filters).display === "none") {
+        var toggle = document.querySelector("[data-filters-toggle]");
+        if (toggle) toggle.click();
+      }
+      search.focus();
+    } else if (key === "j" || key === "k") {
+      var all = rows();
+      if (!all.length) return;
+      e.preventDefault();
+      var at = all.indexOf(currentRow());
+      var next = at < 0 ? 0 : Math.min(all.length - 1, Math.max(0, at + (key === "j" ? 1 : -1)));
+      moveTo(all[next]);
+    } else if (key === "x") {
+      var tr = currentRow();
+      var box = tr && tr.querySelector('input[name="ids"]');
+      if (!box) return;
+      e.preventDefault();
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event("change", {bubbles: true}));
+    } else if (key === "c") {
+      var confirm = document.querySelector("[data-key-confirm]");
+      if (!confirm || !document.querySelector('#rows input[name="ids"]:checked')) return;
+      e.preventDefault();
+      confirm.click();
+    } else if (key === "?") {
+      e.preventDefault();
+      showHelp();
+    }
   });
 })();
