@@ -3,6 +3,7 @@ import io
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core import params
 
@@ -106,14 +107,34 @@ class ForceMajeureForm(forms.Form):
 
 
 class PrintForm(forms.Form):
+    """What to print: packages, the packages of orders, or everything in the print queue."""
+
     kind = forms.ChoiceField(choices=PrintJob.Kind.choices, initial=PrintJob.Kind.LABEL)
     size = forms.ChoiceField(choices=PrintJob.Size.choices, initial=PrintJob.Size.FOUR_BY_SIX)
-    package = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={"required": "Choose at least one package."})
+    package = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=False)
+    order = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=False)
+    everything = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The ids are checked against the shop in the view; here they only need to be ids.
-        self.fields["package"].valid_value = lambda value: params.parse_id(str(value)) is not None
+        for name in ("package", "order"):
+            self.fields[name].valid_value = lambda value: params.parse_id(str(value)) is not None
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("package") or data.get("order") or data.get("everything")) and not self.errors:
+            raise forms.ValidationError("Choose at least one package.")
+        return data
+
+
+class PaperForm(forms.Form):
+    """The paper of a pick list or packing lists."""
+
+    paper = forms.ChoiceField(choices=[("A4", _("A4")), ("LTR", _("US Letter"))], initial="A4", required=False)
+
+    def clean_paper(self):
+        return self.cleaned_data.get("paper") or "A4"
 
 
 class CsvUploadForm(forms.Form):

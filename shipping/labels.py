@@ -1,18 +1,21 @@
-"""Shipping labels and packing slips as PDF (reportlab), one page per package.
+"""Shipping labels and packing slips as PDF (reportlab), one label per page or several a sheet.
 
-Two sizes: 4x6 in (thermal printers) and A6. The label carries the recipient in full
-(the only place a seller sees the full address), the items, the carrier and a Code128
-barcode of the tracking number. No links, no QR codes: seller text was checked on entry.
+Sizes: 4x6 in (thermal printers) and A6, one a page; A4 and US Letter sheets, four a page
+(SHEETS); ZPL for thermal printers (shipping/zpl.py draws the same layout, `_label`, as printer
+commands). The label carries the recipient in full (the only place a seller sees the full
+address), the items, the carrier and a Code128 barcode of the tracking number. No links, no
+QR codes: seller text was checked on entry.
 """
 
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from reportlab.graphics.barcode.code128 import Code128
-from reportlab.lib.pagesizes import A6
+from reportlab.lib.pagesizes import A4, A6, LETTER
 from reportlab.lib.units import inch
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -20,21 +23,36 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from .carriers import CARRIERS
-from .models import Package, PrintJob
+from .models import Package, PackageItem, PrintJob
 
 SIZES = {PrintJob.Size.FOUR_BY_SIX: (4 * inch, 6 * inch), PrintJob.Size.A6: A6}
+# Sheets for office printers: (page, columns, rows). Four A6 labels fill an A4 page exactly;
+# on US Letter four quarter-page labels (4.25 x 5.5 in).
+SHEETS = {PrintJob.Size.A4: (A4, 2, 2), PrintJob.Size.LETTER: (LETTER, 2, 2)}
 MAX_ITEMS_ON_LABEL = 6
 
 
+def sender(order):
+    """The label's FROM lines: who ships the parcel (the one place a label's sender is chosen)."""
+    return [order.shop.name]
+
+
 def packages_for_print(queryset):
-    """Packages with what a label needs, in a fixed number of queries (3) for any count."""
-    packages = list(queryset.select_related("order__shop").prefetch_related("items__line").order_by("order_id", "seq"))
+    """Packages with what a label needs, in a fixed number of queries (5) for any count: a
+    combined package brings the packages it carries, their orders and items."""
+    items = Prefetch("items", queryset=PackageItem.objects.select_related("line"))
+    combined = Prefetch("combined", queryset=Package.objects.active().select_related("order").prefetch_related(items)
+                        .order_by("order_id", "seq"))
+    packages = list(queryset.select_related("order__shop").prefetch_related(items, combined).order_by("order_id", "seq"))
     counts = dict(
         Package.objects.active().filter(order_id__in={p.order_id for p in packages})
         .values("order_id").annotate(n=Count("id")).values_list("order_id", "n")
     )
     for p in packages:
         p.order_package_count = counts.get(p.order_id, 1)
+        members = list(p.combined.all())
+        p.parcel_orders = [p.order, *(m.order for m in members)]
+        p.parcel_items = [*p.items.all(), *(i for m in members for i in m.items.all())]
     return packages
 
 
@@ -103,7 +121,8 @@ class _Page:
         self.c, (self.w, self.h) = c, size
         self.margin = 0.18 * inch
         self.y = self.h - self.margin
-        self.scale = self.w / (4 * inch)
+        # The layout is drawn for 4x6 in; a smaller cell (a quarter of US Letter) scales it down.
+        self.scale = min(self.w / (4 * inch), self.h / (6 * inch) * 1.03)
 
     def _width(self, pieces, size):
         return sum(self.c.stringWidth(piece, font, size) for font, piece in pieces)
@@ -141,11 +160,20 @@ class _Page:
         self.y -= 4
 
 
+def _items(pkg):
+    return getattr(pkg, "parcel_items", None) or list(pkg.items.all())
+
+
 def _label(page, pkg):
     order = pkg.order
     carrier = CARRIERS.get(pkg.carrier)
+    orders = getattr(pkg, "parcel_orders", [order])
     page.text(carrier.name if carrier else "Carrier", size=14, bold=True)
-    page.text(f"{pkg.get_handover_display() or 'Handover'} - Package {pkg.seq} of {pkg.order_package_count}", size=8)
+    if len(orders) > 1:
+        page.text(_("%(handover)s - Combined package of %(count)d orders") % {
+            "handover": pkg.get_handover_display() or _("Handover"), "count": len(orders)}, size=8)
+    else:
+        page.text(f"{pkg.get_handover_display() or 'Handover'} - Package {pkg.seq} of {pkg.order_package_count}", size=8)
     page.rule()
     page.text("SHIP TO", size=7, bold=True)
     page.text(order.buyer_name, size=12, bold=True)
@@ -157,10 +185,14 @@ def _label(page, pkg):
         page.text(f"Tel {order.buyer_phone}", size=9)
     page.rule()
     page.text("FROM", size=7, bold=True)
-    page.text(order.shop.name, size=9)
+    for line in sender(order):
+        page.text(line, size=9)
     page.rule()
-    page.text(f"Order {order.number}", size=9, bold=True)
-    items = list(pkg.items.all())
+    if len(orders) > 1:
+        page.text(_("Orders %(numbers)s") % {"numbers": ", ".join(o.number for o in orders)}, size=9, bold=True)
+    else:
+        page.text(f"Order {order.number}", size=9, bold=True)
+    items = _items(pkg)
     for item in items[:MAX_ITEMS_ON_LABEL]:
         page.text(f"{item.quantity} x {item.line.sku_code}  {item.line.name}", size=8, gap=1)
     if len(items) > MAX_ITEMS_ON_LABEL:
@@ -183,7 +215,7 @@ def _slip(page, pkg):
     page.text(order.full_address, size=8)
     page.rule()
     page.text("Qty  SKU  Item", size=8, bold=True)
-    for item in pkg.items.all():
+    for item in _items(pkg):
         page.text(f"{item.quantity}  {item.line.sku_code}  {item.line.name}", size=9, gap=2)
     if pkg.tracking_number:
         page.rule()
@@ -193,21 +225,55 @@ def _slip(page, pkg):
 
 
 def render(packages, *, kind, size):
-    """One PDF, one page per package, bytes."""
-    page_size = SIZES[size]
+    """One document, bytes: a PDF with one label (or slip) a page, or several a sheet; ZPL
+    printer commands for size ZPL (labels only)."""
+    draw = _label if kind == PrintJob.Kind.LABEL else _slip
+    if size == PrintJob.Size.ZPL:
+        from . import zpl
+
+        return zpl.render(packages, draw)
     buf = BytesIO()
+    page_size, cols, rows = SHEETS.get(size) or (SIZES[size], 1, 1)
     c = canvas.Canvas(buf, pagesize=page_size, pageCompression=1)
     c.setTitle("Shipping labels" if kind == PrintJob.Kind.LABEL else "Packing slips")
     c.setAuthor("Seller Center")
     c.setCreator("Seller Center")
-    draw = _label if kind == PrintJob.Kind.LABEL else _slip
-    for pkg in packages:
-        draw(_Page(c, page_size), pkg)
+    cell = (page_size[0] / cols, page_size[1] / rows)
+    per_page = cols * rows
+    for i, pkg in enumerate(packages):
+        if i and not i % per_page:
+            c.showPage()
+        if per_page > 1 and not i % per_page:
+            _cut_lines(c, page_size, cols, rows)
+        n = i % per_page
+        c.saveState()
+        # Left to right, top to bottom.
+        c.translate((n % cols) * cell[0], page_size[1] - (n // cols + 1) * cell[1])
+        draw(_Page(c, cell), pkg)
+        c.restoreState()
+    if packages:
         c.showPage()
     c.save()
     return buf.getvalue()
 
 
-def filename(shop, kind, count):
+def _cut_lines(c, page_size, cols, rows):
+    """Dashed lines where the sheet is cut into labels."""
+    c.saveState()
+    c.setDash(3, 3)
+    c.setLineWidth(0.3)
+    for k in range(1, cols):
+        c.line(k * page_size[0] / cols, 0, k * page_size[0] / cols, page_size[1])
+    for k in range(1, rows):
+        c.line(0, k * page_size[1] / rows, page_size[0], k * page_size[1] / rows)
+    c.restoreState()
+
+
+def content_type(size):
+    return "text/plain; charset=utf-8" if size == PrintJob.Size.ZPL else "application/pdf"
+
+
+def filename(shop, kind, count, size=None):
     stamp = timezone.now().astimezone(shop.tzinfo).strftime("%Y%m%d-%H%M%S")
-    return f"{shop.slug}-{'labels' if kind == PrintJob.Kind.LABEL else 'packing-slips'}-{count}-{stamp}.pdf"
+    ext = "zpl" if size == PrintJob.Size.ZPL else "pdf"
+    return f"{shop.slug}-{'labels' if kind == PrintJob.Kind.LABEL else 'packing-slips'}-{count}-{stamp}.{ext}"

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import AppendOnly, History, Order, OrderLine
 from shops.models import Shop
@@ -22,6 +23,17 @@ class PackageQuerySet(models.QuerySet):
         """Packages whose order still goes to the buyer: a seller may cancel an order
         while its package waits for the carrier, and nothing may then chase that box."""
         return self.exclude(order__status=Order.Status.CANCELLED)
+
+    def print_queue(self, kind, *, printed=False):
+        """The labels (kind "label") or packing slips ("slip") to print, or printed, of packages
+        still with the seller. A label needs a tracking number; a package combined into another
+        prints with it, so only the parcel is in the queue."""
+        from .transitions import AT_SELLER
+
+        qs = self.active().of_open_orders().filter(status__in=AT_SELLER, parcel=None)
+        if kind == PrintJob.Kind.LABEL:
+            return qs.exclude(tracking_number="").filter(label_printed_at__isnull=not printed)
+        return qs.filter(slip_printed_at__isnull=not printed)
 
     def late_to_collect(self, now):
         return self.of_open_orders().filter(status=Package.Status.READY, collect_by__lt=now)
@@ -71,6 +83,12 @@ class Package(models.Model):
     label_generated_at = models.DateTimeField(null=True, blank=True)
     label_printed_at = models.DateTimeField(null=True, blank=True)
     label_print_count = models.PositiveIntegerField(default=0)
+    slip_printed_at = models.DateTimeField(null=True, blank=True)
+    slip_print_count = models.PositiveIntegerField(default=0)
+    parcel = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="combined",
+        help_text="Combined: the package whose box, label and tracking number this order's items travel in.",
+    )
 
     ready_at = models.DateTimeField(null=True, blank=True)
     collect_by = models.DateTimeField(null=True, blank=True, help_text="Collected or dropped off by this time (P3).")
@@ -99,8 +117,10 @@ class Package(models.Model):
         constraints = [
             # One package per carrier's number, except the packages of an open dispute (two shops
             # entered it; staff decide which keeps it, shipping.actions.disputes).
+            # A combined package shares its parcel's number (parcel set): the parcel holds it once.
             models.UniqueConstraint(
-                fields=["carrier", "tracking_number"], condition=~Q(tracking_number="") & Q(tracking_dispute=None),
+                fields=["carrier", "tracking_number"],
+                condition=~Q(tracking_number="") & Q(tracking_dispute=None) & Q(parcel=None),
                 name="package_tracking_unique",
             ),
             models.UniqueConstraint(fields=["order", "seq"], name="package_seq_unique"),
@@ -207,6 +227,9 @@ class PackageEvent(History):
         TRACKING_DISPUTED = "tracking_disputed", "Tracking number in dispute"
         TRACKING_KEPT = "tracking_kept", "Tracking number kept by staff ruling"
         TRACKING_REMOVED = "tracking_removed", "Tracking number removed by staff ruling"
+        COMBINE = "combine", _("Combined into one package")
+        UNCOMBINE = "uncombine", _("Taken out of a combined package")
+        VOID_LABEL = "void_label", _("Label voided")
 
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=40, choices=Action.choices)
@@ -395,6 +418,9 @@ class PrintJob(models.Model):
     class Size(models.TextChoices):
         FOUR_BY_SIX = "4x6", "4 × 6 in"
         A6 = "A6", "A6"
+        A4 = "A4", _("A4 sheet, 4 a page")
+        LETTER = "LTR", _("US Letter sheet, 4 a page")
+        ZPL = "ZPL", _("ZPL (thermal printer, 4 × 6 in)")
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="print_jobs")
     kind = models.CharField(max_length=5, choices=Kind.choices)

@@ -1,10 +1,12 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -16,10 +18,11 @@ from orders.models import Order
 from orders.transitions import TO_SHIP
 from shops.access import require, shop_required
 
-from . import actions, carriers, labels
+from . import actions, carriers, labels, picklist
 from .actions import ActionRefused, ShipRow
 from .forms import (
     ArrangeForm,
+    PaperForm,
     ComplaintForm,
     CorrectForm,
     CsvUploadForm,
@@ -32,6 +35,7 @@ from .forms import (
 )
 from .models import HandoverPhoto, Package, PrintJob, Ticket
 from .panel import order_panel
+from .transitions import AT_SELLER
 
 PAGE_SIZE = 50
 MAX_QUANTITY = 100_000  # units of one line in one package a split form may name
@@ -55,8 +59,72 @@ def _done(request, shop, order, *, ok=None, error=None, status=200):
 # --- the shipping page: to ship, bulk tracking, CSV, bulk print, print history ---------------------
 
 
-def _home_context(request, shop, *, report=None, upload_form=None):
+# The to-ship list's views: what the bulk bar's "all matching" acts on is the view shown.
+SHOW = {
+    "all": gettext_lazy("Everything to ship"),
+    "to_arrange": gettext_lazy("Ship by platform: to arrange"),
+    "to_ready": gettext_lazy("Arranged: to mark ready"),
+}
+# The print queue's tabs: (kind, printed).
+QUEUES = {
+    "label-todo": (PrintJob.Kind.LABEL, False),
+    "label-done": (PrintJob.Kind.LABEL, True),
+    "slip-todo": (PrintJob.Kind.PACKING_SLIP, False),
+    "slip-done": (PrintJob.Kind.PACKING_SLIP, True),
+}
+QUEUE_WORDS = {
+    "label-todo": gettext_lazy("Labels to print"), "label-done": gettext_lazy("Labels printed"),
+    "slip-todo": gettext_lazy("Packing slips to print"), "slip-done": gettext_lazy("Packing slips printed"),
+}
+QUEUE_PAGE = 100
+
+
+def _show(value):
+    return value if value in SHOW else "all"
+
+
+def to_ship(shop, show):
+    """The orders of the to-ship list's view `show`."""
     qs = Order.objects.for_shop(shop).filter(status__in=TO_SHIP)
+    packages = Package.objects.active().filter(order=OuterRef("pk"))
+    if show == "to_arrange":
+        qs = qs.filter(status=Order.Status.AWAITING_SHIPMENT, shipping_model=Order.ShippingModel.PLATFORM).exclude(
+            Exists(packages.exclude(tracking_number="")))
+    elif show == "to_ready":
+        qs = qs.filter(status=Order.Status.AWAITING_SHIPMENT).filter(
+            Exists(packages.filter(status=Package.Status.PACKING).exclude(tracking_number="")))
+    return qs
+
+
+def _queue(request, shop):
+    """The print queue's tab: its packages (a page, by id), the counts of every tab (one query)."""
+    name = request.GET.get("queue") if request.GET.get("queue") in QUEUES else "label-todo"
+    kind, printed = QUEUES[name]
+    base = Package.objects.for_shop(shop).active().of_open_orders().filter(status__in=AT_SELLER, parcel=None)
+    counts = base.aggregate(
+        label_todo=Count("pk", filter=~Q(tracking_number="") & Q(label_printed_at__isnull=True)),
+        label_done=Count("pk", filter=~Q(tracking_number="") & Q(label_printed_at__isnull=False)),
+        slip_todo=Count("pk", filter=Q(slip_printed_at__isnull=True)),
+        slip_done=Count("pk", filter=Q(slip_printed_at__isnull=False)),
+    )
+    qs = Package.objects.for_shop(shop).print_queue(kind, printed=printed)
+    after = params.parse_id(request.GET.get("qafter"))
+    if after is not None:
+        qs = qs.filter(pk__gt=after)
+    rows = list(qs.select_related("order").order_by("pk")[: QUEUE_PAGE + 1])
+    more = len(rows) > QUEUE_PAGE
+    rows = rows[:QUEUE_PAGE]
+    return {
+        "queue": name, "queue_kind": kind, "queue_printed": printed, "queue_rows": rows,
+        "queue_next": rows[-1].pk if more and rows else None,
+        "queue_tabs": [(key, QUEUE_WORDS[key], str(counts[key.replace("-", "_")])) for key in QUEUES],
+        "queue_todo": counts[f"{kind}_todo"],
+    }
+
+
+def _home_context(request, shop, *, report=None, upload_form=None, bulk_report=None):
+    show = _show(request.GET.get("show") or request.POST.get("show"))
+    qs = to_ship(shop, show)
     after = params.parse_id(request.GET.get("after"))  # anything else is the first page
     if after is not None:
         pivot = Order.objects.for_shop(shop).filter(pk=after).values_list("ship_by", flat=True).first()
@@ -73,12 +141,17 @@ def _home_context(request, shop, *, report=None, upload_form=None):
     return {
         "shop": shop, "nav": "shipping", "rows": rows, "now": now,
         "next_after": orders[-1].pk if more and orders else None,
+        "show": show, "shows": list(SHOW.items()),
         "carriers": carriers.SELLER_CARRIERS,
         "print_form": PrintForm(),
+        "sizes": PrintJob.Size.choices,
+        "arrange_form": ArrangeForm(slots=actions.pickup_slots(shop, now), tz=shop.tzinfo, prefix="bulk"),
         "upload_form": upload_form or CsvUploadForm(),
         "report": report,
+        "bulk_report": bulk_report,
         "print_jobs": PrintJob.objects.filter(shop=shop).select_related("printed_by")[:20],
         "late_to_collect": Package.objects.for_shop(shop).late_to_collect(now).count(),
+        **_queue(request, shop),
     }
 
 
@@ -86,8 +159,8 @@ def _home_context(request, shop, *, report=None, upload_form=None):
 @vary_on_headers("HX-Request")
 def home(request, shop):
     context = _home_context(request, shop)
-    if request.htmx and request.htmx.target == "to-ship":
-        return render(request, "shipping/home.html#to-ship", context)
+    if request.htmx and request.htmx.target in ("to-ship", "print-queue"):
+        return render(request, f"shipping/home.html#{request.htmx.target}", context)
     return render(request, "shipping/home.html", context)
 
 
@@ -148,10 +221,11 @@ def upload_csv(request, shop):
 
 
 def _pdf(shop, job, packages):
-    pdf = labels.render(labels.packages_for_print(Package.objects.filter(pk__in=[p.pk for p in packages])),
-                        kind=job.kind, size=job.size)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{labels.filename(shop, job.kind, len(packages))}"'
+    document = labels.render(labels.packages_for_print(Package.objects.filter(pk__in=[p.pk for p in packages])),
+                             kind=job.kind, size=job.size)
+    response = HttpResponse(document, content_type=labels.content_type(job.size))
+    name = labels.filename(shop, job.kind, len(packages), job.size)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -164,16 +238,37 @@ def _back(request, shop):
 @require_POST
 @shop_required(perm="shipping.labels")
 def print_labels(request, shop):
-    """Labels or packing slips of the chosen packages, merged into one PDF, and a PrintJob."""
+    """Labels or packing slips merged into one document, and a PrintJob: of the chosen packages,
+    of the chosen orders' packages, or of everything in the print queue."""
     form = PrintForm(request.POST)
     error = None
     if form.is_valid():
-        ids = form.cleaned_data["package"]
-        packages = list(Package.objects.for_shop(shop).active().filter(pk__in=ids).select_related("order"))
-        if len(packages) != len(set(ids)):
-            raise Http404("No such package")
+        kind = form.cleaned_data["kind"]
+        mine = Package.objects.for_shop(shop).active()
+        if form.cleaned_data["everything"]:
+            packages = list(mine.print_queue(kind).select_related("order").order_by("pk")[: actions.MAX_PRINT + 1])
+            if not packages:
+                return _print_refused(request, shop, _("Nothing is waiting to be printed."))
+        elif form.cleaned_data["order"]:
+            ids = form.cleaned_data["order"]
+            if Order.objects.for_shop(shop).filter(pk__in=ids).count() != len(set(ids)):
+                raise Http404("No such order")
+            packages = list(mine.filter(order_id__in=ids, parcel=None).select_related("order").order_by("order_id", "seq"))
+            if kind == PrintJob.Kind.LABEL:
+                packages = [p for p in packages if p.tracking_number]
+            if not packages:
+                return _print_refused(request, shop, _("None of the selected orders has a label yet: arrange their "
+                                                       "shipment first.") if kind == PrintJob.Kind.LABEL else
+                                      _("None of the selected orders is packed yet."))
+        else:
+            ids = form.cleaned_data["package"]
+            packages = list(mine.filter(pk__in=ids).select_related("order"))
+            if len(packages) != len(set(ids)):
+                raise Http404("No such package")
+        if len(packages) > actions.MAX_PRINT:
+            return _too_many(request, shop)
         try:
-            job = actions.record_print(shop=shop, packages=packages, kind=form.cleaned_data["kind"],
+            job = actions.record_print(shop=shop, packages=packages, kind=kind,
                                        size=form.cleaned_data["size"], actor=Actor.seller(request.user))
             return _pdf(shop, job, packages)
         except ActionRefused as exc:
@@ -181,6 +276,16 @@ def print_labels(request, shop):
     else:
         error = form_errors(form)
     return _print_refused(request, shop, error)
+
+
+def _too_many(request, shop):
+    """More than one document holds: a 400 naming the limit, the page shown with it."""
+    error = _("At most %(max)d labels or slips in one document, and more are chosen: print a selection.") % {
+        "max": actions.MAX_PRINT}
+    if request.htmx:
+        return toast(HttpResponse(status=400), error, level="error")
+    messages.error(request, error)
+    return render(request, "shipping/home.html", _home_context(request, shop), status=400)
 
 
 def _print_refused(request, shop, error):
@@ -210,6 +315,112 @@ def reprint(request, shop, pk):
     except ActionRefused as exc:
         return _print_refused(request, shop, str(exc))
     return _pdf(shop, new, packages)
+
+
+# --- bulk: arrange, mark ready, pick list and packing lists of the selected orders -----------------
+
+
+def _selected_orders(request, shop):
+    """(order ids, error): the ticked orders, or every order of the list's view ("all matching")."""
+    if request.POST.get("all_matching") == "1":
+        ids = list(to_ship(shop, _show(request.POST.get("show"))).order_by("ship_by", "pk")
+                   .values_list("pk", flat=True)[: actions.MAX_BULK + 1])
+    else:
+        ids = params.parse_ids(request.POST.getlist("order")[: actions.MAX_BULK + 1])
+    if ids is None:
+        return None, _("The selection holds something that is not an order; reload the page and select again.")
+    if not ids:
+        return None, _("Select at least one order.")
+    if len(ids) > actions.MAX_BULK:
+        return None, _("At most %(max)d orders at once; narrow the view.") % {"max": actions.MAX_BULK}
+    return ids, None
+
+
+def _bulk_response(request, shop, *, result=None, verb="", error=None):
+    """The page with the per-order report (HTMX: its main part and a toast). A refusal of the
+    whole request is a 400; a result with some orders refused is a 200 that lists them."""
+    if error:
+        if request.htmx:
+            response = render(request, "shipping/home.html#shipping-main", _home_context(request, shop), status=400)
+            return toast(response, error, level="error")
+        messages.error(request, error)
+        return render(request, "shipping/home.html", _home_context(request, shop), status=400)
+    summary = result.summary(verb)
+    level = "error" if not result.done else ("warning" if result.refused else "success")
+    report = {"result": result, "verb": verb, "summary": summary, "refused": [(n, str(e)) for n, e in result.refused.items()]}
+    if request.htmx:
+        response = render(request, "shipping/home.html#shipping-main", _home_context(request, shop, bulk_report=report))
+        return toast(response, summary, level=level)
+    if not result.refused:
+        messages.success(request, summary)
+        url = reverse("shipping:home", kwargs={"shop": shop.slug})
+        show = _show(request.POST.get("show"))
+        return redirect(f"{url}?show={show}" if show != "all" else url)
+    return render(request, "shipping/home.html", _home_context(request, shop, bulk_report=report))
+
+
+@require_POST
+@shop_required(perm="shipping.arrange")
+def bulk_arrange(request, shop):
+    """Arrange the platform's shipment of the selected orders: pickup in a slot or drop-off at a point."""
+    ids, error = _selected_orders(request, shop)
+    form = ArrangeForm(request.POST, slots=actions.pickup_slots(shop), tz=shop.tzinfo, prefix="bulk")
+    if error is None and not form.is_valid():
+        error = form_errors(form)
+    if error:
+        return _bulk_response(request, shop, error=error)
+    try:
+        result = actions.arrange_orders(
+            shop=shop, order_ids=ids, actor=Actor.seller(request.user), handover=form.cleaned_data["handover"],
+            pickup_slot=form.cleaned_data.get("pickup_slot"), dropoff_point=form.cleaned_data.get("dropoff_point") or "")
+    except ActionRefused as exc:
+        return _bulk_response(request, shop, error=str(exc))
+    return _bulk_response(request, shop, result=result, verb=_("arranged; their labels are in the print queue"))
+
+
+@require_POST
+@shop_required(perm="shipping.arrange")
+def bulk_ready(request, shop):
+    """Mark every labelled package of the selected orders ready for handover."""
+    ids, error = _selected_orders(request, shop)
+    if error:
+        return _bulk_response(request, shop, error=error)
+    try:
+        result = actions.mark_orders_ready(shop=shop, order_ids=ids, actor=Actor.seller(request.user))
+    except ActionRefused as exc:
+        return _bulk_response(request, shop, error=str(exc))
+    return _bulk_response(request, shop, result=result, verb=_("ready for handover; the carrier has 48 h to collect"))
+
+
+def _document(request, shop, make, name):
+    ids, error = _selected_orders(request, shop)
+    form = PaperForm(request.POST)
+    if error is None and not form.is_valid():
+        error = form_errors(form)
+    if error is None and len(ids) > picklist.MAX_ORDERS:
+        error = _("At most %(max)d orders in one document; narrow the selection.") % {"max": picklist.MAX_ORDERS}
+    if error:
+        return _print_refused(request, shop, error)
+    orders = Order.objects.for_shop(shop).filter(pk__in=ids)
+    document = make(shop, orders, paper=form.cleaned_data["paper"])
+    response = HttpResponse(document, content_type="application/pdf")
+    stamp = timezone.now().astimezone(shop.tzinfo).strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="{shop.slug}-{name}-{len(ids)}-{stamp}.pdf"'
+    return response
+
+
+@require_POST
+@shop_required(perm="shipping.labels")
+def pick_list(request, shop):
+    """One PDF for the selected orders: every SKU, its total quantity, where it is and which orders it goes to."""
+    return _document(request, shop, picklist.pick_list, "pick-list")
+
+
+@require_POST
+@shop_required(perm="shipping.labels")
+def packing_lists(request, shop):
+    """One PDF, a packing list per selected order."""
+    return _document(request, shop, picklist.packing_lists, "packing-lists")
 
 
 # --- order page actions (forms in the shipping panel) --------------------------------------------

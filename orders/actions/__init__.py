@@ -22,7 +22,7 @@ from .confirm import confirm_order, confirm_orders
 from .counters import bump_status_counts
 from .deadlines import flag_orders, pause_deadlines, recompute_deadlines
 from .intake import pay_order, receive_order
-from .moves import arrange_shipment, complete_order, mark_delivered, mark_in_transit
+from .moves import arrange_shipment, arrange_shipments, complete_order, mark_delivered, mark_in_transit
 from .notes import add_note, post_message, record_event
 from .results import ActionRefused, BulkResult
 from .tags import create_tag, pin_note, tag_orders
@@ -33,6 +33,7 @@ __all__ = [
     "BulkResult",
     "add_note",
     "arrange_shipment",
+    "arrange_shipments",
     "bump_status_counts",
     "cancel_due_orders",
     "cancel_in_transit",

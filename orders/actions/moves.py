@@ -39,6 +39,30 @@ def arrange_shipment(*, order, actor, note="", data=None, at=None):
 
 
 @transaction.atomic
+def arrange_shipments(*, orders, actor, note="", data=None, at=None):
+    """Set-based arrange_shipment: the `orders` (locked by the caller, as read under the lock)
+    that await shipment move to awaiting collection, one history row each, in a fixed number
+    of statements for any number. Returns the ids moved."""
+    sources, to_status = transitions.TRANSITIONS["arrange_shipment"]
+    at = at or timezone.now()
+    rows = [(o.pk, o.shop_id, o.status) for o in orders if o.status in sources]
+    if not rows:
+        return []
+    ids = [pk for pk, _, _ in rows]
+    history.bulk_record(ids, "arrange_shipment", actor, at=at, note=note, data=data, to_status=to_status)
+    Order.objects.filter(pk__in=ids).update(status=to_status, status_changed_at=at, updated_at=at)
+    deltas = Counter()
+    for _, shop_id, status in rows:
+        deltas[(shop_id, status)] -= 1
+        deltas[(shop_id, to_status)] += 1
+    bump_status_counts(deltas)
+    for order in orders:
+        if order.pk in ids:
+            order.status, order.status_changed_at = to_status, at
+    return ids
+
+
+@transaction.atomic
 def mark_in_transit(*, order, actor, note="", data=None, at=None):
     """Every package is with the carrier: the reserved stock leaves the warehouse."""
     order = lock_one(Order.objects, order.pk)

@@ -16,6 +16,7 @@ from core.actor import Actor
 from orders.actions import ActionRefused
 
 from ..transitions import InvalidPackageMove
+from .bulk import MAX_BULK, arrange_orders, handover_choice, mark_orders_ready
 from .flags import (
     flag_late_collection,
     follow_window,
@@ -27,13 +28,18 @@ from .flags import (
 from .handover import PICKUP_SLOT_HOURS, arrange_platform_shipment, mark_all_ready, mark_ready, pickup_slots
 from .packages import MAX_PACKAGES, create_packages, ensure_packages
 from .photos import add_handover_photo
-from .printing import record_print, set_label_note
+from .printing import MAX_PRINT, record_print, set_label_note
 from .ship import PROMISED_TRANSIT, ShipReport, ShipRow, ship_package, ship_packages
 from .sync import order_moves, sync_order
 from .tickets import file_complaint, file_force_majeure, rule_ticket
 from .tracking_numbers import correct_tracking, set_tracking
 
 __all__ = [
+    "MAX_BULK",
+    "MAX_PRINT",
+    "arrange_orders",
+    "handover_choice",
+    "mark_orders_ready",
     "MAX_PACKAGES",
     "PICKUP_SLOT_HOURS",
     "PROMISED_TRANSIT",
