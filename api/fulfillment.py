@@ -223,8 +223,10 @@ def ship(request, body: ShipIn):
 
 
 @router.get("/packages/{int:package_id}/label.pdf", response={200: None, **ERRORS},
-            summary="The package's label (kind=label) or packing slip (kind=slip) as PDF",
-            openapi_extra={"responses": {200: {"description": "PDF", "content": {"application/pdf": {}}}}})
+            summary="The package's label (kind=label) or packing slip (kind=slip) as PDF (size=ZPL: "
+                    "the label as ZPL printer commands, text/plain)",
+            openapi_extra={"responses": {200: {"description": "PDF, or ZPL text for size=ZPL",
+                                               "content": {"application/pdf": {}, "text/plain": {}}}}})
 def label(request, package_id: int, kind: PrintJob.Kind = PrintJob.Kind.LABEL,
           size: PrintJob.Size = PrintJob.Size.FOUR_BY_SIX):
     need(request, "shipping.labels")
@@ -236,6 +238,6 @@ def label(request, package_id: int, kind: PrintJob.Kind = PrintJob.Kind.LABEL,
     except Refused as exc:
         raise refused(exc, PACKAGE_REFUSED) from None
     pdf = labels.render(labels.packages_for_print(Package.objects.filter(pk=package.pk)), kind=kind, size=size)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{labels.filename(request.shop, kind, 1)}"'
+    response = HttpResponse(pdf, content_type=labels.content_type(size))
+    response["Content-Disposition"] = f'attachment; filename="{labels.filename(request.shop, kind, 1, size)}"'
     return response
