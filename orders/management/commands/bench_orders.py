@@ -139,8 +139,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--repeat", type=int, default=30, help="Timed runs of each measurement.")
+        parser.add_argument("--peer", choices=["oscar"], help="Instead of the targets: the same cases on django-oscar's "
+                            "dashboard, built on the bench shop's orders in its own database (OSCAR_DATABASE_URL, "
+                            "default <this database>_oscar; needs the bench extra: pip install -e '.[bench]').")
 
-    def handle(self, *args, repeat, **options):
+    def handle(self, *args, repeat, peer=None, **options):
         shop = Shop.objects.filter(slug=BENCH_SHOP).first()
         user = get_user_model().objects.filter(username=BENCH_USER).first()
         if shop is None or user is None:
@@ -157,6 +160,11 @@ class Command(BaseCommand):
                 f"{Order.objects.count()}; --repeat {self.repeat}; DEBUG off; times in ms; {load()}"
             )
             self.stdout.write(settings_in_use())
+            if peer:
+                from ._peer_oscar import oscar_side_by_side
+
+                oscar_side_by_side(self, client, shop)
+                return
             failures = []
             floor_p50 = self.floor(client, shop)
             failures += self.pages(client, shop, floor_p50)
