@@ -186,7 +186,7 @@ def test_save_a_view_pins_it_as_a_tab_with_its_count_for_the_team(seller_client,
     for body in texts(*fetch_both(colleague, list_url(shop), "results")):
         assert re.search(r'To confirm<span class="count" id="view-count-\d+">4</span>', body)
         count_url = reverse("orders:view_count", kwargs={"shop": shop.slug, "pk": filtered.pk})
-        assert f'hx-get="{count_url}" hx-trigger="load"' in body
+        assert f'hx-get="{count_url}" hx-trigger="load" hx-target="this"' in body
     count = colleague.get(count_url, headers=hx())
     assert re.search(r'<span class="count" id="view-count-\d+"><span aria-hidden="true">≈</span>'
                      r'<span class="visually-hidden">about </span>1</span>', count.content.decode())
