@@ -102,6 +102,9 @@ class Order(models.Model):
 
     number = models.CharField(max_length=40, unique=True)
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
+    warehouse = models.ForeignKey("shops.Warehouse", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="orders", help_text="Where its stock is reserved and it ships from "
+                                  "(set on confirmation).")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNPAID)
     shipping_model = models.CharField(max_length=8, choices=ShippingModel.choices, default=ShippingModel.PLATFORM)
 

@@ -22,6 +22,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from shops.warehouses import sender_for
+
 from .carriers import CARRIERS
 from .models import Package, PackageItem, PrintJob
 
@@ -33,8 +35,10 @@ MAX_ITEMS_ON_LABEL = 6
 
 
 def sender(order):
-    """The label's FROM lines: who ships the parcel (the one place a label's sender is chosen)."""
-    return [order.shop.name]
+    """The label's FROM lines: who ships the parcel (the one place a label's sender is chosen): the shop,
+    at the pickup address of the order's warehouse."""
+    found = sender_for(order)
+    return [found.name, *found.lines]
 
 
 def packages_for_print(queryset):
@@ -43,7 +47,7 @@ def packages_for_print(queryset):
     items = Prefetch("items", queryset=PackageItem.objects.select_related("line"))
     combined = Prefetch("combined", queryset=Package.objects.active().select_related("order").prefetch_related(items)
                         .order_by("order_id", "seq"))
-    packages = list(queryset.select_related("order__shop").prefetch_related(items, combined).order_by("order_id", "seq"))
+    packages = list(queryset.select_related("order__shop", "order__warehouse").prefetch_related(items, combined).order_by("order_id", "seq"))
     counts = dict(
         Package.objects.active().filter(order_id__in={p.order_id for p in packages})
         .values("order_id").annotate(n=Count("id")).values_list("order_id", "n")

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
 
@@ -116,20 +117,201 @@ class SKU(models.Model):
     def available(self):
         return self.stock_on_hand - self.reserved
 
+    def save(self, *args, **kwargs):
+        """A SKU saved with its totals (a new SKU, the admin, a test) puts the difference into its
+        default warehouse's row, so the rows keep adding up to the totals."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if adding or fields is None or {"stock_on_hand", "reserved"} & set(fields):
+            from .stock import reconcile
+
+            reconcile(SKU.objects.filter(pk=self.pk))
+
+
+class WarehouseQuerySet(models.QuerySet):
+    def for_shop(self, shop):
+        return self.filter(shop=shop)
+
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+class Warehouse(models.Model):
+    """Where a shop keeps stock and ships from: the pickup address (the carrier collects there, the
+    label's sender), the return address (where buyers send returns), opening hours and a holiday
+    mode. One warehouse per shop is the default: new orders reserve there when it has the stock.
+    Archived, never deleted: orders and the stock ledger point at it."""
+
+    class Holiday(models.TextChoices):
+        NONE = "", _("Open")  # no holiday asked for
+        REQUESTED = "requested", _("Holiday requested")  # waits for platform staff
+        APPROVED = "approved", _("Holiday approved")  # the orders' deadlines were paused until its end
+        REJECTED = "rejected", _("Holiday rejected")  # staff said no, with a reason
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="warehouses")
+    name = models.CharField(_("name"), max_length=80)
+    is_default = models.BooleanField(_("default warehouse"), default=False)
+    contact_name = models.CharField(_("contact name"), max_length=120, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("Two-letter code (US, GB, VN)."))
+    return_same = models.BooleanField(_("returns go to the pickup address"), default=True)
+    return_name = models.CharField(_("returns contact"), max_length=120, blank=True)
+    return_line1 = models.CharField(_("return address line 1"), max_length=200, blank=True)
+    return_line2 = models.CharField(_("return address line 2"), max_length=200, blank=True)
+    return_city = models.CharField(_("return city"), max_length=100, blank=True)
+    return_region = models.CharField(_("return region"), max_length=100, blank=True)
+    return_postal_code = models.CharField(_("return postal code"), max_length=20, blank=True)
+    return_country = models.CharField(_("return country"), max_length=2, blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True,
+                                     help_text=_("When the carrier can collect, e.g. Mon–Fri 09:00–17:00."))
+    holiday = models.CharField(_("holiday"), max_length=10, choices=Holiday.choices, blank=True, default="")
+    holiday_from = models.DateTimeField(null=True, blank=True)
+    holiday_until = models.DateTimeField(null=True, blank=True)
+    holiday_reason = models.CharField(max_length=500, blank=True)
+    holiday_ruled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+")
+    holiday_ruled_at = models.DateTimeField(null=True, blank=True)
+    holiday_ruling_note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WarehouseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["shop", "-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop"], condition=Q(is_default=True), name="warehouse_one_default"),
+            models.UniqueConstraint(fields=["shop", "name"], name="warehouse_name_unique_per_shop"),
+            models.CheckConstraint(condition=Q(is_default=False) | Q(archived_at__isnull=True),
+                                   name="warehouse_default_not_archived"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.shop})" if self.shop_id else self.name
+
+    def _address(self, prefix):
+        parts = [getattr(self, prefix + p) for p in ADDRESS_PARTS]
+        line1, line2, city, region, postal, country = parts
+        return [p for p in [line1, line2, " ".join(x for x in [city, region, postal] if x), country] if p]
+
+    @property
+    def pickup_lines(self):
+        """The pickup (sender) address as printed lines."""
+        return self._address("")
+
+    @property
+    def return_lines(self):
+        """Where buyers send returns, as printed lines."""
+        return self.pickup_lines if self.return_same else self._address("return_")
+
+    @property
+    def return_contact(self):
+        return (self.contact_name if self.return_same else self.return_name) or ""
+
+    def on_holiday(self, now=None):
+        now = now or timezone.now()
+        return (self.holiday == self.Holiday.APPROVED and self.holiday_from is not None
+                and self.holiday_from <= now < self.holiday_until)
+
+
+class WarehouseStock(models.Model):
+    """One SKU's stock in one warehouse. The SKU's stock_on_hand and reserved are the sums of its rows
+    (every writer moves both in the same statement or transaction); bin_location is where it sits."""
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="warehouse_stock")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    bin_location = models.CharField(_("bin location"), max_length=32, blank=True,
+                                    help_text=_("Aisle, shelf or bin, as the pick list sorts it (A-03-2)."))
+
+    class Meta:
+        ordering = ["warehouse", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "sku"], name="warehouse_stock_once"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="warehouse_stock_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="warehouse_stock_reserved_within"),
+        ]
+        indexes = [models.Index(fields=["sku", "warehouse"], name="warehouse_stock_by_sku")]
+
+    def __str__(self):
+        return f"{self.sku_id}@{self.warehouse_id}: {self.on_hand} ({self.reserved} reserved)"
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+
+class WarehouseEvent(models.Model):
+    """The audit trail of a shop's warehouses, append-only: created, edited (what changed), made
+    default, archived, holiday asked for, approved or rejected."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        MADE_DEFAULT = "made_default", _("Made the default")
+        ARCHIVED = "archived", _("Archived")
+        HOLIDAY_REQUESTED = "holiday_requested", _("Holiday requested")
+        HOLIDAY_WITHDRAWN = "holiday_withdrawn", _("Holiday withdrawn")
+        HOLIDAY_APPROVED = "holiday_approved", _("Holiday approved")
+        HOLIDAY_REJECTED = "holiday_rejected", _("Holiday rejected")
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=12)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    note = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.warehouse_id} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("WarehouseEvent is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("WarehouseEvent is append-only.")
+
 
 class StockChange(models.Model):
-    """The append-only record of what a seller or their system did to a SKU's stock on hand, and why.
-    (Reservations by confirmed orders are the orders' own history.)"""
+    """The append-only stock ledger: every change of a SKU's stock in a warehouse, who made it, when
+    and why, with the figures before and after. A person's or system's change (count, goods received…)
+    carries the SKU's new stock version; an order's reservation, release or shipment names the order
+    and leaves the version as it was (a seller's edit does not go stale because an order came in)."""
 
     class Reason(models.TextChoices):
-        COUNT = "count", "Stock count"  # a counted figure replaces the old one
-        RECEIVED = "received", "Goods received"
-        DAMAGED = "damaged", "Damaged or lost in the warehouse"
-        RETURNED = "returned", "Returned to stock"
-        CORRECTION = "correction", "Correction"
-        OTHER = "other", "Other"
+        COUNT = "count", _("Stock count")  # a counted figure replaces the old one
+        RECEIVED = "received", _("Goods received")
+        DAMAGED = "damaged", _("Damaged or lost in the warehouse")
+        RETURNED = "returned", _("Returned to stock")
+        CORRECTION = "correction", _("Correction")
+        OTHER = "other", _("Other")
+        RESERVED = "reserved", _("Reserved by an order")  # confirm
+        RELEASED = "released", _("Released by a cancelled order")  # cancel before handover
+        SHIPPED = "shipped", _("Shipped to the buyer")  # handed to the carrier
+
+    # What a person or their system may give as a reason (the rest are the orders').
+    MANUAL = (Reason.COUNT, Reason.RECEIVED, Reason.DAMAGED, Reason.RETURNED, Reason.CORRECTION, Reason.OTHER)
 
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="stock_changes")
+    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
     actor_kind = models.CharField(max_length=12)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -139,11 +321,18 @@ class StockChange(models.Model):
     note = models.CharField(max_length=500, blank=True)
     on_hand_before = models.IntegerField()
     on_hand_after = models.IntegerField()
+    reserved_before = models.IntegerField(default=0)
+    reserved_after = models.IntegerField(default=0)
     version = models.PositiveIntegerField(help_text="The SKU's stock version after this change.")
+    # The order, as a plain id and its number (shops sits below orders).
+    order_id = models.BigIntegerField(null=True, blank=True)
+    order_number = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        ordering = ["sku", "version"]
-        constraints = [models.UniqueConstraint(fields=["sku", "version"], name="stock_change_version_once")]
+        ordering = ["sku", "id"]
+        constraints = [models.UniqueConstraint(fields=["sku", "version"], name="stock_change_version_once",
+                                               condition=Q(order_id__isnull=True))]
+        indexes = [models.Index(fields=["sku", "-id"], name="stock_change_sku_latest")]
 
     def __str__(self):
         return f"{self.sku_id} v{self.version}: {self.on_hand_before} → {self.on_hand_after}"

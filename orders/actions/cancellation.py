@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core import sql
 from core.locks import lock, lock_skipping
-from shops.models import SKU, Notification
+from shops.models import SKU, Notification, StockChange, Warehouse, WarehouseStock
 
 from .. import history, transitions
 from ..models import Order, OrderEvent, OrderLine, OrderMessage
@@ -17,6 +17,8 @@ from .counters import bump_status_counts
 from .results import ActionRefused, BulkResult, _raise_refusal, _refuse_missing
 
 S = Order.Status
+# What the cancellation reads of each order it cancels.
+PICKED = ["id", "shop_id", "status", "number", "warehouse_id"]
 SELLER_CANCEL_REASONS = [
     Order.CancelReason.OUT_OF_STOCK,
     Order.CancelReason.DAMAGED_OR_EXPIRED,
@@ -54,7 +56,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
     if not result.done:
         return result
     now = at or timezone.now()
-    _write_cancellations(_picked_by_id([o.pk for o in result.done], ["id", "shop_id", "status", "number"]),
+    _write_cancellations(_picked_by_id([o.pk for o in result.done], PICKED),
                          actor=actor, reason=reason, note=note, action=action, explain=explain, at=now)
     for order in result.done:
         order.status, order.cancel_reason, order.cancel_note, order.cancelled_at = S.CANCELLED, reason, note, now
@@ -73,7 +75,7 @@ def cancel_due_orders(*, due, actor, reason, note, action="cancel", explain=None
     history row; `at` is the rule's "as of" time (the refund rule, later in the same run,
     sees these cancellations). Returns [(shop_id, how many, earliest deadline)]."""
     _clean_cancel_reason(actor, reason, note)
-    columns = ["id", "shop_id", "status", "number", *([deadline_field] if deadline_field else [])]
+    columns = [*PICKED, *([deadline_field] if deadline_field else [])]
     if sql.postgres():
         picked = lock_skipping(due).values_list(*columns).query.sql_with_params()
     else:
@@ -120,6 +122,43 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
         + f") r WHERE {sku}.id = r.id",
         reserving,
     )
+    # The warehouse rows give back the same quantities (the order's warehouse; the shop's default for an
+    # order reserved before warehouses were recorded), and the ledger gets one row per order and SKU,
+    # its figures chained in order id within each warehouse row. On PostgreSQL every write reads the rows
+    # as they were before the statement; on SQLite the ledger is written before the rows change.
+    ws, changes, warehouses = WarehouseStock._meta.db_table, StockChange._meta.db_table, Warehouse._meta.db_table
+    released = (
+        f"SELECT l.sku_id, COALESCE(o.warehouse_id, (SELECT w.id FROM {warehouses} w WHERE w.shop_id = o.shop_id "
+        f"AND w.is_default)) AS warehouse_id, o.id AS order_id, o.number, SUM(l.quantity) AS quantity "
+        f"FROM {lines} l JOIN {{due}} ON o.id = l.order_id WHERE {reserving_sql} "
+        f"GROUP BY l.sku_id, o.warehouse_id, o.shop_id, o.id, o.number"
+    )
+    pg = sql.postgres()
+    if pg:
+        # Written after the SKU rows (it joins what w0 returns), so the lock order is confirm's.
+        release_stock = (release_stock[0] + f" RETURNING {sku}.id", release_stock[1])
+    release_rows = (
+        f"UPDATE {ws} SET reserved = {ws}.reserved - r.quantity FROM (SELECT x.warehouse_id, x.sku_id, "
+        f"SUM(x.quantity) AS quantity FROM ({released}) x GROUP BY x.warehouse_id, x.sku_id) r "
+        + ("JOIN w0 ON w0.id = r.sku_id " if pg else "")
+        + f"WHERE {ws}.warehouse_id = r.warehouse_id AND {ws}.sku_id = r.sku_id"
+        + (f" RETURNING {ws}.warehouse_id, {ws}.sku_id, {ws}.on_hand, {ws}.reserved" if pg else ""),
+        reserving,
+    )
+    # PostgreSQL: the ledger reads the rows as the UPDATE left them (w1); SQLite: as they are before it.
+    ledger = (
+        f"INSERT INTO {changes} (sku_id, warehouse_id, at, actor_kind, actor_id, actor_label, reason, note, "
+        f"on_hand_before, on_hand_after, reserved_before, reserved_after, version, order_id, order_number) "
+        f"SELECT x.sku_id, x.warehouse_id, %s, %s, %s, %s, %s, '', ws.on_hand, ws.on_hand, "
+        f"ws.reserved + {'x.total' if pg else '0'} - x.taken + x.quantity, ws.reserved + {'x.total' if pg else '0'} "
+        f"- x.taken, s.stock_version, x.order_id, x.number "
+        f"FROM (SELECT y.*, SUM(y.quantity) OVER (PARTITION BY y.warehouse_id, y.sku_id ORDER BY y.order_id) AS taken, "
+        f"SUM(y.quantity) OVER (PARTITION BY y.warehouse_id, y.sku_id) AS total FROM ({released}) y) x "
+        f"JOIN {'w1' if pg else ws} ws ON ws.warehouse_id = x.warehouse_id AND ws.sku_id = x.sku_id "
+        f"JOIN {sku} s ON s.id = x.sku_id",
+        [when, str(actor.kind), actor.user.pk if actor.user else None, actor.label,
+         StockChange.Reason.RELEASED.value, *reserving],
+    )
     events = history.bulk_record_sql("{due}", action, actor, at=at, to_status=to_status, note_params=[note],
                                      data_sql=data_sql, data_params=data_params)
     feed = history.bulk_feed_sql("{due}", action, at=at, to_status=to_status)
@@ -142,7 +181,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
     count = f"SELECT o.shop_id, o.status, COUNT(*), {first} FROM {{due}} GROUP BY o.shop_id, o.status"
 
     if sql.postgres():
-        writes = [release_stock, events, feed, message, settle, status]
+        writes = [release_stock, release_rows, ledger, events, feed, message, settle, status]
         ctes = ", ".join(f"w{i} AS ({text.format(due='due o')})" for i, (text, _) in enumerate(writes))
         # The orders are picked (and locked) first, then filtered: left to itself, the
         # planner may AND the id list with the status index, reading every open order's entry.
@@ -156,7 +195,7 @@ def _write_cancellations(picked, *, actor, reason, note, action, at, explain=Non
         grouped = sql.fetch(*sql.bind(count, [], "due", due, due_params))
         writes = [events, feed, message, settle, status]
         if any(s in RESERVING for _, s, _, _ in grouped):
-            writes.insert(0, release_stock)
+            writes[:0] = [ledger, release_rows, release_stock]
         for text, params in writes:
             sql.execute(*sql.bind(text, params, "due", due, due_params))
     deltas, by_shop = Counter(), {}

@@ -3,19 +3,20 @@
 from collections import Counter
 
 from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from core.locks import lock
-from shops import feed
+from shops import feed, stock
 from shops.actions import settle_new_orders
-from shops.models import SKU
+from shops.models import SKU, StockChange
 
 from .. import history, transitions
 from ..models import Order
 from ..transitions import InvalidTransition
 from .counters import bump_status_counts
 from .results import ActionRefused, BulkResult, _raise_refusal, _refuse_missing
-from .stock import _lines_by_order, _sku_update
+from .stock import _lines_by_order
 
 S = Order.Status
 
@@ -42,29 +43,43 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     wanted = _lines_by_order([o.pk for o in eligible])
     sku_ids = sorted({sku_id for need in wanted.values() for sku_id in need})
     skus = {s.pk: s for s in lock(SKU.objects.filter(pk__in=sku_ids))}
+    rows = stock.warehouse_rows(sku_ids)
+    default = next((w.warehouse_id for by_wh in rows.values() for w in by_wh.values() if w.warehouse.is_default), None)
     available = {pk: s.available for pk, s in skus.items()}
-    reserve = Counter()
+    now = at or timezone.now()
+    moves, ledger, reserve, chosen = Counter(), [], Counter(), {}
     for order in eligible:
         need = wanted.get(order.pk, Counter())
-        short = [skus[pk].code for pk, qty in need.items() if available[pk] < qty]
+        warehouse_id = order.warehouse_id or _warehouse_with(need, rows, default)
+        short = sorted(skus[pk].code for pk, qty in need.items()
+                       if warehouse_id is None or rows.get(pk, {}).get(warehouse_id) is None
+                       or rows[pk][warehouse_id].available < qty)
         if short:
             result.refused[order.number] = ActionRefused(
-                f"Order {order.number} cannot be confirmed: SKU {', '.join(sorted(short))} is out of stock."
+                f"Order {order.number} cannot be confirmed: SKU {', '.join(short)} is out of stock."
             )
             continue
-        for pk, qty in need.items():
+        for pk, qty in sorted(need.items()):
+            row = rows[pk][warehouse_id]
+            ledger.append(stock.ledger_row(row=row, sku=skus[pk], reason=StockChange.Reason.RESERVED, actor=actor,
+                                           at=now, order_id=order.pk, order_number=order.number, reserved_delta=qty))
+            moves[row] += qty
             available[pk] -= qty
             reserve[pk] += qty
+        chosen[order.pk] = warehouse_id
         result.done.append(order)
     if not result.done:
         return result
 
-    now = at or timezone.now()
-    _sku_update(reserve, "reserved")
+    stock.apply_order_moves({row: (0, qty) for row, qty in moves.items()}, ledger)
     _announce_low_stock(skus, reserve, now)
     done_ids = [o.pk for o in result.done]
+    by_warehouse = Counter(chosen.values())
+    common = by_warehouse.most_common(1)[0][0]
+    warehouse = Case(*[When(pk=pk, then=Value(w)) for pk, w in chosen.items() if w != common], default=Value(common),
+                     output_field=IntegerField()) if len(by_warehouse) > 1 else Value(common)
     Order.objects.filter(pk__in=done_ids).update(
-        status=S.AWAITING_SHIPMENT, status_changed_at=now, confirmed_at=now, updated_at=now
+        status=S.AWAITING_SHIPMENT, status_changed_at=now, confirmed_at=now, updated_at=now, warehouse_id=warehouse
     )
     events = []
     for order in result.done:
@@ -73,11 +88,25 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
                           note=note)
         )
         order.status, order.status_changed_at, order.confirmed_at = S.AWAITING_SHIPMENT, now, now
+        order.warehouse_id = chosen[order.pk]
     history.record_each(events)
     n = len(result.done)
     bump_status_counts({(shop.pk, S.AWAITING_CONFIRMATION): -n, (shop.pk, S.AWAITING_SHIPMENT): n})
     settle_new_orders(done_ids, at=now)
     return result
+
+
+def _warehouse_with(need, rows, default):
+    """Where an order without a warehouse reserves: the default when it has every line, else the first
+    warehouse (oldest) that has, else the default (and the order is refused there as out of stock)."""
+    def has_all(warehouse_id):
+        return all(rows.get(pk, {}).get(warehouse_id) is not None and rows[pk][warehouse_id].available >= qty
+                   for pk, qty in need.items())
+
+    if default is not None and has_all(default):
+        return default
+    candidates = sorted({w for pk in need for w in rows.get(pk, {})})
+    return next((w for w in candidates if has_all(w)), default)
 
 
 def _announce_low_stock(skus, reserve, now):

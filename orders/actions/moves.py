@@ -7,12 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.locks import lock, lock_one
-from shops.models import SKU
+from shops import stock
+from shops.models import SKU, StockChange
 
 from .. import history, registry, transitions
 from ..models import Order
 from .counters import bump_status_counts
-from .stock import _lines_by_order, _sku_update
+from .stock import _lines_by_order
 
 
 def _move(order, action, actor, *, note="", data=None, at=None, **fields):
@@ -67,15 +68,22 @@ def mark_in_transit(*, order, actor, note="", data=None, at=None):
     """Every package is with the carrier: the reserved stock leaves the warehouse."""
     order = lock_one(Order.objects, order.pk)
     transitions.check("mark_in_transit", order.status, order.number)
-    consumed = Counter()
-    for need in _lines_by_order([order.pk]).values():
-        for sku_id, qty in need.items():
-            consumed[sku_id] -= qty
-    list(lock(SKU.objects.filter(pk__in=sorted(consumed))).values_list("pk"))
-    # reserved first, so reserved <= stock_on_hand holds after each statement.
-    _sku_update(consumed, "reserved")
-    _sku_update(consumed, "stock_on_hand")
+    need = _lines_by_order([order.pk]).get(order.pk, Counter())
+    skus = {s.pk: s for s in lock(SKU.objects.filter(pk__in=sorted(need)))}
     at = at or timezone.now()
+    rows = stock.warehouse_rows(list(skus))
+    warehouse_id = order.warehouse_id or stock.default_warehouse(order.shop_id).pk
+    moves, ledger = {}, []
+    for sku_id, qty in sorted(need.items()):
+        row = rows.get(sku_id, {}).get(warehouse_id)
+        if row is None:  # reserved before warehouses were recorded: it is in the default's row
+            row = stock.stock_row(skus[sku_id], stock.default_warehouse(order.shop_id))
+        ledger.append(stock.ledger_row(row=row, sku=skus[sku_id], reason=StockChange.Reason.SHIPPED, actor=actor,
+                                       at=at, order_id=order.pk, order_number=order.number, on_hand_delta=-qty,
+                                       reserved_delta=-qty))
+        on_hand, reserved = moves.get(row, (0, 0))
+        moves[row] = (on_hand - qty, reserved - qty)
+    stock.apply_order_moves(moves, ledger)
     _move(order, "mark_in_transit", actor, note=note, data=data, at=at, shipped_at=at, auto_cancel_at=None)
     return order
 

@@ -35,6 +35,7 @@ from orders.management.commands.bench_orders import (
     pct,
 )
 from orders.models import Order
+from shops import stock
 from shops.models import SKU, Shop
 
 from ... import keys, outbox
@@ -141,6 +142,7 @@ class Command(BaseCommand):
         # A margin over the low-stock line: crossing it is one more INSERT (stock.low), once, which
         # bench_orders keeps out of its figures too.
         SKU.objects.filter(pk=sku.pk).update(stock_on_hand=sku.reserved + BULK + settings.STOCK_LOW_THRESHOLD)
+        stock.reconcile(SKU.objects.filter(pk=sku.pk))  # into the default warehouse, where the orders reserve
         ids = paid_orders(shop, SKU.objects.get(pk=sku.pk), BULK)
         body = json.dumps({"numbers": list(Order.objects.filter(pk__in=ids).values_list("number", flat=True))})
         with CaptureQueriesContext(connection) as q:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from core.actor import Actor
@@ -25,8 +25,8 @@ from core.sql import constant_list
 from orders import history
 from orders.models import Order, OrderLine, OrderStatusCount
 from orders.transitions import HANDED_OVER, PRE_HANDOVER, RESERVING, TO_SHIP
-from shops import policy_windows
-from shops.models import SKU, Membership, Shop
+from shops import policy_windows, stock
+from shops.models import SKU, Membership, Shop, Warehouse
 
 S = Order.Status
 BENCH_SHOP = "bench-main"
@@ -213,7 +213,16 @@ def _recount(shop_ids):
 
 def _restock(shop_ids):
     """Reserved = the units of reserving orders on each generated SKU; stock leaves SPARE_STOCK available,
-    so later confirm, cancel and in-transit moves keep the SKU constraints."""
+    so later confirm, cancel and in-transit moves keep the SKU constraints. All of it sits in each shop's
+    default warehouse, where the reserving orders are recorded."""
+    _set_totals(shop_ids)
+    skus = SKU.objects.filter(shop_id__in=shop_ids, code__startswith="GSKU-")
+    stock.reconcile(skus)
+    Order.objects.filter(shop_id__in=shop_ids, status__in=list(RESERVING), warehouse__isnull=True).update(
+        warehouse_id=Subquery(Warehouse.objects.filter(shop_id=OuterRef("shop_id"), is_default=True).values("pk")[:1]))
+
+
+def _set_totals(shop_ids):
     reserving = list(RESERVING)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
