@@ -13,6 +13,8 @@ Lock order: the SKU rows first (in id order), then their warehouse rows. Every w
 SKU row lock before it touches that SKU's warehouse rows, so the SKU lock guards them all.
 """
 
+import json
+
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -176,14 +178,14 @@ def apply_order_moves(moves, ledger):
     moves = {ws: d for ws, d in moves.items() if d != (0, 0)}
     if not moves:
         return
+    cols = ("sku_id", "warehouse_id", "at", "actor_kind", "actor_id", "actor_label", "reason", "note",
+            "on_hand_before", "on_hand_after", "reserved_before", "reserved_after", "version", "order_id",
+            "order_number")
+    ws, sku, changes = WarehouseStock._meta.db_table, SKU._meta.db_table, StockChange._meta.db_table
     if sql.postgres():
-        cols = ("sku_id", "warehouse_id", "at", "actor_kind", "actor_id", "actor_label", "reason", "note",
-                "on_hand_before", "on_hand_after", "reserved_before", "reserved_after", "version", "order_id",
-                "order_number")
         types = ("bigint", "bigint", "timestamptz", "text", "integer", "text", "text", "text", "integer", "integer",
                  "integer", "integer", "integer", "bigint", "text")
         arrays = [[getattr(c, col) for c in ledger] for col in cols]
-        ws, sku, changes = WarehouseStock._meta.db_table, SKU._meta.db_table, StockChange._meta.db_table
         sql.execute(
             f"WITH d AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::integer[]) "
             f"AS d(id, sku_id, on_hand, reserved)), "
@@ -213,4 +215,8 @@ def apply_order_moves(moves, ledger):
     by_pk = {w.pk: d for w, d in moves.items()}
     WarehouseStock.objects.filter(pk__in=list(by_pk)).update(on_hand=F("on_hand") + case(by_pk, 0),
                                                              reserved=F("reserved") + case(by_pk, 1))
-    StockChange.objects.bulk_create(ledger)
+    # One INSERT for any number of rows (bulk_create would split by SQLite's variable limit).
+    rows = [[sql.when(c.at) if col == "at" else getattr(c, col) for col in cols] for c in ledger]
+    sql.execute(f"INSERT INTO {changes} ({', '.join(cols)}) SELECT "
+                + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(cols)))
+                + " FROM json_each(%s)", [json.dumps(rows)])
