@@ -23,6 +23,7 @@ from core.htmx import form_errors, toast
 from core.refusals import Refused
 from orders.actions import ActionRefused
 from orders.models import Order, OrderMessage
+from shops.warehouses import return_address_for
 
 from . import actions, links, photos, transitions
 from .forms import LookupForm, MessageForm, RequestForm, ShipBackForm
@@ -202,6 +203,8 @@ def _page_context(order, *, request_form=None, error=None):
         "kinds": kinds,
         "request_form": request_form if kinds else None,
         "ship_back_form": ShipBackForm(),
+        # Where an approved return goes: the return address of the warehouse the order shipped from.
+        "return_address": return_address_for(order) if any(r.can_ship_back for r in requests) else None,
         "message_form": MessageForm(),
         "order_messages": list(OrderMessage.objects.filter(order=order)),
         "refunds": list(Refund.objects.filter(order=order)),

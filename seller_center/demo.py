@@ -17,8 +17,8 @@ from django.utils import timezone
 from core.actor import Actor
 from orders import actions
 from orders.models import Order
-from shops import policy_windows
-from shops.models import SKU, Membership, Shop
+from shops import policy_windows, stock, warehouses
+from shops.models import SKU, Membership, Shop, Warehouse, WarehouseStock
 
 S = Order.Status
 DEMO_PASSWORD = "demo"
@@ -62,6 +62,27 @@ SHOPS = [
         ],
     },
 ]
+
+# Each shop's warehouses: the default (all stock to start with) and a second one holding some of it.
+WAREHOUSES = {
+    "aurora-apparel": [
+        {"name": "Brooklyn warehouse", "contact_name": "Aurora Apparel dispatch", "phone": "+1 718 555 0100",
+         "line1": "220 Kent Ave", "line2": "Unit 4", "city": "Brooklyn", "region": "NY", "postal_code": "11249",
+         "country": "US", "opening_hours": "Mon–Fri 08:00–18:00", "return_same": False,
+         "return_name": "Aurora Apparel returns", "return_line1": "220 Kent Ave", "return_line2": "Returns door B",
+         "return_city": "Brooklyn", "return_region": "NY", "return_postal_code": "11249", "return_country": "US"},
+        {"name": "Newark overflow", "contact_name": "Aurora Apparel overflow", "line1": "80 Doremus Ave",
+         "city": "Newark", "region": "NJ", "postal_code": "07105", "country": "US",
+         "opening_hours": "Mon–Sat 07:00–15:00", "return_same": True},
+    ],
+    "borealis-home": [
+        {"name": "Lager Berlin", "contact_name": "Borealis Home Versand", "phone": "+49 30 5550100",
+         "line1": "Am Wriezener Bahnhof 3", "city": "Berlin", "postal_code": "10243", "country": "DE",
+         "opening_hours": "Mo–Fr 09:00–17:00", "return_same": True},
+        {"name": "Lager Leipzig", "line1": "Maximilianallee 40", "city": "Leipzig", "postal_code": "04129",
+         "country": "DE", "opening_hours": "Mo–Fr 07:00–16:00", "return_same": True},
+    ],
+}
 
 # How many demo orders of each shop end in each status.
 MIX = [
@@ -177,6 +198,30 @@ def _make_order(shop, spec, skus, seller, index, target, now):
 
 
 @transaction.atomic
+def _warehouses(shop, seller, skus, now):
+    """The default warehouse gets its address, bins for the SKUs; a second warehouse receives a share of
+    the first SKUs (the stock ledger shows it), and asks for a holiday next month that staff can answer."""
+    specs = WAREHOUSES.get(shop.slug)
+    if not specs:
+        return
+    actor = Actor.seller(seller)
+    main = stock.default_warehouse(shop.pk)
+    if not main.line1:
+        warehouses.edit_warehouse(warehouse=main, actor=actor, values=specs[0])
+    for i, sku in enumerate(skus):
+        WarehouseStock.objects.filter(warehouse=main, sku=sku, bin_location="").update(
+            bin_location=f"A-{i // 4 + 1:02d}-{i % 4 + 1}")
+    if Warehouse.objects.filter(shop=shop, name=specs[1]["name"]).exists():
+        return
+    second = warehouses.create_warehouse(shop=shop, actor=actor, values=specs[1])
+    for i, sku in enumerate(skus[:3]):
+        stock.change_stock(sku=sku, actor=actor, reason="received", on_hand=8 + 4 * i, warehouse=second,
+                           note="Pallet from the supplier", bin_location=f"R-{i + 1:02d}", at=now - timedelta(days=3))
+    start = (now + timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)
+    warehouses.request_holiday(warehouse=second, actor=actor, start=start, end=start + timedelta(days=4),
+                               reason="Stocktake and yearly maintenance of the racking")
+
+
 def seed(stdout=None, scale=1.0):
     """`scale` shrinks the order mix (tests use a fraction; the demo uses all of it)."""
     now = timezone.now()
@@ -202,6 +247,7 @@ def seed(stdout=None, scale=1.0):
                 defaults={"name": name, "price": Decimal(price), "stock_on_hand": stock * 3 if stock >= 10 else stock},
             )
             skus.append(sku)
+        _warehouses(shop, seller, skus, now)
         index = 0
         for target, count in MIX:
             for _ in range(max(1, round(count * scale))):

@@ -35,6 +35,8 @@ urlpatterns = [
     path("s/<slug:shop>/health/", views.health_page, name="shop_health"),
     path("s/<slug:shop>/settings/api-keys/", include("api.urls")),
     path("s/<slug:shop>/settings/team/", include("shops.team_urls")),
+    path("s/<slug:shop>/inventory/", include("shops.inventory_urls")),
+    path("s/<slug:shop>/settings/warehouses/", include("shops.warehouse_urls")),
     path("invite/<str:token>/", shop_views.invitation, name="invitation"),
     path("s/<slug:shop>/settings/webhooks/", include("api.webhook_urls")),
 ]

@@ -6,9 +6,24 @@ because URLs, notifications and prices already carry them.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html_join
 
-from .models import SKU, Invitation, Membership, Notification, Shop, ShopEvent, TeamEvent
+from core.actor import Actor
+
+from . import warehouses
+from .models import (
+    SKU,
+    Invitation,
+    Membership,
+    Notification,
+    Shop,
+    ShopEvent,
+    StockChange,
+    TeamEvent,
+    Warehouse,
+    WarehouseEvent,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -163,7 +178,24 @@ class SKUAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # A SKU with orders stays in its shop: its lines and reservations point at it.
-        return ["shop", "reserved", "available"] if obj else ["reserved", "available"]
+        return ["shop", "reserved", "available", "per_warehouse", "ledger"] if obj else ["reserved", "available"]
+
+    @admin.display(description="stock per warehouse")
+    def per_warehouse(self, obj):
+        rows = obj.warehouse_stock.select_related("warehouse").order_by("warehouse__name")
+        return format_html_join(
+            "", "<div>{}: {} on hand, {} reserved{}</div>",
+            ((r.warehouse.name, r.on_hand, r.reserved, f" (bin {r.bin_location})" if r.bin_location else "")
+             for r in rows)) or "—"
+
+    @admin.display(description="stock ledger (latest 50)")
+    def ledger(self, obj):
+        changes = StockChange.objects.filter(sku=obj).select_related("warehouse").order_by("-id")[:50]
+        return format_html_join(
+            "", "<div>{} · {} · {} · {}{} · on hand {} → {} · reserved {} → {}</div>",
+            ((f"{c.at:%Y-%m-%d %H:%M}", c.warehouse.name if c.warehouse else "—", c.get_reason_display(),
+              c.actor_label or c.actor_kind, f" · {c.order_number}" if c.order_number else "", c.on_hand_before,
+              c.on_hand_after, c.reserved_before, c.reserved_after) for c in changes)) or "—"
 
     @admin.display(description="available")
     def available(self, obj):
@@ -220,3 +252,66 @@ class ShopEventAdmin(ReadOnlyAdmin):
     search_fields = ["object_key", "order_number"]
     list_select_related = ["shop"]
     show_full_result_count = False
+
+
+class HolidayRulingForm(forms.ModelForm):
+    """Staff answer a holiday request here; the answer goes through shops.warehouses.rule_holiday."""
+
+    decision = forms.ChoiceField(choices=[("", "— no ruling —"), ("approve", "Approve the holiday"),
+                                          ("reject", "Reject the holiday")], required=False)
+    ruling_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                                  help_text="Required to reject; shown to the seller.")
+
+    class Meta:
+        model = Warehouse
+        fields = []
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") and self.instance.holiday != Warehouse.Holiday.REQUESTED:
+            raise forms.ValidationError("There is no holiday request waiting on this warehouse.")
+        if data.get("decision") == "reject" and not (data.get("ruling_note") or "").strip():
+            self.add_error("ruling_note", "Say why the holiday is rejected.")
+        return data
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    """Staff read a shop's warehouses and answer holiday requests (approving pauses the deadlines of
+    the warehouse's open orders until the holiday ends, as an approved force majeure does)."""
+
+    form = HolidayRulingForm
+    list_display = ["name", "shop", "is_default", "city", "country", "holiday", "holiday_from", "holiday_until",
+                    "archived_at"]
+    list_filter = ["holiday", "is_default"]
+    search_fields = ["name", "shop__name", "shop__slug"]
+    list_select_related = ["shop"]
+    readonly_fields = ["shop", "name", "is_default", "contact_name", "phone", "line1", "line2", "city", "region",
+                       "postal_code", "country", "return_same", "return_name", "return_line1", "return_line2",
+                       "return_city", "return_region", "return_postal_code", "return_country", "opening_hours",
+                       "holiday", "holiday_from", "holiday_until", "holiday_reason", "holiday_ruled_by",
+                       "holiday_ruled_at", "holiday_ruling_note", "archived_at", "history"]
+    fieldsets = [(None, {"fields": readonly_fields}), ("Holiday ruling", {"fields": ["decision", "ruling_note"]})]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="history")
+    def history(self, obj):
+        events = WarehouseEvent.objects.filter(warehouse=obj).order_by("-id")[:50]
+        return format_html_join("", "<div>{} · {} · {}{}</div>", (
+            (f"{e.at:%Y-%m-%d %H:%M}", e.get_action_display(), e.actor_label or e.actor_kind,
+             f" · {e.note}" if e.note else "") for e in events)) or "—"
+
+    def save_model(self, request, obj, form, change):
+        decision = form.cleaned_data.get("decision")
+        if not decision:
+            return
+        try:
+            warehouses.rule_holiday(warehouse=obj, approve=decision == "approve", actor=Actor.staff(request.user),
+                                    note=form.cleaned_data.get("ruling_note") or "")
+        except warehouses.WarehouseRefused as exc:
+            messages.error(request, str(exc))

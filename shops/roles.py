@@ -45,6 +45,7 @@ PERMISSIONS = {
     "buyer.full_address": "see the buyer's full address and phone",
     "inventory.view": "see stock",
     "inventory.change": "change stock",
+    "warehouses.manage": "manage warehouses, their addresses and holiday mode",
     "webhooks.manage": "manage webhooks",
     "api_keys.manage": "manage API keys",
     "team.manage": "invite, change and remove members",
@@ -64,6 +65,7 @@ _FULFIL = {"orders.confirm", "orders.note", "shipping.split", "shipping.arrange"
            "notify.new_orders", "notify.reminders", "notify.shipping"}
 _SERVICE = {"orders.note", "orders.message", "requests.answer", "requests.receive", "requests.dispute",
             "requests.refund", "buyer.full_address", "notify.requests", "notify.messages", "notify.reminders"}
+# Managers hold warehouses.manage too (everything but _OWNER_ONLY); fulfilment staff do not.
 _OWNER_ONLY = {"team.manage", "api_keys.manage", "shop.settings", "webhooks.manage"}
 
 ROLE_PERMISSIONS = {

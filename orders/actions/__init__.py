@@ -20,7 +20,7 @@ from .cancellation import (
 )
 from .confirm import confirm_order, confirm_orders
 from .counters import bump_status_counts
-from .deadlines import flag_orders, pause_deadlines, recompute_deadlines
+from .deadlines import flag_orders, pause_deadlines, pause_for_holiday, recompute_deadlines
 from .intake import pay_order, receive_order
 from .moves import arrange_shipment, arrange_shipments, complete_order, mark_delivered, mark_in_transit
 from .notes import add_note, post_message, record_event
@@ -48,6 +48,7 @@ __all__ = [
     "mark_in_transit",
     "pause_deadlines",
     "pin_note",
+    "pause_for_holiday",
     "pay_order",
     "receive_order",
     "recompute_deadlines",

@@ -2,7 +2,7 @@
 handover, reminded), paused for force majeure, recomputed when a window changes."""
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.locks import lock
@@ -63,6 +63,22 @@ def pause_deadlines(*, order_ids, until, actor, note="", data=None):
     for hook in registry.PAUSE_HOOKS.values():
         hook.pause(order_ids=[pk for pk, _ in rows], pause=pause, actor=actor, at=now)
     return len(rows)
+
+
+def pause_for_holiday(*, warehouse, until, actor, note):
+    """A warehouse's holiday approved (shops.warehouses.rule_holiday calls this hook): the open orders
+    shipping from it pause as force majeure pauses them; for the default warehouse, so do the shop's
+    orders still awaiting confirmation (they will reserve there). Returns how many."""
+    open_orders = Order.objects.filter(shop_id=warehouse.shop_id, status__in=PRE_HANDOVER,
+                                       deadlines_paused_until__isnull=True)
+    mine = Q(warehouse_id=warehouse.pk)
+    if warehouse.is_default:
+        mine |= Q(warehouse__isnull=True)
+    ids = list(open_orders.filter(mine).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    return pause_deadlines(order_ids=ids, until=until, actor=actor, note=note,
+                           data={pk: {"warehouse": warehouse.name} for pk in ids})
 
 
 @transaction.atomic

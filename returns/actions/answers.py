@@ -10,6 +10,7 @@ from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent
 from shops import policy_windows
 from shops.models import Notification
+from shops.warehouses import return_address_for
 
 from .. import transitions
 from ..models import BuyerRequest, Refund
@@ -47,9 +48,11 @@ def approve_request(*, request, actor, amount=None, note="", data=None):
     if request.kind == K.RETURN:
         _order_history(order, actor, f"Return request {request.number} approved by {who}; awaiting the item."
                        + (f" {note}" if note else ""))
+        address = ", ".join(return_address_for(order))
         _tell_buyer(order, f"Your return request {request.number} was approved by {who}. Ship the item back by "
-                           f"{ship_back_by:%Y-%m-%d %H:%M} UTC and enter the return tracking number on your return "
-                           "page; after that the return is closed." + (f" {note}" if note else ""),
+                           f"{ship_back_by:%Y-%m-%d %H:%M} UTC to {address} (write {request.number} on the parcel) "
+                           "and enter the return tracking number on your return page; after that the return is "
+                           "closed." + (f" {note}" if note else ""),
                     f"Return {request.number} approved: ship the item back", at=now)
     elif request.kind == K.CANCEL:
         order_actions.cancel_order(order=order, actor=actor, reason=Order.CancelReason.BUYER_REQUESTED,
