@@ -19,6 +19,7 @@ from orders import actions as order_actions
 from orders.models import Order
 from shipping import actions, labels, picklist
 from shipping.models import Package, PrintJob
+from shops import stock
 from shops.models import SKU, Shop
 
 MAX_BULK_QUERIES = 15
@@ -113,6 +114,7 @@ class Command(BaseCommand):
         shop = Shop.objects.create(name=f"Bench fulfilment {stamp}", slug=f"bench-ful-{stamp}"[:50])
         SKU.objects.bulk_create(SKU(shop=shop, code=f"BF-{i:03d}", name=f"Bench item {i}", price=Decimal("9.90"),
                                     stock_on_hand=1_000_000) for i in range(40))
+        stock.reconcile(SKU.objects.filter(shop=shop))  # bulk_create skips save(): put it in the default warehouse
         return shop
 
     def _orders(self, shop, n):

@@ -16,7 +16,7 @@ def reserving_orders_in_default_warehouse(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0009_message_history_action'),
+        ('orders', '0011_list_tools'),
         ('shops', '0011_warehouses'),
     ]
 
