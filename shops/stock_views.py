@@ -18,7 +18,7 @@ from core.htmx import form_errors, toast
 from . import inventory, warehouses
 from .access import require, shop_required
 from .models import SKU, StockChange, Warehouse, WarehouseEvent, WarehouseStock
-from .stock import MAX_STOCK, StockRefused, change_stock
+from .stock import MAX_STOCK, StaleStock, StockRefused, change_stock
 
 
 class StockForm(forms.Form):
@@ -137,6 +137,11 @@ def sku_page(request, shop, pk):
         change_stock(sku=sku, actor=Actor.seller(request.user), reason=data["reason"], on_hand=data["on_hand"],
                      note=data["note"], expected_version=data["version"], warehouse=warehouse,
                      bin_location=data["bin_location"])
+    except StaleStock as exc:
+        # The figures on screen are old: show the new ones, with the member's entry kept under the new
+        # version, so a second click is a decision made on what is there now.
+        form = StockForm(warehouse_choices=choices, initial={**data, "version": exc.current})
+        return again(409, error=str(exc))
     except StockRefused as exc:
         return again(409, error=str(exc))
     done = _("%(code)s in %(warehouse)s: %(n)s on hand.") % {"code": sku.code, "warehouse": warehouse.name,

@@ -196,6 +196,8 @@ def test_warehouses_page_add_edit_default_and_history(client, shop):
     response = client.post(edit, {f"w{north.pk}-{k}": v for k, v in {**ADDRESS, "name": "North", "opening_hours":
                                                                        "Mon–Fri 9–17", "return_same": "on"}.items()})
     assert response.status_code == 302
+    body = client.get(url).content.decode()
+    assert "9 Dock Rd" in body and "Mon–Fri 9–17" in body and "{{" not in body
     assert list(WarehouseEvent.objects.filter(warehouse=north).order_by("id").values_list("action", flat=True)) == [
         "created", "made_default", "edited"]
 
