@@ -3,8 +3,7 @@
     python -m bench_peer.oscar_run --data orders.csv --cases cases.json --repeat 30
 
 Loads the orders of the CSV that bench_orders wrote (the bench shop's orders: number, status, time
-placed, total, buyer, first line's SKU) into Oscar's tables when its database does not hold them
-yet, then times Oscar's dashboard order list as a staff user, the cases taking turns in each round
+placed, total, buyer, first line's SKU) into Oscar's tables, those its database does not hold yet, then times Oscar's dashboard order list as a staff user, the cases taking turns in each round
 (page 1, the page at 90 %, a status, an order number, a SKU, the CSV export of a date range), and
 prints one JSON line of figures for bench_orders to show beside its own."""
 
@@ -32,13 +31,20 @@ def load(path):
     Order, Line = get_model("order", "Order"), get_model("order", "Line")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    if Order.objects.count() == len(rows) and (not rows or Order.objects.filter(number=rows[-1]["number"]).exists()):
+    # What an earlier run loaded stays: only the orders added to the shop since (bench_orders adds
+    # some on each run) are inserted, and any Oscar holds that the shop no longer has are removed.
+    existing = set(Order.objects.values_list("number", flat=True))
+    wanted = {r["number"] for r in rows}
+    gone = existing - wanted
+    new = [r for r in rows if r["number"] not in existing]
+    if not new and not gone:
         return len(rows), False
     with transaction.atomic():
-        Line.objects.all().delete()
-        Order.objects.all().delete()
-        for start in range(0, len(rows), 5000):
-            chunk = rows[start:start + 5000]
+        if gone:
+            Line.objects.filter(order__number__in=gone).delete()
+            Order.objects.filter(number__in=gone).delete()
+        for start in range(0, len(new), 5000):
+            chunk = new[start:start + 5000]
             orders = Order.objects.bulk_create(
                 Order(number=r["number"], currency=r["currency"], total_incl_tax=Decimal(r["total"]),
                       total_excl_tax=Decimal(r["total"]), shipping_incl_tax=0, shipping_excl_tax=0,

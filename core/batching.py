@@ -48,6 +48,9 @@ def locked_batches(queryset, fields, batch_size=1000):
     batch inside its own transaction with its rows locked; the caller changes them
     before asking for the next batch."""
     for chunk in due_chunks(queryset, batch_size):
-        rows = list(lock_skipping(chunk).values_list("pk", *fields))
+        # In primary-key order: locks are taken in pk order (no deadlock with an action locking
+        # the same rows), and the caller sees the rows in the order they fell due, whatever
+        # index the database chose for the rule's filter.
+        rows = list(lock_skipping(chunk.order_by("pk")).values_list("pk", *fields))
         if rows:
             yield rows
