@@ -152,7 +152,10 @@ class Package(models.Model):
         return allowed(action, self.status)
 
     def can_mark_ready(self):
-        return self.can("mark_ready") and bool(self.tracking_number)
+        return self.can("mark_ready") and bool(self.tracking_number) and not self.parcel_id
+
+    def can_void_label(self):
+        return self.label_printed_at is not None and self.parcel_id is None and self.can("edit_label")
 
     def can_ship(self):
         return self.can("ship") and self.handover == Package.Handover.SELLER

@@ -12,7 +12,7 @@ from orders.models import Order, actor_words
 
 from . import actions, carriers
 from .forms import ArrangeForm
-from .models import HandoverPhoto, Package, PackageEvent, PackageItem, Ticket, TrackingEvent
+from .models import HandoverPhoto, Package, PackageEvent, PackageItem, PrintJob, Ticket, TrackingEvent
 from .transitions import HANDED_OVER, REACHED_CARRIER, READY_OR_LATER
 
 P = Package.Status
@@ -38,24 +38,31 @@ def order_panel(shop, order):
         "split_cols": split_cols,
         **_choices(shop, order, active, now),
         "tickets": list(Ticket.objects.filter(Q(package__in=packages)).order_by("-filed_at")),
+        "sizes": PrintJob.Size.choices,
     }
 
 
 def _packages(shop, order):
-    """The order's packages, void ones too, with their items' lines and photos (three queries)."""
+    """The order's packages, void ones too, with their items' lines, photos, the combined package
+    each travels in and the packages travelling in it (four queries)."""
     return list(
-        Package.objects.for_shop(shop).filter(order=order).order_by("seq").prefetch_related(
+        Package.objects.for_shop(shop).filter(order=order).order_by("seq").select_related("parcel__order")
+        .prefetch_related(
             Prefetch("items", queryset=PackageItem.objects.select_related("line")),
             Prefetch("photos", queryset=HandoverPhoto.objects.order_by("uploaded_at")),
+            Prefetch("combined", queryset=Package.objects.active().select_related("order").order_by("order_id"),
+                     to_attr="carries"),
         )
     )
 
 
 def _timeline(packages):
-    """The carrier's scans and the packages' history, newest first (two queries)."""
+    """The carrier's scans (a combined package's are its parcel's) and the packages' history,
+    newest first (two queries)."""
     by_id = {p.pk: p for p in packages}
+    by_id.update({p.parcel_id: p for p in packages if p.parcel_id})
     timeline = []
-    for e in TrackingEvent.objects.filter(package__in=packages).order_by("-occurred_at", "-id"):
+    for e in TrackingEvent.objects.filter(package_id__in=list(by_id)).order_by("-occurred_at", "-id"):
         timeline.append({"at": e.occurred_at, "package": by_id[e.package_id], "carrier": True,
                          "title": e.get_tag_display(),
                          "detail": e.message, "location": e.location, "moved": e.moved,
@@ -123,6 +130,8 @@ def _detail(e):
         return text
     if e.action == "create" and d.get("items"):
         return ", ".join(f"{q}× {code}" for code, q in d["items"].items())
+    if e.action == "void_label" and d.get("to"):
+        return f"{e.note} {d.get('from') or '—'} → {d['to']}"
     if e.action.startswith(("print_", "reprint_")):
         return f"{d.get('size', '')} (print #{d.get('print_job')})"
     if e.action == "edit_label":

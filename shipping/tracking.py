@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -130,7 +130,8 @@ _feed_state = operator.attrgetter(*_FEED_FIELDS)
 class _Package:
     """A locked package's feed fields, the state _apply moves forward."""
 
-    __slots__ = ("pk", "order_id", "carrier", "tracking_number", "placed_at", *_FEED_FIELDS, "tracking_dispute_id")
+    __slots__ = ("pk", "order_id", "carrier", "tracking_number", "placed_at", *_FEED_FIELDS, "tracking_dispute_id",
+                 "has_combined")
 
     def __init__(self, row):
         for name, value in zip(self.__slots__, row, strict=True):
@@ -183,8 +184,39 @@ def ingest(indexed_events, result=None, *, now=None):
         _update_packages(changed, now)
     _count(rows, result)
     _announce_moves(snapshots, now)
-    _sync_orders(_crossed(rows, snapshots), now, result)
+    crossed = _crossed(rows, snapshots)
+    crossed |= _follow_parcels([pkg for pkg in snapshots if pkg.has_combined], snapshots, now)
+    _sync_orders(crossed, now, result)
     return result
+
+
+def _follow_parcels(parcels, snapshots, now):
+    """The packages combined into `parcels` (shipping.actions.combine) take their parcel's feed
+    state: one UPDATE for the parcels that changed, only when some carry other orders. Returns the
+    (order id, carrier) of those that crossed to the carrier or to delivered, like _crossed."""
+    changed = [p for p in parcels if p.feed_state() != snapshots[p]]
+    if not changed:
+        return set()
+    state = {p.pk: p for p in changed}
+    members = list(Package.objects.active().filter(parcel_id__in=list(state)).select_for_update(of=("self",))
+                   .order_by("pk").values_list("pk", "order_id", "parcel_id", "status"))
+    moved = [Package(pk=pk, updated_at=now, **{f: getattr(state[parcel], f) for f in _FEED_FIELDS})
+             for pk, _, parcel, _ in members]
+    Package.objects.bulk_update(moved, [*_FEED_FIELDS, "updated_at"])
+    before = {pk: status for pk, _, parcel, status in members if status != state[parcel].status}
+    if before:
+        feed.insert_from(
+            Package.objects.filter(pk__in=list(before)), shop_id=F("shop_id"), type=feed.Type.PACKAGE_UPDATED,
+            object_type="package", object_id=F("id"), object_key=Cast("id", output_field=CharField()),
+            order_number=F("order__number"), action="carrier_event",
+            from_status=Case(*[When(pk=pk, then=Value(s)) for pk, s in before.items()], default=Value("")),
+            to_status=F("status"), at=Coalesce(F("last_event_at"), Value(now)))
+    crossed = set()
+    for _, order_id, parcel, before in members:
+        pkg = state[parcel]
+        if (pkg.status in HANDED_OVER and before not in HANDED_OVER) or (pkg.status == P.DELIVERED != before):
+            crossed.add((order_id, pkg.carrier))
+    return crossed
 
 
 def _announce_moves(snapshots, now):
@@ -341,10 +373,15 @@ def _lock_sql(many):
     with their order's placed_at (it bounds their events' times): the ORM writes that read of
     the order, a scalar subquery, so FOR UPDATE locks the package only. Built at the first batch."""
     placed_at = Subquery(Order.objects.filter(pk=OuterRef("order_id")).order_by().values("placed_at"))
-    read = Package.objects.annotate(order_placed_at=placed_at).order_by().values_list(
-        "id", "order_id", "carrier", "tracking_number", "order_placed_at", *_FEED_FIELDS, "tracking_dispute_id")
+    # A combined package shares its parcel's number and follows it (_follow_parcels): only parcels are read.
+    read = Package.objects.filter(parcel=None).annotate(order_placed_at=placed_at, has_combined=_HAS_COMBINED).order_by(
+    ).values_list("id", "order_id", "carrier", "tracking_number", "order_placed_at", *_FEED_FIELDS,
+                  "tracking_dispute_id", "has_combined")
     text, params = read.query.sql_with_params()
-    return f"{text} WHERE tracking_number {'= ANY(%s)' if many else '= %s'} ORDER BY id FOR UPDATE", list(params)
+    return f"{text} AND tracking_number {'= ANY(%s)' if many else '= %s'} ORDER BY id FOR UPDATE", list(params)
+
+
+_HAS_COMBINED = Exists(Package.objects.filter(parcel_id=OuterRef("pk")).exclude(status=P.VOID))
 
 
 def _lock_packages(numbers):
@@ -360,9 +397,10 @@ def _lock_packages(numbers):
             cursor.execute(text, [*params, *numbers] if len(numbers) == 1 else [*params, list(numbers)])
             found = cursor.fetchall()
     else:
-        found = (Package.objects.filter(tracking_number__in=numbers).select_for_update().order_by("pk")
+        found = (Package.objects.filter(tracking_number__in=numbers, parcel=None).annotate(has_combined=_HAS_COMBINED)
+                 .select_for_update().order_by("pk")
                  .values_list("pk", "order_id", "carrier", "tracking_number", "order__placed_at", *_FEED_FIELDS,
-                              "tracking_dispute_id"))
+                              "tracking_dispute_id", "has_combined"))
     packages, disputed = {}, {}
     for row in found:
         pkg = _Package(row)

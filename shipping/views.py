@@ -392,6 +392,49 @@ def bulk_ready(request, shop):
     return _bulk_response(request, shop, result=result, verb=_("ready for handover; the carrier has 48 h to collect"))
 
 
+@require_POST
+@shop_required(perm="shipping.split")
+def bulk_combine(request, shop):
+    """Combine the selected orders (one buyer, one address) into one package."""
+    ids, error = _selected_orders(request, shop)
+    if error:
+        return _bulk_response(request, shop, error=error)
+    try:
+        parcel = actions.combine_orders(shop=shop, order_ids=ids, actor=Actor.seller(request.user))
+    except Refused as exc:
+        return _bulk_response(request, shop, error=str(exc))
+    message = _("Orders combined: they travel in the package of order %(number)s, with one label.") % {
+        "number": parcel.order.number}
+    if request.htmx:
+        return toast(render(request, "shipping/home.html#shipping-main", _home_context(request, shop)), message)
+    messages.success(request, message)
+    return redirect("shipping:home", shop=shop.slug)
+
+
+@require_POST
+@shop_required(perm="shipping.split")
+def package_uncombine(request, shop, pk):
+    pkg = _package(shop, pk)
+    try:
+        left = actions.uncombine(package=pkg, actor=Actor.seller(request.user))
+    except Refused as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=409)
+    return _done(request, shop, pkg.order, ok=_("%(count)d order(s) ship in their own package again; print their "
+                                                "labels.") % {"count": len(left)})
+
+
+@require_POST
+@shop_required(perm="shipping.labels")
+def package_void_label(request, shop, pk):
+    pkg = _package(shop, pk)
+    try:
+        actions.void_label(package=pkg, actor=Actor.seller(request.user))
+    except Refused as exc:
+        return _done(request, shop, pkg.order, error=str(exc), status=409)
+    return _done(request, shop, pkg.order, ok=_("Label voided; the package has a new tracking number. Print the new "
+                                                "label."))
+
+
 def _document(request, shop, make, name):
     ids, error = _selected_orders(request, shop)
     form = PaperForm(request.POST)

@@ -17,6 +17,7 @@ from orders.actions import ActionRefused
 
 from ..transitions import InvalidPackageMove
 from .bulk import MAX_BULK, arrange_orders, handover_choice, mark_orders_ready
+from .combine import combine_orders, uncombine, void_label
 from .flags import (
     flag_late_collection,
     follow_window,
@@ -38,6 +39,9 @@ __all__ = [
     "MAX_BULK",
     "MAX_PRINT",
     "arrange_orders",
+    "combine_orders",
+    "uncombine",
+    "void_label",
     "handover_choice",
     "mark_orders_ready",
     "MAX_PACKAGES",

@@ -47,12 +47,20 @@ def handover_choice(shop, handover, pickup_slot, dropoff_point, at):
 
 
 def _locked_orders(shop, order_ids, result):
+    """The selected orders and the orders whose packages travel in theirs (combined: they move
+    together), locked in one statement."""
     order_ids = list(dict.fromkeys(order_ids))
     if len(order_ids) > MAX_BULK:
         raise ActionRefused(_("At most %(max)d orders at once; narrow the selection.") % {"max": MAX_BULK})
-    orders = list(lock(Order.objects.for_shop(shop).filter(pk__in=order_ids)))
-    _refuse_missing(result, order_ids, orders)
+    riders = Package.objects.active().filter(parcel__order_id__in=order_ids).values("order_id")
+    orders = list(lock(Order.objects.for_shop(shop).filter(Q(pk__in=order_ids) | Q(pk__in=riders))))
+    _refuse_missing(result, order_ids, [o for o in orders if o.pk in set(order_ids)])
     return orders
+
+
+def _rides_refusal(order, parcel_order_number):
+    return ActionRefused(_("Order %(number)s travels in the combined package of order %(parcel)s; select that order.")
+                         % {"number": order.number, "parcel": parcel_order_number})
 
 
 def _awaiting_platform_shipment(orders, result):
@@ -67,6 +75,12 @@ def _awaiting_platform_shipment(orders, result):
         else:
             eligible.append(order)
     return eligible
+
+
+def _parcel_number(follower, numbers_of):
+    """The order number of the package `follower` travels in (read only when not among the orders)."""
+    number = numbers_of.get(getattr(follower, "parcel_order_id", None))
+    return number or Package.objects.filter(pk=follower.parcel_id).values_list("order__number", flat=True).first()
 
 
 def _packages_of(orders):
@@ -98,7 +112,8 @@ def arrange_orders(*, shop, order_ids, actor, handover, pickup_slot=None, dropof
             followers.append(p)  # moves with its parcel, below
         else:
             by_order[p.order_id].append(p)
-    unpacked = [o for o in eligible if o.pk not in by_order and not any(f.order_id == o.pk for f in followers)]
+    riding = {f.order_id: f for f in followers}
+    unpacked = [o for o in eligible if o.pk not in by_order and o.pk not in riding]
     moving = []
     for order in eligible:
         if order.pk in by_order:
@@ -109,6 +124,15 @@ def arrange_orders(*, shop, order_ids, actor, handover, pickup_slot=None, dropof
             moving += movable
         if order.pk in by_order or order in unpacked:
             result.done.append(order)
+    parcel_ids = {p.pk for p in moving}
+    numbers_of = {o.pk: o.number for o in orders}
+    for order in eligible:
+        f = riding.get(order.pk)
+        if f is not None and order.pk not in by_order:
+            if f.parcel_id in parcel_ids:
+                result.done.append(order)
+            else:
+                result.refused[order.number] = _rides_refusal(order, _parcel_number(f, numbers_of))
     lines = defaultdict(list)
     for order_id, line_id, code, quantity in (OrderLine.objects.filter(order__in=unpacked)
                                               .values_list("order_id", "pk", "sku_code", "quantity")):
@@ -161,9 +185,12 @@ def mark_orders_ready(*, shop, order_ids, actor, at=None):
     at = at or timezone.now()
     result = BulkResult()
     orders = _locked_orders(shop, order_ids, result)
+    selected = set(order_ids)
     eligible = []
     for order in orders:
         if order.status != S.AWAITING_SHIPMENT:
+            if order.pk not in selected:
+                continue
             result.refused[order.number] = ActionRefused(
                 f"Order {order.number} is {S(order.status).label.lower()}; only orders awaiting shipment are marked ready.")
         else:
@@ -175,17 +202,15 @@ def mark_orders_ready(*, shop, order_ids, actor, at=None):
         if p.status == P.VOID:
             continue
         (followers if p.parcel_id else by_order[p.order_id]).append(p)
-    ready, follow = [], {}
+    ready = []
+    riding = {f.order_id: f for f in followers}
     for order in eligible:
         packages = by_order.get(order.pk, [])
-        own_followers = [f for f in followers if f.order_id == order.pk]
         packing = [p for p in packages if p.status == P.PACKING]
         unlabelled = [p for p in packing if not p.tracking_number]
-        if own_followers and not packages:
-            result.refused[order.number] = ActionRefused(_(
-                "Order %(number)s travels in a combined package; mark that package's order ready.")
-                % {"number": order.number})
-        elif unlabelled:
+        if order.pk in riding and not packages:
+            continue  # follows its parcel, below
+        if unlabelled:
             result.refused[order.number] = ActionRefused(
                 f"Package {unlabelled[0].seq} of order {order.number} has no label yet: arrange shipment first.")
         elif not packing:
@@ -194,9 +219,18 @@ def mark_orders_ready(*, shop, order_ids, actor, at=None):
         else:
             ready += packing
             result.done.append(order)
+    ids = {p.pk for p in ready}
+    numbers_of = {o.pk: o.number for o in orders}
+    for order in eligible:
+        f = riding.get(order.pk)
+        if f is None or order.pk in by_order:
+            continue
+        if f.parcel_id in ids:
+            result.done.append(order)
+        elif order.pk in selected:
+            result.refused[order.number] = _rides_refusal(order, _parcel_number(f, numbers_of))
     if not ready:
         return result
-    ids = {p.pk for p in ready}
     follow = [f for f in followers if f.parcel_id in ids and f.status == P.PACKING]
     window = policy_windows.window("P3")
     collect_by = at + window.delta

@@ -3,7 +3,7 @@ for what the carrier's feed missed; the P3 deadline following a changed window; 
 orders admin's guard on shipment overrides."""
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.locks import lock
@@ -25,7 +25,9 @@ def mark_lost(*, package_ids, actor, at=None, note="", data=None):
     """Declare packages Lost (P6, P7, P8, or staff). Set-based; returns how many moved.
     The order's cancellation and refund (P10) is the policies' next step."""
     at = at or timezone.now()
-    rows = list(lock(Package.objects.filter(pk__in=package_ids, status__in=transitions.TRANSITIONS["mark_lost"][0]))
+    # A combined package is lost with its box (P7 reads each order's own placing time: the box goes at the first).
+    rows = list(lock(Package.objects.filter(Q(pk__in=package_ids) | Q(parcel_id__in=package_ids),
+                                            status__in=transitions.TRANSITIONS["mark_lost"][0]))
                 .values_list("pk", "status"))
     if not rows:
         return 0
@@ -88,7 +90,9 @@ def staff_move_packages(*, package_ids, action, actor, note):
     at = timezone.now()
     # FOR UPDATE without OF on purpose: it locks the packages and, through the join, their
     # orders (package, then order, as lock_one(..., also_lock=("order",)) does elsewhere).
-    rows = list(Package.objects.filter(pk__in=package_ids, status__in=sources).exclude(order__status=S.CANCELLED)
+    # A combined package moves with its parcel: what staff record for the box is true of each order in it.
+    rows = list(Package.objects.filter(Q(pk__in=package_ids) | Q(parcel_id__in=package_ids), status__in=sources)
+                .exclude(order__status=S.CANCELLED)
                 .select_for_update().order_by("pk").values_list("pk", "status", "order_id"))
     if not rows:
         return 0, []

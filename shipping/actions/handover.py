@@ -5,14 +5,15 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from core.locks import lock_one
+from core.locks import lock, lock_one
 from orders.actions import ActionRefused
 from orders.models import Order
 from shops import policy_windows
 
 from .. import carriers, transitions
-from ..models import Package
+from ..models import Package, PackageEvent
 from .events import _event
 from .packages import _arrange, _open_for_packing, _order_still_shipping, ensure_packages
 from .sync import sync_order
@@ -58,11 +59,34 @@ def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropo
     else:
         raise ActionRefused("Choose pickup or drop-off.")
     packages = ensure_packages(order, actor, at=at)
+    inside = next((p for p in packages if p.parcel_id), None)
+    if inside is not None:
+        raise ActionRefused(_("Order %(number)s travels in a combined package; arrange the order whose package "
+                              "carries it.") % {"number": order.number})
     movable = [p for p in packages if p.can("set_tracking")]
     if not movable:
         raise ActionRefused("Every package is already with the carrier.")
     _arrange(movable, actor, at, handover, slot_start, slot_end, dropoff_point)
+    _follow_arrange(movable, actor, at)
     return movable
+
+
+def _follow_arrange(parcels, actor, at):
+    """The packages combined into `parcels` take their number and handover, with a history row each."""
+    from .combine import SHARED, follow
+
+    by_parcel = {p.pk: p for p in parcels}
+    members = list(lock(Package.objects.filter(parcel_id__in=list(by_parcel))))
+    if not members:
+        return
+    for m in members:
+        follow(by_parcel[m.parcel_id], [m])
+        m.updated_at = at
+    Package.objects.bulk_update(members, [*SHARED, "updated_at"])
+    PackageEvent.objects.bulk_create(
+        _event(m, "arrange", actor, at=at, data={"handover": m.handover, "carrier": m.carrier,
+                                                 "tracking_number": m.tracking_number, "parcel": m.parcel_id})
+        for m in members)
 
 
 @transaction.atomic
@@ -71,6 +95,9 @@ def mark_ready(*, package, actor, at=None):
     package = lock_one(Package.objects, package.pk, also_lock=("order",))
     to_status = transitions.check("mark_ready", package)
     _order_still_shipping(package)
+    if package.parcel_id:
+        raise ActionRefused(_("Package %(seq)d of order %(number)s travels in a combined package; it is ready when "
+                              "that package is.") % {"seq": package.seq, "number": package.order.number})
     if not package.tracking_number:
         raise ActionRefused(f"Package {package.seq} has no label yet: arrange shipment or enter a tracking number first.")
     now = at or timezone.now()
@@ -79,15 +106,23 @@ def mark_ready(*, package, actor, at=None):
     package.status, package.status_at, package.ready_at = to_status, now, now
     package.collect_by = now + window.delta
     package.save(update_fields=["status", "status_at", "ready_at", "collect_by", "updated_at"])
-    _event(package, "mark_ready", actor, at=now, from_status=from_status,
-           data={"collect_by": package.collect_by.isoformat(), **window.explain()}).save()
-    sync_order(package.order_id, actor, at=now)
+    data = {"collect_by": package.collect_by.isoformat(), **window.explain()}
+    _event(package, "mark_ready", actor, at=now, from_status=from_status, data=data).save()
+    members = list(lock(Package.objects.filter(parcel=package, status=from_status)))
+    if members:
+        Package.objects.filter(pk__in=[m.pk for m in members]).update(
+            status=to_status, status_at=now, ready_at=now, collect_by=package.collect_by, updated_at=now)
+        PackageEvent.objects.bulk_create(
+            _event(m, "mark_ready", actor, at=now, from_status=from_status, to_status=to_status,
+                   data={**data, "parcel": package.pk}) for m in members)
+    for order_id in sorted({package.order_id, *(m.order_id for m in members)}):
+        sync_order(order_id, actor, at=now)
     return package
 
 
 def mark_all_ready(*, order, actor, at=None):
     done = []
-    for pkg in Package.objects.active().filter(order=order, status=P.PACKING).order_by("seq"):
+    for pkg in Package.objects.active().filter(order=order, status=P.PACKING, parcel=None).order_by("seq"):
         done.append(mark_ready(package=pkg, actor=actor, at=at))
     if not done:
         raise ActionRefused("No package is waiting to be marked ready.")

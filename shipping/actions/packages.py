@@ -61,6 +61,8 @@ def create_packages(*, order, allocations, actor, at=None):
                 f"{line.sku_code}: {packed[line_id]} of {line.quantity} packed; every unit goes in exactly one package."
             )
     existing = sorted(lock(Package.objects.active().filter(order=order)), key=lambda p: p.seq)
+    if any(p.parcel_id for p in existing) or Package.objects.active().filter(parcel__in=existing).exists():
+        raise ActionRefused(f"Order {order.number} shares a combined package; uncombine it before splitting.")
     blocked = [p for p in existing if not p.can("void")]
     if blocked:
         raise ActionRefused(
