@@ -289,3 +289,16 @@ def test_pick_list_reads_a_fixed_number_of_queries(shop, django_assert_max_num_q
         if n == 3:
             first = len(ctx)
     assert len(ctx) == first
+
+
+def test_pick_list_walks_the_warehouse_by_bin_location_then_sku(shop):
+    from shops.models import WarehouseStock
+
+    zebra, apple, nobin = (SKUFactory(shop=shop, code=c, stock_on_hand=50) for c in ("ZEBRA", "APPLE", "NOBIN"))
+    a = order_to_ship(shop, lines=[(zebra, 1), (apple, 1), (nobin, 1)])
+    WarehouseStock.objects.filter(sku=zebra).update(bin_location="A-01-1")
+    WarehouseStock.objects.filter(sku=apple).update(bin_location="C-04-2")
+    rows = picklist.pick_rows(Order.objects.filter(pk=a.pk))
+    assert [(r["code"], r["location"]) for r in rows] == [("ZEBRA", "A-01-1"), ("APPLE", "C-04-2"), ("NOBIN", "")]
+    (text,) = pdf_texts(picklist.pick_list(shop, Order.objects.filter(pk=a.pk)))
+    assert text.index("A-01-1") < text.index("C-04-2")
