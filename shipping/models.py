@@ -154,6 +154,12 @@ class Package(models.Model):
     def can_mark_ready(self):
         return self.can("mark_ready") and bool(self.tracking_number) and not self.parcel_id
 
+    def can_uncombine(self):
+        """Combined (travels in a parcel, or is one) and not yet handed over."""
+        from .transitions import AT_SELLER
+
+        return bool(self.parcel_id or getattr(self, "carries", None)) and self.status in AT_SELLER
+
     def can_void_label(self):
         return self.label_printed_at is not None and self.parcel_id is None and self.can("edit_label")
 
