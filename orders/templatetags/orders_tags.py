@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from orders.models import Order
 from orders.transitions import allowed
@@ -222,7 +223,7 @@ class FastForNode(template.Node):
     def __init__(self, var, sequence, nodelist, nodelist_empty):
         self.var, self.sequence = var, sequence
         self.nodelist, self.nodelist_empty = nodelist, nodelist_empty
-        self.formats = {}  # the body per tuple of the flags that are on; the node lives as long as its template
+        self.formats = {}  # language -> the body per tuple of the flags that are on; the node lives as long as its template
 
     def __repr__(self):
         return f"<FastFor {self.var} in {self.sequence}>"
@@ -248,7 +249,9 @@ class FastForNode(template.Node):
             return self.nodelist_empty.render(context)
         if slow:  # what {% for %} renders, for the tests
             return "".join(self.nodelist.render(context.new({self.var: row})) for row in rows)
-        formats = self.formats
+        # The body holds translated words ({% translate %}): one set of compiled bodies per
+        # language, or the first request's language would serve every later one.
+        formats = self.formats.setdefault(get_language(), {})
         out = []
         for row in rows:
             on = tuple([key for key, value in row.items() if value is True])

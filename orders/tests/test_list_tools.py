@@ -344,3 +344,22 @@ def test_list_query_count_is_fixed_with_tags_views_pinned_notes_and_columns(sell
         assert response.status_code == 200 and response.content.decode().count('name="ids"') == size
         counts.append(len(ctx))
     assert counts[0] == counts[1] <= 8 and counts[2] == counts[3] <= counts[0], counts
+
+
+def test_rows_body_is_compiled_per_language(shop):
+    """{% fastfor %} caches the rows' body, which holds translated words: one per language."""
+    from django.template.loader import get_template
+    from django.utils import translation
+
+    from orders.templatetags.orders_tags import ROW_FIELDS, FastForNode
+    from shops.roles import Can
+
+    make_order(shop)
+    orders = list(Order.objects.filter(shop=shop).values_list(*ROW_FIELDS, named=True))
+    partial = get_template("orders/order_list.html#rows")
+    node = partial.template.nodelist.get_nodes_by_type(FastForNode)[0]
+    context = {"orders": orders, "shop": shop, "now": timezone.now(), "can": Can(frozenset({"orders.confirm"}))}
+    for language in ("es", "en"):
+        with translation.override(language):
+            partial.render(context)
+    assert {"es", "en"} <= set(node.formats)
