@@ -233,3 +233,24 @@ def test_phone_shipping_page_is_no_wider_than_the_screen(page, login, seller, sh
     no_sideways_scroll(page)
     page.goto(list_url(shop))
     no_sideways_scroll(page)
+
+
+def test_bulk_buttons_are_disabled_while_the_request_runs(page, login, seller, shop, orders):
+    login(seller.username)
+    wait_for_board(page)
+    held = []
+    page.route(re.compile(r".*/orders/bulk.*"), lambda route: held.append(route))
+    rows(page).nth(0).check()
+    confirm = page.get_by_role("button", name="Confirm selected")
+    confirm.click()
+    # "Working…" shows (htmx's indicator class on the form).
+    expect(page.locator("#bulk")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    page.wait_for_function("() => getComputedStyle(document.getElementById('bulk-busy')).opacity === '1'")
+    # Pressed once: every button of the bulk form is disabled until the answer is in.
+    expect(confirm).to_be_disabled()
+    expect(page.locator('#rows button[name="row_confirm"]').first).to_be_disabled()
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#bulk-report")).to_contain_text("1 confirmed.")
+    expect(page.get_by_role("button", name="Confirm selected")).to_be_enabled()
+    assert Order.objects.filter(status=S.AWAITING_SHIPMENT).count() == 1
