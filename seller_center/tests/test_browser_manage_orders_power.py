@@ -244,7 +244,7 @@ def test_bulk_buttons_are_disabled_while_the_request_runs(page, login, seller, s
     confirm = page.get_by_role("button", name="Confirm selected")
     confirm.click()
     # "Working…" shows (htmx's indicator class on the form).
-    expect(page.locator("#bulk")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    expect(page.locator("#bulk-busy")).to_have_class(re.compile(r"\bhtmx-request\b"))
     page.wait_for_function("() => getComputedStyle(document.getElementById('bulk-busy')).opacity === '1'")
     # Pressed once: every button of the bulk form is disabled until the answer is in.
     expect(confirm).to_be_disabled()
