@@ -256,3 +256,26 @@ def test_staff_reject_a_holiday_in_admin_only_with_a_reason(admin_client, shop):
     assert (warehouse.holiday, warehouse.holiday_ruling_note) == ("rejected", "Peak season")
     sku_url = reverse("admin:shops_sku_change", args=[sku.pk])
     assert "stock per warehouse" in admin_client.get(sku_url).content.decode().lower()
+
+
+def test_sku_page_and_warehouses_page_queries_do_not_grow(client, shop):
+    owner = member(client, shop)
+    sku = SKUFactory(shop=shop, stock_on_hand=50)
+    sku_url = reverse("inventory:sku", kwargs={"shop": shop.slug, "pk": sku.pk})
+    wh_url = reverse("warehouses:page", kwargs={"shop": shop.slug})
+    stock_change = {"warehouse": Warehouse.objects.get(shop=shop).pk, "reason": "count", "version": 0}
+    client.post(sku_url, {**stock_change, "on_hand": 49})
+    client.get(sku_url), client.get(wh_url)
+    with CaptureQueriesContext(connection) as sku_few, CaptureQueriesContext(connection):
+        client.get(sku_url)
+    with CaptureQueriesContext(connection) as wh_few:
+        client.get(wh_url)
+    for i in range(6):
+        warehouses.create_warehouse(shop=shop, actor=Actor.seller(owner), values={"name": f"W{i}", **ADDRESS})
+        order = make_order(shop, lines=[(sku, 1)])
+        actions.confirm_order(order=order, actor=Actor.storefront())
+    with CaptureQueriesContext(connection) as sku_many:
+        assert client.get(sku_url).status_code == 200
+    with CaptureQueriesContext(connection) as wh_many:
+        assert client.get(wh_url).status_code == 200
+    assert len(sku_many) == len(sku_few) and len(wh_many) == len(wh_few)
