@@ -1,6 +1,6 @@
 """Confirming orders: stock reserved for each or the order refused, oldest first."""
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
@@ -9,14 +9,13 @@ from django.utils import timezone
 from core.locks import lock
 from shops import feed, stock
 from shops.actions import settle_new_orders
-from shops.models import SKU, StockChange
+from shops.models import StockChange
 
 from .. import history, transitions
-from ..models import Order
+from ..models import Order, OrderLine
 from ..transitions import InvalidTransition
 from .counters import bump_status_counts
 from .results import ActionRefused, BulkResult, _raise_refusal, _refuse_missing
-from .stock import _lines_by_order
 
 S = Order.Status
 
@@ -40,9 +39,14 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
     if not eligible:
         return result
 
-    wanted = _lines_by_order([o.pk for o in eligible])
-    sku_ids = sorted({sku_id for need in wanted.values() for sku_id in need})
-    skus = {s.pk: s for s in lock(SKU.objects.filter(pk__in=sku_ids))}
+    # The lines and their SKUs in one read, the SKU rows locked in id order (the lines only read: an
+    # order's lines never change); the warehouse rows are read after, under those locks.
+    wanted, skus = defaultdict(Counter), {}
+    for line in (OrderLine.objects.filter(order_id__in=[o.pk for o in eligible]).select_related("sku")
+                 .select_for_update(of=("sku",)).order_by("sku_id", "pk")):
+        wanted[line.order_id][line.sku_id] += line.quantity
+        skus.setdefault(line.sku_id, line.sku)
+    sku_ids = sorted(skus)
     rows = stock.warehouse_rows(sku_ids)
     default = next((w.warehouse_id for by_wh in rows.values() for w in by_wh.values() if w.warehouse.is_default), None)
     available = {pk: s.available for pk, s in skus.items()}
