@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install install-dev migrate demo lint clean
+.PHONY: run test install install-dev migrate demo lint clean makemessages compilemessages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,21 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-demo: migrate
+# Translations (locale/<language>/LC_MESSAGES): `make makemessages` collects the marked strings of
+# templates, Python and JavaScript into the .po catalogs; `make compilemessages` builds the .mo
+# files Django reads (GNU gettext's msgfmt: apt-get install gettext). The .mo files are built, not
+# committed: `make run` and `make test` compile them first.
+LANGUAGES := vi th id es
+I18N_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=media --ignore=node_modules
+makemessages: install
+	$(PY) manage.py makemessages $(addprefix -l ,$(LANGUAGES)) $(I18N_IGNORE) --no-obsolete
+	$(PY) manage.py makemessages -d djangojs $(addprefix -l ,$(LANGUAGES)) $(I18N_IGNORE) --ignore='static/js/vendor/*' --no-obsolete
+
+compilemessages: install
+	@if compgen -G "locale/*/LC_MESSAGES/*.po" >/dev/null; then $(PY) manage.py compilemessages $(I18N_IGNORE); \
+	else echo "No catalogs in locale/ yet: nothing to compile."; fi
+
+demo: migrate compilemessages
 	$(PY) manage.py seed_demo
 	$(PY) manage.py setup_schedules
 
@@ -41,7 +55,7 @@ run demo: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 # the trap sends TERM, waits up to 5 seconds, then KILLs what is left (a qcluster busy with
 # a task may ignore TERM).
 run: demo
-	@echo "Seller Center on http://$(HOST):$(PORT)/  (logins: alice / bob / staff, password demo)"
+	@echo "Seller Center on http://$(HOST):$(PORT)/  (logins: alice / bob / minh / staff, password demo)"
 	@set -m; \
 	$(PY) manage.py qcluster & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT) & web=$$!; \
@@ -57,7 +71,7 @@ run: demo
 	trap 'stop; exit 130' INT TERM; trap stop EXIT; \
 	if [ "$${BASH_VERSINFO[0]}$${BASH_VERSINFO[1]}" -ge 43 ]; then wait -n; else wait; fi
 
-test: install-dev
+test: install-dev compilemessages
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "Model changes without a migration: run manage.py makemigrations" && exit 1)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
 

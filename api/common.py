@@ -146,3 +146,12 @@ def only_known_params(request, schema):
     if unknown:
         raise Problem(422, "invalid_request", "The request is not valid", "unknown query parameters",
                       errors=[{"path": name, "message": "unknown parameter"} for name in unknown])
+
+
+# Money out: a decimal string at the currency's own precision (core.money.amount_text), beside
+# its ISO 4217 code: "49.00" USD, "1250000" VND, "1200" JPY. Never a float, never cents a
+# currency does not have.
+Amount = Annotated[str, WithJsonSchema({
+    "type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "examples": ["49.00", "1250000"],
+    "description": "A decimal amount at its currency's precision (ISO 4217 minor units): 49.00 USD, 1250000 VND",
+})]

@@ -9,12 +9,13 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from core.actor import Actor
+from core.money import amount_text
 from core.params import parse_id
 from returns import actions
 from returns.forms import ApproveForm, RefundForm, RejectForm
 from returns.models import BuyerRequest, Refund
 
-from .common import Problem, ProblemOut, check_text, form_problem, idempotent, need, only_known_params
+from .common import Amount, Problem, ProblemOut, check_text, form_problem, idempotent, need, only_known_params
 from .pages import after_token, next_token
 
 READ_ERRORS = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut, 429: ProblemOut}
@@ -28,7 +29,7 @@ class RequestSummary(Schema):
     kind: str
     reason: str
     status: str
-    amount: Decimal
+    amount: Amount
     currency: str
     created_at: datetime
     respond_by: datetime | None = Field(None, description="Answer by then, else approved by the platform (P11)")
@@ -45,7 +46,7 @@ class RequestLineOut(Schema):
 
 
 class RefundOut(Schema):
-    amount: Decimal
+    amount: Amount
     currency: str
     partial: bool
     at: datetime | None = None
@@ -90,7 +91,7 @@ class RefundIn(Schema):
 
 def request_summary(req):
     return {"number": req.number, "order": req.order.number, "kind": req.kind, "reason": req.reason,
-            "status": req.status, "amount": req.amount, "currency": req.currency, "created_at": req.created_at,
+            "status": req.status, "amount": amount_text(req.amount, req.currency), "currency": req.currency, "created_at": req.created_at,
             "respond_by": req.respond_by, "ship_back_by": req.ship_back_by, "refund_by": req.refund_by,
             "status_changed_at": req.status_changed_at}
 
@@ -130,7 +131,7 @@ def get_request(request, number: str):
     req = _request(request, number)
     lines = [{"sku": li.order_line.sku_code, "quantity": li.quantity}
              for li in req.lines.select_related("order_line")]
-    refunds = [{"amount": r.amount, "currency": r.currency, "partial": r.partial, "at": getattr(r, "created_at", None)}
+    refunds = [{"amount": amount_text(r.amount, r.currency), "currency": r.currency, "partial": r.partial, "at": getattr(r, "created_at", None)}
                for r in Refund.objects.filter(request=req)]
     return {**request_summary(req), "description": req.description, "lines": lines, "refunds": refunds}
 

@@ -22,6 +22,7 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from core.actor import Actor
+from core.money import amount_text
 from orders import actions as order_actions
 from orders.models import Order, OrderEvent, OrderMessage
 from returns import actions as return_actions
@@ -31,6 +32,7 @@ from shipping.models import Package, TrackingEvent
 
 from . import keys
 from .common import (
+    Amount,
     IsoTime,
     Problem,
     ProblemOut,
@@ -165,7 +167,7 @@ class OrderSummary(Schema):
                                                                       "(P12)")
     next_deadline: DeadlineOut | None = Field(None, description="The deadline the seller should watch now")
     currency: str
-    total: Decimal
+    total: Amount
     item_count: int
     updated_at: datetime
 
@@ -180,7 +182,7 @@ class LineOut(Schema):
     sku: str
     name: str
     quantity: int
-    unit_price: Decimal
+    unit_price: Amount
 
 
 class AddressOut(Schema):
@@ -210,7 +212,7 @@ class OrderRefundOut(Schema):
     seq: int = Field(description="1 for the order's first refund, 2 for the next, …")
     kind: str = Field(description="order (the whole order, on cancellation) or request")
     request: str | None = Field(description="the request refunded, if any")
-    amount: Decimal
+    amount: Amount
     currency: str
     partial: bool
     at: datetime
@@ -230,7 +232,7 @@ class OrderDetail(OrderSummary):
     requests: list[RequestSummary] = Field(description="the buyer's cancellation, return and refund requests, "
                                                        "oldest first, with their deadlines")
     refunds: list[OrderRefundOut]
-    refunded_total: Decimal
+    refunded_total: Amount
 
 
 class EventOut(Schema):
@@ -301,7 +303,7 @@ SUMMARY_FIELDS = [f for f in OrderSummary.model_fields if f != "next_deadline"]
 def summary(order):
     """An order as OrderSummary, from the row alone."""
     deadline = order.next_deadline
-    return {**{f: getattr(order, f) for f in SUMMARY_FIELDS},
+    return {**{f: getattr(order, f) for f in SUMMARY_FIELDS}, "total": amount_text(order.total, order.currency),
             "next_deadline": {"kind": deadline[0], "at": deadline[1]} if deadline else None}
 
 
@@ -310,6 +312,7 @@ def _order(request, number):
     order = Order.objects.for_shop(request.shop).filter(number=number).first()
     if order is None:
         raise Problem(404, "not_found", "No such order", f"no order {number!r} in this shop")
+    order.shop = request.shop  # known already: what the buyer is told reads the shop's clock
     return order
 
 
@@ -495,21 +498,23 @@ def _packages(order):
 def get_order(request, number: str):
     need(request, "orders.view")
     order = _order(request, number)
-    lines = [{"id": li.pk, "sku": li.sku_code, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
-             for li in order.lines.order_by("id")]
+    lines = [{"id": li.pk, "sku": li.sku_code, "name": li.name, "quantity": li.quantity,
+              "unit_price": amount_text(li.unit_price, order.currency)} for li in order.lines.order_by("id")]
     requests = list(BuyerRequest.objects.filter(order=order).order_by("created_at", "id"))
     for r in requests:
         r.order = order
     numbers = {r.pk: r.number for r in requests}
-    refunds = [{"seq": f.seq, "kind": f.kind, "request": numbers.get(f.request_id), "amount": f.amount,
-                "currency": f.currency, "partial": f.partial, "at": f.created_at}
-               for f in Refund.objects.filter(order=order).order_by("seq")]
+    rows = list(Refund.objects.filter(order=order).order_by("seq"))
+    refunds = [{"seq": f.seq, "kind": f.kind, "request": numbers.get(f.request_id),
+                "amount": amount_text(f.amount, f.currency), "currency": f.currency, "partial": f.partial,
+                "at": f.created_at} for f in rows]
     detail_only = ["confirmed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at", "cancel_reason",
                    "cancel_note"]
     return {**summary(order), **{f: getattr(order, f) for f in detail_only},
             "buyer": _buyer(order, key_can(request, "buyer.full_address")),
             "lines": lines, "packages": _packages(order), "requests": [request_summary(r) for r in requests],
-            "refunds": refunds, "refunded_total": sum((f["amount"] for f in refunds), Decimal("0"))}
+            "refunds": refunds,
+            "refunded_total": amount_text(sum((f.amount for f in rows), Decimal("0")), order.currency)}
 
 
 @orders_router.get("/{number}/history", response={200: list[EventOut], 400: ProblemOut, 401: ProblemOut, 403: ProblemOut,

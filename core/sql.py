@@ -74,21 +74,35 @@ def json_constant(base):
     return "%s", [json.dumps(base)]
 
 
-def money_text(column):
-    """A decimal money column as text with two decimals (12.50)."""
+def money_text(column, currency=None):
+    """A decimal money column as text at its currency's precision (core.money): 12.50, or
+    1250000 when `currency` (a column) names a currency without minor units (VND, IDR, JPY);
+    two decimals without a currency column."""
     if postgres():
-        return f"to_char({column}, 'FM999999999990.00')"
-    return f"printf('%%.2f', {column})"
+        two, none = f"to_char({column}, 'FM999999999990.00')", f"to_char({column}, 'FM999999999990')"
+    else:
+        two, none = f"printf('%%.2f', {column})", f"printf('%%d', CAST(round({column}) AS INTEGER))"
+    if currency is None:
+        return two
+    from .money import whole_currencies
+
+    codes = ", ".join(f"'{code}'" for code in whole_currencies())
+    return f"CASE WHEN {currency} IN ({codes}) THEN {none} ELSE {two} END"
 
 
 class MoneyText(Func):
-    """money_text() as an ORM expression: MoneyText("amount") reads 12.50."""
+    """money_text() as an ORM expression: MoneyText("amount") reads 12.50;
+    MoneyText("amount", "currency") reads 1250000 for a VND amount."""
 
     output_field = TextField()
 
     def as_sql(self, compiler, connection, **extra):
         column, params = compiler.compile(self.source_expressions[0])
-        return money_text(column), params
+        if len(self.source_expressions) == 1:
+            return money_text(column), params
+        currency, currency_params = compiler.compile(self.source_expressions[1])
+        # CASE WHEN <currency> IN (…) THEN <column, whole> ELSE <column, two decimals> END
+        return money_text(column, currency), [*currency_params, *params, *params]
 
 
 def execute(sql, params=()):

@@ -7,6 +7,7 @@ Answers: 201 created, 200 for an identical repeat, 409 for a repeat that differs
 import functools
 import hashlib
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -19,13 +20,14 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core import payload
+from core import money, payload
 from core.actor import Actor
 from core.payload import PayloadError
 from core.signing import verify
 from shops.models import SKU, Shop
 
-from . import actions
+from . import actions, addresses
+from .language import language_of_locale
 from .models import Order
 from .transitions import InvalidTransition
 
@@ -116,6 +118,8 @@ def _currency(data, errors, shop):
     currency = _text(data, "currency", errors, "currency", max_length=3).upper()
     if currency and not _letters(currency, 3):
         errors["currency"] = ["a three-letter ISO 4217 code"]
+    elif currency and not money.supported(currency):
+        errors["currency"] = ["not a currency the platform holds (ISO 4217, at most 2 decimals)"]
     elif shop and currency and currency != shop.currency:
         errors["currency"] = [f"the shop sells in {shop.currency}"]
     return currency
@@ -147,7 +151,24 @@ def _buyer(data, errors):
     country = clean_buyer["address"]["country"]
     if country and not _letters(country, 2):
         errors["buyer.address.country"] = ["a two-letter ISO 3166 code"]
+    elif country:
+        _address_parts(clean_buyer["address"], errors)
     return clean_buyer
+
+
+LOCALE_TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", re.ASCII)
+
+
+def _language(data, errors):
+    """The buyer's language from the optional `locale` ("vi-VN", "th", "es-419"): a supported
+    language is kept for their emails and page; another well-formed tag means the default."""
+    value = data.get("locale")
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > 35 or not LOCALE_TAG.fullmatch(value):
+        errors["locale"] = ["a language tag such as \"vi-VN\""]
+        return ""
+    return language_of_locale(value)
 
 
 def _address(address, errors):
@@ -158,10 +179,22 @@ def _address(address, errors):
         "region": _text(address, "region", errors, "buyer.address.region", required=False, max_length=100),
         "postal_code": _text(address, "postal_code", errors, "buyer.address.postal_code", required=False, max_length=20),
         "country": _text(address, "country", errors, "buyer.address.country", max_length=2).upper(),
+        "district": _text(address, "district", errors, "buyer.address.district", required=False, max_length=100),
+        "subdistrict": _text(address, "subdistrict", errors, "buyer.address.subdistrict", required=False,
+                             max_length=100),
     }
 
 
-def _lines(data, errors, shop):
+def _address_parts(clean, errors):
+    """The parts the destination country's addresses must have (orders.addresses): a district in
+    Vietnam, Thailand and Indonesia, a postcode in the United Kingdom."""
+    for part in addresses.format_for(clean["country"]).required:
+        path = f"buyer.address.{part}"
+        if not clean.get(part) and path not in errors:
+            errors[path] = [f"required for an address in {clean['country']}"]
+
+
+def _lines(data, errors, shop, currency):
     """The order lines as (sku, quantity, unit price); every SKU is found by one query."""
     lines = data.get("lines")
     if not isinstance(lines, list) or not lines:
@@ -178,7 +211,7 @@ def _lines(data, errors, shop):
     skus = _skus(shop, codes, errors)
     clean_lines = []
     for i, line in enumerate(lines):
-        clean = _line(line, f"lines[{i}]", skus.get(codes[i]), codes[i], shop, errors)
+        clean = _line(line, f"lines[{i}]", skus.get(codes[i]), codes[i], shop, errors, currency)
         if clean is not None:
             clean_lines.append(clean)
     if clean_lines and sum(price * qty for _, qty, price in clean_lines) >= MAX_TOTAL:
@@ -191,14 +224,14 @@ def _skus(shop, codes, errors):
     return {s.code: s for s in SKU.objects.filter(shop=shop, code__in=wanted)} if shop and wanted else {}
 
 
-def _line(line, path, sku, code, shop, errors):
+def _line(line, path, sku, code, shop, errors, currency):
     if not isinstance(line, dict):
         errors[path] = ["must be an object"]
         return None
     if sku is None and shop is not None and f"{path}.sku" not in errors:
         errors[f"{path}.sku"] = [f"unknown SKU {code!r} in shop {shop.slug!r}"]
     qty = _quantity(line, errors, path)
-    price = _unit_price(line, errors, path)
+    price = _unit_price(line, errors, path, currency)
     if sku is None or qty is None or price is None:
         return None
     return sku, qty, price
@@ -212,13 +245,17 @@ def _quantity(line, errors, path):
     return qty
 
 
-def _unit_price(line, errors, path):
+def _unit_price(line, errors, path, currency):
     try:
         price = Decimal(line.get("unit_price")) if isinstance(line.get("unit_price"), str) else None
     except InvalidOperation:
         price = None
     if price is None or not price.is_finite() or price < 0 or price.as_tuple().exponent < -2 or price >= 10**10:
         errors[f"{path}.unit_price"] = ["a decimal string such as \"12.50\", not negative, at most 2 places"]
+        return None
+    # The currency's own minor units: 0.5 VND or 12.345 USD is no price.
+    if money.known(currency) and (problem := money.precision_error(price, currency)):
+        errors[f"{path}.unit_price"] = [problem]
         return None
     return price
 
@@ -235,7 +272,8 @@ def parse_order(data):
     currency = _currency(data, errors, shop)
     shipping_model = _shipping_model(data, errors)
     clean_buyer = _buyer(data, errors)
-    clean_lines = _lines(data, errors, shop)
+    clean_lines = _lines(data, errors, shop, currency)
+    language = _language(data, errors)
     if paid_at and placed_at and paid_at < placed_at:
         errors["paid_at"] = ["before placed_at"]
     if errors:
@@ -249,6 +287,7 @@ def parse_order(data):
         "shipping_model": shipping_model,
         "buyer": clean_buyer,
         "lines": clean_lines,
+        "language": language,
     }
     clean["digest"] = _digest(clean)
     return clean
@@ -263,6 +302,13 @@ def _digest(clean):
         "paid_at": clean["paid_at"].timestamp() if clean["paid_at"] else None,
         "lines": [[sku.code, qty, str(price.normalize())] for sku, qty, price in clean["lines"]],
     }
+    # Fields added later count only when given, so a repeat of an order pushed before them
+    # still matches its fingerprint.
+    if not canonical["language"]:
+        del canonical["language"]
+    address = canonical["buyer"]["address"]
+    canonical["buyer"] = {**canonical["buyer"], "address": {k: v for k, v in address.items()
+                                                            if v or k not in ("district", "subdistrict")}}
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 

@@ -135,6 +135,12 @@ class Order(models.Model):
     region = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2)
+    # Where the country's addresses have them (orders.addresses): Vietnam's quận/huyện and
+    # phường/xã, Thailand's amphoe/khet and tambon/khwaeng, Indonesia's kecamatan and kelurahan.
+    district = models.CharField(max_length=100, blank=True)
+    subdistrict = models.CharField(max_length=100, blank=True)
+    # The buyer's language (the storefront's `locale`): their emails and their page.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
 
     currency = models.CharField(max_length=3)
     total = models.DecimalField(max_digits=14, decimal_places=2)
@@ -199,9 +205,17 @@ class Order(models.Model):
 
     @property
     def full_address(self):
-        return ", ".join(
-            p for p in [self.address_line1, self.address_line2, self.city, self.region, self.postal_code, self.country] if p
-        )
+        """The address written as its country writes it (orders.addresses), on one line."""
+        from .addresses import address_lines
+
+        return ", ".join(address_lines(self))
+
+    @property
+    def address_lines(self):
+        """The address's lines as its country writes them (the label, the buyer's page)."""
+        from .addresses import address_lines
+
+        return address_lines(self)
 
     @property
     def next_deadline(self):

@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from core import params
 from core.actor import Actor
 from core.htmx import after_action, form_errors, toast
+from core.money import amount_text
 from core.refusals import Refused
 from shops.access import can, require, shop_required
 
@@ -497,7 +498,8 @@ def spreadsheet_safe(value):
     return value
 
 
-_ADDRESS_FIELDS = ("buyer_phone", "address_line1", "address_line2", "city", "region", "postal_code", "country")
+_ADDRESS_FIELDS = ("buyer_phone", "address_line1", "address_line2", "subdistrict", "district", "city", "region",
+                   "postal_code", "country")
 
 
 class _Echo:
@@ -532,7 +534,9 @@ def order_export(request, shop):
         yield writer.writerow([*columns, "phone", "address"])
         read = [*columns, *(c for c in _ADDRESS_FIELDS if c not in columns)]
         for row in qs.values_list(*read, named=True).iterator(chunk_size=2000):
-            yield writer.writerow([*(cell(getattr(row, c)) for c in columns),
+            # The total as a plain number at its currency's precision (1250000 VND, 49.00 USD).
+            yield writer.writerow([*(cell(getattr(row, c)) if c != "total" else amount_text(row.total, row.currency)
+                                     for c in columns),
                                    spreadsheet_safe(phone_of(row)), spreadsheet_safe(address_of(row))])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -372,7 +372,7 @@ class Refund(models.Model):
         feed.insert_from(refunds, shop_id=F("order__shop_id"), type=feed.Type.REFUND_CREATED, object_type="refund",
                          object_id=F("id"), object_key=Cast("id", output_field=models.CharField()),
                          order_number=F("order__number"), action=F("kind"), at=F("created_at"),
-                         data=JSONObject(amount=MoneyText("amount"), currency=F("currency"),
+                         data=JSONObject(amount=MoneyText("amount", "currency"), currency=F("currency"),
                                          request=F("request_id"), partial=F("partial"), seq=F("seq")))
 
     @property

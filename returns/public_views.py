@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import Prefetch, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -22,6 +22,7 @@ from core.client_ip import client_ip
 from core.htmx import form_errors, toast
 from core.refusals import Refused
 from orders.actions import ActionRefused
+from orders.language import CODES, buyer_language
 from orders.models import Order, OrderMessage
 from shops.warehouses import return_address_for
 
@@ -216,7 +217,12 @@ def _page_context(order, *, request_form=None, error=None):
 
 def _render_page(request, order, *, status=200, **kwargs):
     template = "returns/public/order.html#buyer-main" if request.htmx else "returns/public/order.html"
-    return render(request, template, _page_context(order, **kwargs), status=status)
+    # The buyer's own pick (the switcher's cookie) or the language they shopped in; the shop's clock.
+    # Else the browser's (LocaleMiddleware's choice).
+    picked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    language = picked if picked in CODES else order.language or translation.get_language()
+    with buyer_language(order, language):
+        return render(request, template, _page_context(order, **kwargs), status=status)
 
 
 @never_cache

@@ -6,11 +6,13 @@ from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core import client_ip
 from core.htmx import toast
+from shops import language as shop_language
 
 # Pages that show one person's data: a seller's shop, a buyer's order, admin, the login form
 # (its CSRF token). No shared cache keeps them and no browser writes them to disk, so the back
@@ -99,4 +101,22 @@ class ProxyHeaderWatchMiddleware:
         if (settings.TRUSTED_PROXIES > 0 and request.path_info != "/healthz"
                 and not client_ip.came_through_proxies(request)):
             client_ip.note_missing_header(request)
+        return self.get_response(request)
+
+
+class MemberLanguageMiddleware:
+    """After authentication: a member who chose a language (shops.MemberProfile, copied into the
+    session at login and when they change it) gets it on every page, whatever the browser asks;
+    LocaleMiddleware has already activated the browser's for everyone else. A request without a
+    session cookie (the storefront, carriers, the API) reads nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            language = request.session.get(shop_language.SESSION_KEY)
+            if language and shop_language.valid(language):
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
         return self.get_response(request)

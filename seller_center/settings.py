@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,9 +61,13 @@ MIDDLEWARE = [
     "seller_center.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (Accept-Language, or the switcher's cookie) ...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ... or the member's own choice (shops.MemberProfile), kept in their session.
+    "seller_center.middleware.MemberLanguageMiddleware",
     # Before any view reads the body (CsrfViewMiddleware reads POST only in process_view).
     "seller_center.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -137,7 +142,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The languages of the seller pages, the buyer's page, emails and labels (locale/<code>/LC_MESSAGES).
+# A member picks theirs (Settings, or the header's switcher); anyone else gets the browser's
+# Accept-Language, and a buyer their order's language. Money and dates follow the language
+# through Babel (core.money, core.when), in the shop's time zone.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("vi", _("Vietnamese")),
+    ("th", _("Thai")),
+    ("id", _("Indonesian")),
+    ("es", _("Spanish")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

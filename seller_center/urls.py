@@ -14,6 +14,7 @@ admin.site.site_title = "Seller Center admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
+    path("language/", shop_views.set_language, name="set_language"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Password reset by email: Django's views, the site's templates (templates/registration/).

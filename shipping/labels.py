@@ -7,21 +7,24 @@ address), the items, the carrier and a Code128 barcode of the tracking number. N
 QR codes: seller text was checked on entry.
 """
 
+import unicodedata
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
 from django.db.models import Count, Prefetch
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4, A6, LETTER
 from reportlab.lib.units import inch
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFont, shapeFragWord
 from reportlab.pdfgen import canvas
 
+from core.when import format_when
+from orders.language import order_language
 from shops.warehouses import sender_for
 
 from .carriers import CARRIERS
@@ -67,13 +70,64 @@ FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONTS = {False: ("LabelSans", "DejaVuSans.ttf"), True: ("LabelSans-Bold", "DejaVuSans-Bold.ttf")}
 
 
+# Scripts DejaVu lacks, each with a font of its own (shipping/fonts, licences beside them):
+# Thai from Noto Sans Thai (npm's @expo-google-fonts/noto-sans-thai, the static TTF instances;
+# SIL OFL 1.1). A script font is chosen by code point range, and a combining mark stays in the
+# font of the letter it sits on.
+SCRIPT_FONTS = (
+    ((0x0E00, 0x0E7F), {False: ("LabelThai", "NotoSansThai-Regular.ttf"), True: ("LabelThai-Bold", "NotoSansThai-Bold.ttf")}),
+)
+
+
 @cache
-def _font(bold):
-    """The label font (registered once per process) and the code points it can draw."""
-    name, file = FONTS[bold]
+def _ttf(name, file):
+    """A TrueType font registered once per process, and the code points it can draw."""
     font = TTFont(name, str(FONT_DIR / file))
     pdfmetrics.registerFont(font)
     return name, frozenset(font.face.charToGlyph)
+
+
+def _font(bold):
+    """The label font and the code points it can draw."""
+    return _ttf(*FONTS[bold])
+
+
+@cache
+def _script_font(code, bold):
+    for (lo, hi), fonts in SCRIPT_FONTS:
+        if lo <= code <= hi:
+            name, drawable = _ttf(*fonts[bold])
+            return name if code in drawable else None
+    return None
+
+
+def shaped(font_name):
+    """True for the embedded TrueType fonts: their text is shaped (see shape)."""
+    return not font_name.startswith(("STSong", "HYSMyeongJo"))
+
+
+def shape(piece, font_name, size):
+    """The piece shaped by HarfBuzz (uharfbuzz, through reportlab's ttfonts.shapeStr) for an
+    embedded font: reportlab draws text glyph by glyph from the cmap, so without it a Thai tone
+    mark over an upper vowel (ที่, ปู่) is drawn on top of the vowel. Shaped, the font's own
+    substitutions (the raised tone marks) and mark positions are used; reportlab writes the
+    substituted glyphs under private code points and the offsets as TJ adjustments. (canvas.drawString
+    only shapes with its bidi extra installed, so the text is shaped here and handed over shaped.)"""
+    if not shaped(font_name):
+        return piece
+    # No Latin ligatures: "fi" stays two letters a sorting hub's scanner and pdftotext read as such.
+    word = [pdfmetrics.stringWidth(piece, font_name, size), (_Run(font_name, size), piece)]
+    return shapeFragWord(word, features=NO_LIGATURES)[1][1]
+
+
+NO_LIGATURES = {"kern": True, "liga": False, "clig": False, "dlig": False}
+
+
+class _Run:
+    """What reportlab's shapeFragWord reads of a run: its font and size."""
+
+    def __init__(self, font_name, size):
+        self.fontName, self.fontSize = font_name, size
 
 
 # Chinese, Japanese and Korean names and addresses: PDF's standard Asian fonts, named, not
@@ -99,13 +153,18 @@ def _cjk_font(ch):
 
 
 def runs(text, bold=False):
-    """`text` as (font, piece) runs the label can print: the label font where it has the
-    glyph, a CJK font for Chinese, Japanese and Korean, else '?' (Thai, for one), so a gap
-    on the label is visible as one."""
+    """`text` as (font, piece) runs the label can print: a script's own font (Thai), the label
+    font where it has the glyph, a CJK font for Chinese, Japanese and Korean, else '?', so a gap
+    on the label is visible as one. Text is composed first (NFC): "Việt" typed with combining
+    marks prints as the precomposed letters the font has."""
     name, drawable = _font(bold)
     out = []
-    for ch in text or "":
-        font = name if ord(ch) in drawable else _cjk_font(ch)
+    for ch in unicodedata.normalize("NFC", text or ""):
+        code = ord(ch)
+        if out and (unicodedata.combining(ch) or ch == " ") and _has(out[-1][0], code):
+            out[-1][1] += ch  # a mark stays with its letter, a space with its words
+            continue
+        font = _script_font(code, bold) or (name if code in drawable else _cjk_font(ch))
         if font is None:
             font, ch = name, "?"
         if out and out[-1][0] == font:
@@ -113,6 +172,14 @@ def runs(text, bold=False):
         else:
             out.append([font, ch])
     return [(font, piece) for font, piece in out]
+
+
+def _has(font_name, code):
+    for bold in (False, True):
+        for names in (FONTS[bold], *(fonts[bold] for _, fonts in SCRIPT_FONTS)):
+            if names[0] == font_name:
+                return code in _ttf(*names)[1]
+    return False
 
 
 def printable(text, bold=False):
@@ -145,7 +212,7 @@ class _Page:
         x = self.margin
         for font, piece in pieces:
             self.c.setFont(font, size)
-            self.c.drawString(x, self.y, piece)
+            self.c.drawString(x, self.y, shape(piece, font, size))
             x += self.c.stringWidth(piece, font, size)
         self.y -= gap
 
@@ -181,10 +248,8 @@ def _label(page, pkg):
     page.rule()
     page.text("SHIP TO", size=7, bold=True)
     page.text(order.buyer_name, size=12, bold=True)
-    for line in [order.address_line1, order.address_line2,
-                 " ".join(p for p in [order.city, order.region, order.postal_code] if p), order.country]:
-        if line:
-            page.text(line, size=10)
+    for line in order.address_lines:  # as the destination country writes addresses (orders.addresses)
+        page.text(line, size=10)
     if order.buyer_phone:
         page.text(f"Tel {order.buyer_phone}", size=9)
     page.rule()
@@ -212,7 +277,8 @@ def _slip(page, pkg):
     order = pkg.order
     page.text("PACKING SLIP", size=13, bold=True)
     page.text(f"{order.shop.name} - Order {order.number}", size=9)
-    page.text(f"Package {pkg.seq} of {pkg.order_package_count} - placed {order.placed_at:%Y-%m-%d}", size=8)
+    page.text(f"Package {pkg.seq} of {pkg.order_package_count} - placed "
+              f"{format_when(order.placed_at, 'date', tz=order.shop.tzinfo)}", size=8)
     page.rule()
     page.text("Ship to", size=7, bold=True)
     page.text(order.buyer_name, size=10, bold=True)
@@ -228,10 +294,29 @@ def _slip(page, pkg):
         page.barcode(pkg.tracking_number, height=0.5 * inch * page.scale)
 
 
+def label_language(order):
+    """The language a label or slip is printed in: the destination's (carriers and the buyer read
+    it there), else the buyer's own, else English."""
+    return DESTINATION_LANGUAGES.get((order.country or "").upper()) or order_language(order)
+
+
+# Countries whose labels print in one of the platform's languages.
+DESTINATION_LANGUAGES = {"VN": "vi", "TH": "th", "ID": "id", "ES": "es", "MX": "es", "AR": "es", "CO": "es",
+                         "CL": "es", "PE": "es"}
+
+
+def _in_destination_language(draw):
+    def draw_in(page, pkg):
+        with translation.override(label_language(pkg.order)):
+            return draw(page, pkg)
+
+    return draw_in
+
+
 def render(packages, *, kind, size):
     """One document, bytes: a PDF with one label (or slip) a page, or several a sheet; ZPL
-    printer commands for size ZPL (labels only)."""
-    draw = _label if kind == PrintJob.Kind.LABEL else _slip
+    printer commands for size ZPL (labels only). Each label in its destination's language."""
+    draw = _in_destination_language(_label if kind == PrintJob.Kind.LABEL else _slip)
     if size == PrintJob.Size.ZPL:
         from . import zpl
 

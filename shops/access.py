@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from . import roles
 from .models import Membership
@@ -89,7 +90,9 @@ def shop_required(view=None, *, perm="orders.view"):
                     return end_removed_session(request, removed)
                 raise Http404("No such shop")
             require(request, perm)
-            return view(request, request.shop, *args, **kwargs)
+            # Every time on a shop's pages reads in the shop's time zone (core.when).
+            with timezone.override(request.shop.tzinfo):
+                return view(request, request.shop, *args, **kwargs)
 
         wrapper.permission = perm
         return wrapper

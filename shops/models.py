@@ -48,6 +48,19 @@ class Shop(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+class MemberProfile(models.Model):
+    """A person's own settings, whatever shop they work in: the language of their pages and of
+    the emails they get. Blank follows the browser (Accept-Language)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+                                help_text=_("Empty: the browser's language."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.user}: {self.language or 'browser'}"
+
+
 class MembershipQuerySet(models.QuerySet):
     def active(self):
         return self.filter(removed_at__isnull=True)

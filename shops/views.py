@@ -1,13 +1,16 @@
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, password_validation
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -16,6 +19,7 @@ from core.htmx import form_errors, toast
 from core.payload import text_error
 
 from . import actions, roles, team
+from . import language as shop_language
 from .access import shop_required
 from .models import Invitation, Membership, Notification, TeamEvent
 
@@ -281,3 +285,30 @@ def invitation(request, token):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, f"Welcome to {membership.shop.name}: you are {membership.get_role_display()}.")
     return redirect("orders:list", shop=membership.shop.slug)
+
+
+@require_POST
+def set_language(request):
+    """The language switcher (every page's header, and the login page): a member's choice is
+    saved on their profile and follows them to any browser; anyone else's is a cookie. An empty
+    choice goes back to the browser's language. Answers with a redirect to `next` (this site only)."""
+    language = request.POST.get("language", "")
+    if language and not shop_language.valid(language):
+        return HttpResponseBadRequest(
+            gettext("Unknown language %(code)s; choose one of %(codes)s.")
+            % {"code": language[:20], "codes": ", ".join(shop_language.codes())},
+            content_type="text/plain; charset=utf-8",
+        )
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = "/"
+    if request.user.is_authenticated:
+        shop_language.set_member_language(user=request.user, language=language, session=request.session)
+    response = redirect(next_url)
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=request.is_secure(), httponly=True)
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, samesite="Lax")
+    return response

@@ -19,8 +19,10 @@ S = Order.Status
 
 
 @transaction.atomic
-def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model, buyer, lines, digest="", at=None):
-    """Create an order pushed by the storefront. `lines` are (sku, quantity, unit_price).
+def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model, buyer, lines, digest="", at=None,
+                  language=""):
+    """Create an order pushed by the storefront. `lines` are (sku, quantity, unit_price);
+    `language` the buyer's (orders.language), for their emails and page.
     `at` is when the platform received it (default now; the demo tells a story in the past);
     the payment is recorded when it happened if that is later, never in the future."""
     now = at or timezone.now()
@@ -45,6 +47,9 @@ def receive_order(*, shop, number, placed_at, paid_at, currency, shipping_model,
         region=address.get("region", ""),
         postal_code=address.get("postal_code", ""),
         country=address["country"],
+        district=address.get("district", ""),
+        subdistrict=address.get("subdistrict", ""),
+        language=language or "",
         currency=currency,
         total=sum((price * qty for _, qty, price in lines), start=0),
         item_count=sum(qty for _, qty, _ in lines),

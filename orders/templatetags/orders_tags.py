@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from core.money import format_money
+from core.when import format_when
 from orders.models import Order
 from orders.transitions import allowed
 
@@ -91,15 +93,11 @@ _CONFIRMABLE = frozenset(s for s in Order.Status.values if allowed("confirm", s)
 _ARRANGEABLE = frozenset(s for s in Order.Status.values if allowed("arrange_shipment", s))
 _AWAITING_COLLECTION = Order.Status.AWAITING_COLLECTION
 _SELLER, _PLATFORM = Order.ShippingModel.SELLER, Order.ShippingModel.PLATFORM
-# strftime("%b") in the C locale Python runs in, without a strftime call per row.
-_MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _short_time(value, tz):
-    if not value:
-        return ""
-    value = value.astimezone(tz)
-    return f"{_MONTHS[value.month]} {value.day}, {value.hour:02d}:{value.minute:02d}"
+    """The list's times: core.when's short style in the member's language and the shop's zone."""
+    return format_when(value, "short", tz=tz) if value else ""
 
 
 @register.simple_tag
@@ -151,9 +149,9 @@ def row_values(orders, shop, now, can=True, tag_names=None):
             "shipping": _SHIPPING_LABELS.get(shipping) or shipping,
             "items": order.items_summary,
             "buyer": order.buyer_name,
-            "total": f"{order.total} {order.currency}",
+            "total": format_money(order.total, order.currency),
             "placed_datetime": placed.isoformat(),
-            "placed": f"{_MONTHS[placed.month]} {placed.day}, {placed.hour:02d}:{placed.minute:02d}",
+            "placed": format_when(placed, "short", tz=tz),
             "has_due": bool(deadline),
             "due_what": due_what,
             "due_datetime": due_datetime,

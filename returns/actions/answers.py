@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.locks import lock_one
+from core.when import format_when
 from orders import actions as order_actions
 from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent
@@ -15,7 +16,7 @@ from shops.warehouses import return_address_for
 from .. import transitions
 from ..models import BuyerRequest, Refund
 from .moves import _move
-from .notices import _kind_label, _order_history, _tell_buyer, _tell_seller, _who
+from .notices import _kind_label, _money, _order_history, _shop_time, _tell_buyer, _tell_seller, _who
 from .reasons import _clean_reason, reject_reasons
 from .refunds import _clean_amount, _issue_refund, _remaining
 
@@ -49,10 +50,10 @@ def approve_request(*, request, actor, amount=None, note="", data=None):
         _order_history(order, actor, f"Return request {request.number} approved by {who}; awaiting the item."
                        + (f" {note}" if note else ""))
         address = ", ".join(return_address_for(order))
-        _tell_buyer(order, f"Your return request {request.number} was approved by {who}. Ship the item back by "
-                           f"{ship_back_by:%Y-%m-%d %H:%M} UTC to {address} (write {request.number} on the parcel) "
-                           "and enter the return tracking number on your return page; after that the return is "
-                           "closed." + (f" {note}" if note else ""),
+        _tell_buyer(order, lambda: f"Your return request {request.number} was approved by {who}. Ship the item back "
+                                   f"by {format_when(ship_back_by)} to {address} (write {request.number} on the "
+                                   "parcel) and enter the return tracking number on your return page; after that "
+                                   "the return is closed." + (f" {note}" if note else ""),
                     f"Return {request.number} approved: ship the item back", at=now)
     elif request.kind == K.CANCEL:
         order_actions.cancel_order(order=order, actor=actor, reason=Order.CancelReason.BUYER_REQUESTED,
@@ -80,10 +81,11 @@ def _refund_approved(request, order, actor, amount, note, data, now, whole_order
     _move(request, "refund_approved", actor, note=note, data={"refund": str(amount), **(data or {})}, at=now,
           closed_at=now)
     if refund is not None:
-        _order_history(order, actor, f"Refunded {amount} {order.currency} (request {request.number}).", action="refund")
+        _order_history(order, actor, f"Refunded {_money(amount, order)} (request {request.number}).", action="refund")
     what = "cancelled and refunded" if request.kind == K.CANCEL else "refunded"
-    _tell_buyer(order, f"Your {_kind_label(request)} request {request.number} was approved: order {order.number} is "
-                       f"{what} ({amount} {order.currency}).", f"Request {request.number} approved", at=now)
+    _tell_buyer(order, lambda: f"Your {_kind_label(request)} request {request.number} was approved: order "
+                               f"{order.number} is {what} ({_money(amount, order)}).",
+                f"Request {request.number} approved", at=now)
     return refund
 
 
@@ -128,7 +130,7 @@ def extend_deadline(*, request, actor):
     _move(request, "extend", actor, at=now, respond_by=before + window.delta, extended_at=now,
           data={"from": before.isoformat(), "to": (before + window.delta).isoformat(), **window.explain()})
     _order_history(order, actor, f"Answer deadline of request {request.number} extended to "
-                                 f"{request.respond_by:%Y-%m-%d %H:%M} UTC.")
-    _tell_buyer(order, f"The seller needs more time on request {request.number}; they answer by "
-                       f"{request.respond_by:%Y-%m-%d %H:%M} UTC.", f"Request {request.number}: new deadline", at=now)
+                                 f"{_shop_time(order.shop, request.respond_by)}.")
+    _tell_buyer(order, lambda: f"The seller needs more time on request {request.number}; they answer by "
+                               f"{format_when(request.respond_by)}.", f"Request {request.number}: new deadline", at=now)
     return request

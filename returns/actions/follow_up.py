@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.actor import Actor
 from core.locks import lock_one
+from core.when import format_when
 from orders.actions import ActionRefused
 from orders.models import Order
 from shops import policy_windows
@@ -14,7 +15,7 @@ from shops.models import Notification
 from .. import transitions
 from ..models import BuyerRequest
 from .moves import _event, _move
-from .notices import _order_history, _tell_buyer, _tell_seller, _who
+from .notices import _order_history, _shop_time, _tell_buyer, _tell_seller, _who
 from .reasons import DISPUTE_REASONS, _clean_reason
 
 
@@ -48,7 +49,7 @@ def ship_back(*, request, carrier, tracking, actor=None):
     _order_history(order, actor, f"Return {request.number} shipped back by the buyer: {carrier} {tracking}".strip() + ".")
     _tell_seller(request, f"Order {order.number}: the buyer shipped return {request.number} back "
                           f"({carrier} {tracking}). Confirm receipt when it arrives and refund by "
-                          f"{refund_by:%Y-%m-%d %H:%M} UTC, or the platform refunds the buyer in full.")
+                          f"{_shop_time(order.shop, refund_by)}, or the platform refunds the buyer in full.")
     return request
 
 
@@ -80,9 +81,9 @@ def remind_ship_back(*, request, actor, data=None, note=""):
     """P13's reminder, a day before the ship-back deadline: the buyer hears it on their page and by email."""
     request = _remind(request, "remind_ship_back", actor, transitions.AWAITING_SHIP_BACK, data, note)
     order = request.order
-    _tell_buyer(order, f"Reminder: ship return {request.number} back by {request.ship_back_by:%Y-%m-%d %H:%M} UTC "
-                       "and enter the tracking number on your return page, or the return is closed.",
-                f"Return {request.number}: ship it back by {request.ship_back_by:%Y-%m-%d}")
+    _tell_buyer(order, lambda: f"Reminder: ship return {request.number} back by {format_when(request.ship_back_by)} "
+                               "and enter the tracking number on your return page, or the return is closed.",
+                lambda: f"Return {request.number}: ship it back by {format_when(request.ship_back_by, 'date')}")
     return request
 
 
@@ -91,7 +92,8 @@ def remind_refund(*, request, actor, data=None, note=""):
     """P14's reminder, a day before the refund deadline: the seller's bell and email."""
     request = _remind(request, "remind_refund", actor, transitions.AWAITING_REFUND, data, note)
     _tell_seller(request, f"Order {request.order.number}: refund return {request.number} by "
-                          f"{request.refund_by:%Y-%m-%d %H:%M} UTC, or the platform refunds the buyer in full.",
+                          f"{_shop_time(request.order.shop, request.refund_by)}, or the platform refunds the buyer in "
+                          "full.",
                  kind=Notification.Kind.REMINDER)
     return request
 

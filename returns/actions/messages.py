@@ -12,6 +12,7 @@ from django.utils import timezone
 from core.locks import lock, lock_one
 from orders import actions as order_actions
 from orders.actions import ActionRefused
+from orders.language import buyer_language
 from orders.models import Order, OrderEvent, OrderMessage
 from shops.actions import notify
 from shops.models import Notification
@@ -83,9 +84,9 @@ def send_return_link(*, order_id):
     if created and order.buyer_email:
         url = links.url_for(order)
         to = order.buyer_email
-        transaction.on_commit(lambda: send_mail(
-            f"Order {order.number} delivered",
-            f"Your order {order.number} was delivered. If something is wrong, ask for a refund or a return here:\n{url}\n",
-            None, [to], fail_silently=True,
-        ))
+        with buyer_language(order):  # the language the buyer shopped in
+            subject = f"Order {order.number} delivered"
+            body = (f"Your order {order.number} was delivered. If something is wrong, ask for a refund or a return "
+                    f"here:\n{url}\n")
+        transaction.on_commit(lambda: send_mail(subject, body, None, [to], fail_silently=True))
     return created

@@ -4,8 +4,12 @@ buyer's message on the order (and email), and the words that name who acted."""
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from core.money import format_money
+from core.when import format_when
 from orders import actions as order_actions
+from orders.language import buyer_language
 from orders.models import OrderEvent, OrderMessage
 from shops.actions import notify
 from shops.models import Notification
@@ -29,17 +33,37 @@ def _tell_seller(request, text, *, kind=Notification.Kind.REQUEST, subject=None)
 
 
 def _tell_buyer(order, text, subject, *, at=None):
-    """A platform message on the order (the buyer reads it on the return page) and an email."""
+    """A platform message on the order (the buyer reads it on the return page) and an email.
+    `text` and `subject` may be callables: they are then composed in the buyer's language and
+    the shop's time zone (orders.language.buyer_language), as the buyer reads them."""
+    with buyer_language(order):
+        text = text() if callable(text) else text
+        subject = subject() if callable(subject) else subject
     order_actions.post_message(order=order, sender=OrderMessage.Sender.PLATFORM, body=text, at=at)
     _email_buyer(order, subject, text)
 
 
 def _email_buyer(order, subject, text):
+    """An email to the buyer in their language (callables are composed in it, see _tell_buyer)."""
     if not order.buyer_email:
         return
-    body = f"{text}\n\nFollow your order and requests here: {links.url_for(order)}\n"
+    with buyer_language(order):
+        text = text() if callable(text) else text
+        subject = str(subject() if callable(subject) else subject)
+        body = "{text}\n\n{follow}\n".format(
+            text=text, follow=_("Follow your order and requests here: %(url)s") % {"url": links.url_for(order)})
     to = order.buyer_email
     transaction.on_commit(lambda: send_mail(subject, body, None, [to], fail_silently=True))
+
+
+def _money(amount, order):
+    """An amount of the order's currency as the active language writes it."""
+    return format_money(amount, order.currency)
+
+
+def _shop_time(shop, at):
+    """A time for the shop's members: in the shop's time zone, its zone named."""
+    return format_when(at, tz=shop.tzinfo)
 
 
 def _who(actor):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core import files
 from core.actor import Actor
 from core.locks import lock_one
+from core.when import format_when
 from orders.actions import ActionRefused
 from orders.models import Order, OrderEvent
 from shops import policy_windows
@@ -19,7 +20,7 @@ from .. import transitions
 from ..models import REASONS_BY_KIND, BuyerRequest, RequestLine, RequestPhoto
 from ..photos import max_photos
 from .moves import _event
-from .notices import _email_buyer, _kind_label, _order_history, _tell_seller
+from .notices import _email_buyer, _kind_label, _money, _order_history, _shop_time, _tell_seller
 
 K = BuyerRequest.Kind
 R = BuyerRequest.Status
@@ -46,7 +47,8 @@ def check_request_limits(order, *, photo_count, buyer=True):
             again = recent[0] + timedelta(hours=24)
             raise TooManyRequests(
                 f"You have opened {len(recent)} requests on order {order.number} in the last 24 hours; you can "
-                f"open another after {again:%Y-%m-%d %H:%M} UTC. To add something meanwhile, message the seller.")
+                f"open another after {format_when(again, tz=order.shop.tzinfo)}. To add something meanwhile, "
+                "message the seller.")
     if photo_count:
         cap = getattr(settings, "RETURNS_PHOTOS_PER_ORDER", 20)
         stored = RequestPhoto.objects.filter(request__order=order).count()
@@ -113,14 +115,14 @@ def open_request(*, order, kind, reason, description="", quantities=None, photos
                  "respond_by": request.respond_by.isoformat(), **window.explain()})
     reason_label = BuyerRequest.Reason(reason).label
     _order_history(order, actor, f"{BuyerRequest.Kind(kind).label} request {request.number} opened by the buyer "
-                                 f"({reason_label}, {amount} {order.currency}).")
+                                 f"({reason_label}, {_money(amount, order)}).")
     request.shop = order.shop
     _tell_seller(request, f"Order {order.number}: the buyer asks for a {_kind_label(request)} ({reason_label}). "
-                          f"Answer by {request.respond_by:%Y-%m-%d %H:%M} UTC or it is approved automatically.",
+                          f"Answer by {_shop_time(order.shop, request.respond_by)} or it is approved automatically.",
                  subject=f"New {_kind_label(request)} request on order {order.number}")
-    _email_buyer(order, f"We received your request {request.number}",
-                 f"Your {_kind_label(request)} request {request.number} on order {order.number} was sent to the seller. "
-                 f"They answer by {request.respond_by:%Y-%m-%d %H:%M} UTC; if they do not, it is approved automatically.")
+    _email_buyer(order, lambda: f"We received your request {request.number}",
+                 lambda: f"Your {_kind_label(request)} request {request.number} on order {order.number} was sent to the "
+                 f"seller. They answer by {format_when(request.respond_by)}; if they do not, it is approved automatically.")
     return request
 
 

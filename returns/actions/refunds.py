@@ -3,13 +3,15 @@ once, set-based for the rules."""
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Subquery, Sum, TextField, Value
 from django.db.models.functions import Coalesce, Concat
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from core import sql
+from core import money, sql
 from core.locks import lock_one
 from core.sql import InIds, MoneyText
 from orders import history as order_history
@@ -19,7 +21,7 @@ from orders.models import Order, OrderEvent, OrderMessage
 from .. import links, transitions
 from ..models import BuyerRequest, Refund
 from .moves import _move
-from .notices import _order_history, _tell_buyer, _tell_seller, _who
+from .notices import _money, _order_history, _tell_buyer, _tell_seller, _who
 
 CENT = Decimal("0.01")
 
@@ -35,14 +37,15 @@ def _clean_amount(request, order, amount, note):
     full = min(request.amount, _remaining(order))
     if amount in (None, ""):
         return full
-    try:
-        amount = Decimal(str(amount)).quantize(CENT)
-    except ArithmeticError:
-        raise ActionRefused("Enter the amount as a number, e.g. 12.50.") from None
+    # The currency's own minor units (core.money): 0.5 VND or 12.345 USD is refused, not rounded.
+    problem = money.precision_error(str(amount), order.currency)
+    if problem:
+        raise ActionRefused(problem)
+    amount = Decimal(str(amount)).quantize(CENT)
     if amount <= 0:
         raise ActionRefused("A refund must be more than zero.")
     if amount > full:
-        raise ActionRefused(f"At most {full} {order.currency} can be refunded on request {request.number}.")
+        raise ActionRefused(f"At most {_money(full, order)} can be refunded on request {request.number}.")
     if amount < full and not (note or "").strip():
         raise ActionRefused("Say why the refund is partial.")
     return amount
@@ -57,7 +60,7 @@ def _issue_refund(order, *, amount, actor, request=None, note="", data=None, kin
     before = agg["s"] or Decimal("0")
     seq = agg["n"] + 1
     if amount > order.total - before:
-        raise ActionRefused(f"Order {order.number}: at most {order.total - before} {order.currency} is left to refund.")
+        raise ActionRefused(f"Order {order.number}: at most {_money(order.total - before, order)} is left to refund.")
     return Refund.objects.create(
         order=order, request=request, kind=kind, partial=partial, amount=amount, currency=order.currency, seq=seq,
         refunded_before=before, order_total=order.total, actor_kind=actor.kind, actor=actor.user,
@@ -89,12 +92,12 @@ def refund_request(*, request, actor, amount=None, note="", data=None):
     _move(request, action, actor, note=note, at=now, staff=platform, closed_at=now,
           data={"amount": str(amount), "partial": partial, **(data or {})})
     who = _who(actor)
-    _order_history(order, actor, f"Refunded {amount} {order.currency} for return {request.number} by {who}"
+    _order_history(order, actor, f"Refunded {_money(amount, order)} for return {request.number} by {who}"
                    + (" (partial)" if partial else "") + "." + (f" {note}" if note else ""), action="refund")
-    _tell_buyer(order, f"Return {request.number} refunded: {amount} {order.currency}"
+    _tell_buyer(order, lambda: f"Return {request.number} refunded: {_money(amount, order)}"
                 + (f" (partial: {note})" if partial else "") + ".", f"Return {request.number} refunded", at=now)
     if platform:
-        _tell_seller(request, f"Order {order.number}: {who} refunded return {request.number} ({amount})."
+        _tell_seller(request, f"Order {order.number}: {who} refunded return {request.number} ({_money(amount, order)})."
                      + (f" {note}" if note and not staff else ""))
     return request
 
@@ -165,7 +168,7 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
     def refund_text(*parts):
         return Subquery(refund.values(t=Concat(*parts, output_field=TextField()))[:1])
 
-    amount = (MoneyText("amount"), Value(" "), F("currency"))
+    amount = (MoneyText("amount", "currency"), Value(" "), F("currency"))
     note = refund_text(Value("Refunded "), *amount, Value(" to the buyer." + (f" {note}" if note else "")))
     body = Concat(Value("Order "), F("number"), Value(" was refunded: "), refund_text(*amount, Value(".")),
                   output_field=TextField())
@@ -173,14 +176,17 @@ def refund_orders(*, order_ids, actor, note="", explain=None, explain_time=None)
     order_history.bulk_post_messages(refunded, OrderMessage.Sender.PLATFORM, body, at=at)
     refunds = list(Refund.objects.filter(order_id__in=refunded, kind=Refund.Kind.ORDER).exclude(
         order__buyer_email="").order_by().values_list("order_id", "order__number", "order__buyer_email", "amount",
-                                                      "currency"))
+                                                      "currency", "order__language", "order__shop__time_zone"))
     urls = links.urls_for((pk, number) for pk, number, *_ in refunds)
-    emails = [
-        (f"Order {number} refunded",
-         f"Order {number} was refunded: {amount:.2f} {currency}.\n\nFollow your order and requests here: {urls[pk]}\n",
-         None, [email])
-        for pk, number, email, amount, currency in refunds
-    ]
+    emails = []
+    for pk, number, email, amount, currency, language, time_zone in refunds:
+        # Each buyer's email in their own language (orders.language), the amount in its currency's format.
+        with translation.override(language or settings.LANGUAGE_CODE), timezone.override(time_zone):
+            emails.append((
+                f"Order {number} refunded",
+                f"Order {number} was refunded: {money.format_money(amount, currency)}.\n\n"
+                + _("Follow your order and requests here: %(url)s") % {"url": urls[pk]} + "\n",
+                None, [email]))
     if emails:
         transaction.on_commit(lambda: send_mass_mail(emails, fail_silently=True))
     return len(refunded)

@@ -127,7 +127,7 @@ def test_label_prints_names_and_addresses_beyond_latin_1(shop):
     _, (text,) = pdf_pages(labels.render(labels.packages_for_print(qs), kind=PrintJob.Kind.LABEL, size="4x6"))
     assert "Nguyễn Thị Ánh" in text and "Hà Nội" in text and "ул. Тверская, 7" in text
     # A script no font here has is marked, not dropped.
-    assert labels.printable("สมชาย Wang") == "????? Wang"
+    assert labels.printable("ខ្មែរ Wang") == "????? Wang"  # Khmer
 
 
 def test_label_prints_chinese_japanese_and_korean_names(shop):
