@@ -176,7 +176,7 @@ def runs(text, bold=False):
 
 def _has(font_name, code):
     for bold in (False, True):
-        for names in (FONTS[bold], *(fonts[bold] for _, fonts in SCRIPT_FONTS)):
+        for names in (FONTS[bold], *(fonts[bold] for _range, fonts in SCRIPT_FONTS)):
             if names[0] == font_name:
                 return code in _ttf(*names)[1]
     return False
