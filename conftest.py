@@ -1,5 +1,21 @@
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 from django.db import connection
+
+
+def pytest_configure(config):
+    """Compile the translation catalogs (locale/*/LC_MESSAGES/*.po) that are newer than their
+    .mo, once, before any worker starts: a bare `pytest` then tests what `make test` builds.
+    Without msgfmt (GNU gettext) the pages stay English and the catalog tests say why."""
+    if hasattr(config, "workerinput") or shutil.which("msgfmt") is None:
+        return
+    for po in Path(__file__).resolve().parent.glob("locale/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,9 @@ from django.views.decorators.vary import vary_on_headers
 from core import params
 from core.actor import Actor
 from core.htmx import after_action, form_errors
+from core.money import format_money
 from core.refusals import Refused
+from core.when import format_when
 from orders.models import Order, OrderMessage
 from shops.access import MissingPermission, can, shop_required
 
@@ -124,8 +126,9 @@ def _within_refund_limit(request, shop, req, amount):
     if amount > shop.refund_limit and not can(request, "requests.refund_over_limit"):
         raise MissingPermission(
             "requests.refund_over_limit", request.membership.role,
-            f"A refund of {amount} {req.order.currency} is over this shop's limit for your role "
-            f"({shop.refund_limit} {req.order.currency}): it needs the permission requests.refund_over_limit.",
+            f"A refund of {format_money(amount, req.order.currency)} is over this shop's limit for your role "
+            f"({format_money(shop.refund_limit, req.order.currency)}): it needs the permission "
+            "requests.refund_over_limit.",
         )
 
 
@@ -171,7 +174,7 @@ def request_extend(request, shop, pk):
         req = actions.extend_deadline(request=req, actor=Actor.seller(request.user))
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Deadline extended to {req.respond_by:%Y-%m-%d %H:%M} UTC.")
+    return _after(request, shop, req, ok=f"Deadline extended to {format_when(req.respond_by)}.")
 
 
 @require_POST

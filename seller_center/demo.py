@@ -1,4 +1,4 @@
-"""Demo data: two shops, their sellers, a staff user, SKUs and orders in every status.
+"""Demo data: three shops (one Vietnamese, in dong), their sellers, a staff user, SKUs and orders in every status.
 
 Every order is reached by calling the actions, never by writing a status, so the demo's
 history, counters and stock are what real use would produce. Idempotent: existing demo
@@ -6,6 +6,7 @@ objects are left as they are.
 """
 
 import random
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,9 +17,10 @@ from django.utils import timezone
 
 from core.actor import Actor
 from orders import actions
+from orders.language import language_of_locale
 from orders.models import Order
 from shops import policy_windows, stock, warehouses
-from shops.models import SKU, Membership, Shop, Warehouse, WarehouseStock
+from shops.models import SKU, MemberProfile, Membership, Shop, Warehouse, WarehouseStock
 
 S = Order.Status
 DEMO_PASSWORD = "demo"
@@ -63,6 +65,40 @@ SHOPS = [
     },
 ]
 
+# A Vietnamese shop: its seller minh reads the Seller Center in Vietnamese, sells in dong (no
+# minor unit) on Ho Chi Minh City time, and ships what it ships itself by GHN (shipping.demo).
+SHOPS.append({
+    "slug": "lua-sai-gon",
+    "name": "Lụa Sài Gòn",
+    "time_zone": "Asia/Ho_Chi_Minh",
+    "currency": "VND",
+    "seller": "minh",
+    "language": "vi",
+    "prefix": "LSG",
+    "skus": [
+        ("AODAI-DO-M", "Áo dài lụa tơ tằm, đỏ, M", "1250000", 40),
+        ("KHAN-LUA", "Khăn lụa Vạn Phúc", "350000", 120),
+        ("NON-LA", "Nón lá Huế", "150000", 80),
+        ("TUI-COI", "Túi cói thủ công", "420000", 60),
+        ("AOBABA-L", "Áo bà ba, L", "650000", 25),
+        ("DEP-GO", "Dép gỗ mộc", "280000", 3),
+    ],
+    "buyers": {
+        "first": ["Nguyễn Thị Hương", "Trần Văn Minh", "Lê Thị Lan", "Phạm Quốc Bảo", "Hoàng Thu Trang",
+                  "Võ Thanh Tùng", "Đặng Ngọc Ánh", "Bùi Đức Huy", "Đỗ Mỹ Linh", "Huỳnh Gia Hân"],
+        "streets": ["Nguyễn Huệ", "Lê Lợi", "Hai Bà Trưng", "Trần Hưng Đạo", "Điện Biên Phủ", "Phan Đình Phùng"],
+        # (ward, district, province or city, postal code)
+        "places": [("Phường Bến Nghé", "Quận 1", "Thành phố Hồ Chí Minh", "700000"),
+                   ("Phường Võ Thị Sáu", "Quận 3", "Thành phố Hồ Chí Minh", "700000"),
+                   ("Phường Hàng Trống", "Quận Hoàn Kiếm", "Hà Nội", "100000"),
+                   ("Phường Thạch Thang", "Quận Hải Châu", "Đà Nẵng", "550000"),
+                   ("Phường Vĩnh Ninh", "Thành phố Huế", "Thừa Thiên Huế", "530000")],
+        "phone": "+849",
+        "locale": "vi-VN",
+        "country": "VN",
+    },
+})
+
 # Each shop's warehouses: the default (all stock to start with) and a second one holding some of it.
 WAREHOUSES = {
     "aurora-apparel": [
@@ -81,6 +117,13 @@ WAREHOUSES = {
          "opening_hours": "Mo–Fr 09:00–17:00", "return_same": True},
         {"name": "Lager Leipzig", "line1": "Maximilianallee 40", "city": "Leipzig", "postal_code": "04129",
          "country": "DE", "opening_hours": "Mo–Fr 07:00–16:00", "return_same": True},
+    ],
+    "lua-sai-gon": [
+        {"name": "Kho Quận 7", "contact_name": "Lụa Sài Gòn giao hàng", "phone": "+84 28 3777 0100",
+         "line1": "15 Nguyễn Văn Linh", "line2": "Phường Tân Phong, Quận 7", "city": "Thành phố Hồ Chí Minh",
+         "postal_code": "700000", "country": "VN", "opening_hours": "T2–T7 08:00–17:30", "return_same": True},
+        {"name": "Kho Hà Nội", "line1": "88 Láng Hạ", "line2": "Phường Láng Hạ, Quận Đống Đa", "city": "Hà Nội",
+         "postal_code": "100000", "country": "VN", "opening_hours": "T2–T6 08:00–17:00", "return_same": True},
     ],
 }
 
@@ -101,7 +144,7 @@ CITIES = [("Springfield", "IL", "62701", "US"), ("Portland", "OR", "97201", "US"
           ("Lyon", "ARA", "69001", "FR"), ("Austin", "TX", "73301", "US")]
 
 
-def _user(username, *, staff=False):
+def _user(username, *, staff=False, language=""):
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username=username, defaults={"email": f"{username}@example.com", "is_staff": staff, "is_superuser": staff}
@@ -109,6 +152,8 @@ def _user(username, *, staff=False):
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+    if language:  # the member's own language (shops.MemberProfile), whatever their browser says
+        MemberProfile.objects.get_or_create(user=user, defaults={"language": language})
     return user
 
 
@@ -159,8 +204,29 @@ def _make_order(shop, spec, skus, seller, index, target, now):
     picks = rng.sample(in_stock, k=rng.choice([1, 1, 1, 2, 2, 3]))
     if target == S.AWAITING_CONFIRMATION and index % 9 == 0:
         picks.append(next((s for s in skus if s.available < 5), picks[0]))  # a few cannot be confirmed
-    city, region, postal, country = rng.choice(CITIES)
-    first, last = rng.choice(FIRST), rng.choice(LAST)
+    buyers = spec.get("buyers")
+    if buyers:  # the shop's own market: its names, its streets, its address parts
+        name = rng.choice(buyers["first"])
+        ward, district, city, postal = rng.choice(buyers["places"])
+        email_name = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
+        email_name = ".".join(email_name.encode("ascii", "ignore").decode().lower().split()[-2:])
+        buyer = {"name": name, "email": f"{email_name}{index}@example.com",
+                 "phone": f"{buyers['phone']}{rng.randint(10000000, 99999999)}",
+                 "address": {"line1": f"{rng.randint(1, 299)} {rng.choice(buyers['streets'])}", "line2": "",
+                             "subdistrict": ward, "district": district, "city": city, "region": "",
+                             "postal_code": postal, "country": buyers["country"]}}
+        language = language_of_locale(buyers["locale"])
+    else:
+        city, region, postal, country = rng.choice(CITIES)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        buyer = {
+            "name": f"{first} {last}",
+            "email": f"{first.lower()}.{last.lower()}{index}@example.com",
+            "phone": f"+1555{rng.randint(1000000, 9999999)}",
+            "address": {"line1": f"{rng.randint(1, 999)} {rng.choice(['Oak', 'Main', 'Elm', 'Lake'])} St",
+                        "line2": "", "city": city, "region": region, "postal_code": postal, "country": country},
+        }
+        language = ""
     order = actions.receive_order(
         shop=shop,
         number=number,
@@ -168,15 +234,10 @@ def _make_order(shop, spec, skus, seller, index, target, now):
         paid_at=None if target == S.UNPAID or (target == S.CANCELLED and index % 2) else paid_at,
         currency=shop.currency,
         shipping_model=rng.choice([Order.ShippingModel.PLATFORM, Order.ShippingModel.PLATFORM, Order.ShippingModel.SELLER]),
-        buyer={
-            "name": f"{first} {last}",
-            "email": f"{first.lower()}.{last.lower()}{index}@example.com",
-            "phone": f"+1555{rng.randint(1000000, 9999999)}",
-            "address": {"line1": f"{rng.randint(1, 999)} {rng.choice(['Oak', 'Main', 'Elm', 'Lake'])} St",
-                        "line2": "", "city": city, "region": region, "postal_code": postal, "country": country},
-        },
+        buyer=buyer,
         lines=[(s, rng.choice([1, 1, 2, 3]), s.price) for s in dict.fromkeys(picks)],
         at=placed_at,
+        language=language,
     )
     seller_actor = Actor.seller(seller)
     if target in (S.UNPAID, S.AWAITING_CONFIRMATION):
@@ -234,7 +295,7 @@ def seed(stdout=None, scale=1.0):
                       "email": f"orders@{spec['slug']}.example.com",
                       "refund_limit": Decimal(spec.get("refund_limit", "0.00"))},
         )
-        seller = _user(spec["seller"])
+        seller = _user(spec["seller"], language=spec.get("language", ""))
         Membership.objects.get_or_create(shop=shop, user=seller, defaults={"role": Membership.Role.OWNER})
         for username, role in spec.get("team", ()):
             Membership.objects.get_or_create(shop=shop, user=_user(username), defaults={"role": role})
@@ -264,5 +325,6 @@ def seed(stdout=None, scale=1.0):
         stdout.write("  carol  -> Aurora Apparel, Fulfilment\n")
         stdout.write("  dave   -> Aurora Apparel, Customer service\n")
         stdout.write("  bob    -> seller of Borealis Home\n")
+        stdout.write("  minh   -> seller of Lụa Sài Gòn (Vietnamese, VND, Asia/Ho_Chi_Minh)\n")
         stdout.write(f"  {staff.username}  -> platform staff           {site}/admin/\n")
     return created

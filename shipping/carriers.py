@@ -16,6 +16,7 @@ class Carrier:
     pattern: str  # the whole tracking number, upper-case, no spaces
     example: str
     platform: bool = False  # the platform's partner carrier (ship by platform)
+    countries: tuple = ()  # where it delivers (ISO 3166); empty: worldwide
 
     def valid(self, number: str) -> bool:
         # ASCII: \d alone also matches "٣" and "²".
@@ -33,11 +34,46 @@ CARRIERS: dict[str, Carrier] = {
         Carrier("fedex", "FedEx", r"\d{12}|\d{15}", "123456789012"),
         Carrier("dhl", "DHL Express", r"\d{10}|JD\d{18}", "1234567890"),
         Carrier("dpd", "DPD", r"\d{14}", "01234567890123"),
+        # South-East Asia. J&T's and Ninja Van's numbers differ by country; these are the forms
+        # their labels print (a letter prefix and digits; Ninja Van's NV + country + shipper ref).
+        Carrier("jnt", "J&T Express", r"(J[A-Z]\d{10,13})|(\d{12,15})", "JP1234567890",
+                countries=("ID", "VN", "TH", "MY", "PH", "SG")),
+        Carrier("ninjavan", "Ninja Van", r"NV[A-Z]{2}[0-9A-Z]{8,20}", "NVSGABC0123456789",
+                countries=("SG", "MY", "ID", "VN", "TH", "PH")),
+        Carrier("flash", "Flash Express", r"TH\d{10,12}[A-Z]?", "TH0123456789A", countries=("TH",)),
+        Carrier("kerry", "Kerry Express", r"[A-Z]{3,5}\d{9,12}", "KERDO123456789", countries=("TH",)),
+        Carrier("thpost", "Thailand Post", r"[A-Z]{2}\d{9}TH", "EF123456789TH", countries=("TH",)),
+        Carrier("ghn", "GHN (Giao Hàng Nhanh)", r"[A-Z0-9]{8,10}", "GYKHL3QU", countries=("VN",)),
+        Carrier("ghtk", "GHTK (Giao Hàng Tiết Kiệm)", r"S\d{6,10}(\.[A-Z0-9]{1,6}){1,4}\.\d{6,12}",
+                "S19880431.MN9.A1.123456789", countries=("VN",)),
+        Carrier("viettelpost", "Viettel Post", r"\d{9,13}", "1234567890123", countries=("VN",)),
+        Carrier("vnpost", "Vietnam Post", r"[A-Z]{2}\d{9}VN", "EE123456789VN", countries=("VN",)),
+        Carrier("jne", "JNE", r"([A-Z]{3}\d{10,13})|(\d{15,16})", "CGK1234567890", countries=("ID",)),
+        Carrier("sicepat", "SiCepat", r"\d{12}", "001234567890", countries=("ID",)),
+        Carrier("posid", "Pos Indonesia", r"[A-Z]{2}\d{9}ID", "RR123456789ID", countries=("ID",)),
+        Carrier("lbc", "LBC Express", r"\d{12,15}", "123456789012", countries=("PH",)),
+        # The United Kingdom and Spain.
+        Carrier("royalmail", "Royal Mail", r"[A-Z]{2}\d{9}GB", "AB123456789GB", countries=("GB",)),
+        Carrier("evri", "Evri", r"(H[0-9A-Z]{15})|(\d{16})", "H01HYA0012345678", countries=("GB",)),
+        Carrier("correos", "Correos", r"([A-Z]{2}\d{9}ES)|(P[A-Z0-9]{15,22})", "PQ4F6P0700412340128001R",
+                countries=("ES",)),
     ]
 }
 
 SELLER_CARRIERS = [(c.code, c.name) for c in CARRIERS.values() if not c.platform]
 ALL_CARRIERS = [(c.code, c.name) for c in CARRIERS.values()]
+
+
+def for_destination(country):
+    """SELLER_CARRIERS with the destination's own carriers first (a Vietnamese order: GHN, GHTK,
+    Viettel Post, Vietnam Post, J&T, Ninja Van), then the worldwide ones, then the rest."""
+    country = (country or "").upper()
+
+    def rank(code):
+        c = CARRIERS[code]
+        return 0 if country in c.countries else 1 if not c.countries else 2
+
+    return sorted(SELLER_CARRIERS, key=lambda choice: rank(choice[0]))
 
 
 _SEPARATORS = re.compile(r"[\s-]")

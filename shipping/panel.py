@@ -113,7 +113,7 @@ def _choices(shop, order, active, now):
         "arrange_form": ArrangeForm(slots=actions.pickup_slots(shop, now), tz=shop.tzinfo) if awaiting and platform else None,
         "seller_ships": not platform,
         "can_ship_unpacked": awaiting and not platform and not active,
-        "carriers": carriers.SELLER_CARRIERS,
+        "carriers": carriers.for_destination(order.country),
     }
 
 

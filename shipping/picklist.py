@@ -16,6 +16,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.when import format_when
 from orders.models import OrderLine
 from shops.models import Warehouse, WarehouseStock
 
@@ -128,7 +129,7 @@ def pick_list(shop, orders, *, paper="A4"):
     st = _styles()
     buf = BytesIO()
     doc, width = _doc(buf, paper, _("Pick list"))
-    stamp = timezone.now().astimezone(shop.tzinfo).strftime("%Y-%m-%d %H:%M")
+    stamp = format_when(timezone.now(), tz=shop.tzinfo)
     units = sum(r["total"] for r in rows)
     story = [
         _p(_("Pick list"), st["title"]),
@@ -161,7 +162,7 @@ def packing_lists(shop, orders, *, paper="A4"):
         story += [
             _p(_("Packing list · order %(number)s") % {"number": order.number}, st["title"]),
             _p(_("%(shop)s · placed %(placed)s · %(count)d item(s)") % {
-                "shop": shop.name, "placed": order.placed_at.astimezone(shop.tzinfo).strftime("%Y-%m-%d"),
+                "shop": shop.name, "placed": format_when(order.placed_at, "date", tz=shop.tzinfo),
                 "count": sum(line.quantity for line in order.lines.all())}, st["meta"]),
             Spacer(0, 6),
             _p(_("Ship to"), st["head"]),

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.actor import Actor
 from core.locks import lock_one
+from core.money import format_money
 from shops import policy_windows
 from shops.actions import notify
 from shops.models import Notification
@@ -76,7 +77,8 @@ def _announce_new_order(order, at=None):
     notify(
         shop=order.shop,
         kind=Notification.Kind.NEW_ORDER,
-        text=f"New order {order.number}: {order.items_summary} — {order.total} {order.currency}. Confirm it to reserve stock.",
+        text=f"New order {order.number}: {order.items_summary} — {format_money(order.total, order.currency)}. "
+             "Confirm it to reserve stock.",
         url=reverse("orders:detail", kwargs={"shop": order.shop.slug, "number": order.number}),
         email_subject=f"New order {order.number} awaits confirmation",
         about_order=order.pk,

@@ -79,7 +79,7 @@ def test_return_with_photo_approved_shipped_back_received_and_refunded(page, buy
         expect(buyer_timeline).to_contain_text(step)
     expect(buyer_page.locator("#buyer-refunds")).to_contain_text("12.00")
     page.goto(f"/s/{shop.slug}/orders/{order.number}/")
-    expect(page.locator(".timeline").last).to_contain_text("Refunded 12.00")
+    expect(page.locator(".timeline").last).to_contain_text("Refunded $12.00")
 
 
 def test_buyer_asks_to_cancel_before_shipment_and_the_seller_approves(page, buyer_page, login, seller, shop):

@@ -48,14 +48,14 @@ def test_seed_demo_logins_work(settings, capsys):
     printed = capsys.readouterr()
     assert "Subject:" not in printed.out + printed.err and mail.outbox == []
     summary = out.getvalue().splitlines()
-    assert len(summary) <= 10, summary
-    assert summary[0].startswith("Demo ready: 320 new orders")
-    assert "http://127.0.0.1:8765/" in summary[2] and "http://127.0.0.1:8765/admin/" in summary[6]
+    assert len(summary) <= 11, summary
+    assert summary[0].startswith("Demo ready: 480 new orders")  # 160 in each of the three shops
+    assert "http://127.0.0.1:8765/" in summary[2] and "http://127.0.0.1:8765/admin/" in summary[7]
     assert "notification emails of the demo's story were not sent" in summary[-1]
     # After seeding, the site's email backend is the configured one again.
     from django.core.mail import get_connection
     assert type(get_connection()).__module__ == "django.core.mail.backends.console"
-    for username in ("alice", "carol", "dave", "bob"):
+    for username in ("alice", "carol", "dave", "bob", "minh"):
         client = Client()
         response = client.post("/login/", {"username": username, "password": "demo"})
         assert response.status_code == 302, response.content[:500]
@@ -119,3 +119,22 @@ def test_seed_demo_history_reads_at_the_times_of_the_story():
         if order.confirmed_at:
             assert dict(rows)["confirm"] == order.confirmed_at
         assert order.status_changed_at == rows[-1][1]
+
+
+def test_the_demo_has_a_vietnamese_shop_in_dong_whose_seller_reads_vietnamese():
+    from seller_center.demo import seed
+    from shops.models import MemberProfile
+
+    seed(scale=0.1)
+    shop = Shop.objects.get(slug="lua-sai-gon")
+    assert (shop.currency, shop.time_zone, shop.name) == ("VND", "Asia/Ho_Chi_Minh", "Lụa Sài Gòn")
+    assert MemberProfile.objects.get(user__username="minh").language == "vi"
+    orders = list(Order.objects.filter(shop=shop))
+    assert orders and all(o.country == "VN" and o.district and o.subdistrict and o.language == "vi" for o in orders)
+    assert any(not o.buyer_name.isascii() for o in orders)  # Vietnamese names, with their diacritics
+    assert all(o.total == o.total.to_integral_value() for o in orders)  # dong have no decimals
+    client = Client()
+    assert client.post("/login/", {"username": "minh", "password": "demo"}).status_code == 302
+    page = client.get(f"/s/{shop.slug}/orders/", HTTP_ACCEPT_LANGUAGE="en-US")
+    html = page.content.decode()
+    assert '<html lang="vi">' in html and "\xa0₫" in html

@@ -18,7 +18,7 @@ class DemoOutbox(BaseEmailBackend):
 
 
 class Command(BaseCommand):
-    help = "Create the demo shops, sellers (alice, bob), staff user and orders in every status. Idempotent."
+    help = "Create the demo shops, sellers (alice, bob, minh), staff user and orders in every status. Idempotent."
 
     def handle(self, *args, **options):
         DemoOutbox.sent = 0

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shops', '0010_shop_events'),
+        ('shops', '0011_warehouses'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_list_tools'),
+        ('orders', '0012_order_warehouse'),
     ]
 
     operations = [
