@@ -25,9 +25,13 @@ def _vi(text):
         return gettext(text)
 
 
+SCROLLERS = """() => [...document.querySelectorAll('main *')].filter(e => e.scrollWidth > e.clientWidth + 1
+  && getComputedStyle(e).overflowX === 'auto').map(e => e.outerHTML.slice(0, 120))"""
+
+
 def _no_axe_violations(page):
     violations = run_axe(page)
-    assert not violations, format_violations(violations)
+    assert not violations, format_violations(violations) + f"\nscrolling: {page.evaluate(SCROLLERS)}"
 
 
 WIDER = """() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391)
