@@ -152,3 +152,16 @@ def test_buyer_emails_are_written_in_the_order_language_and_shop_time(django_cap
         send_return_link(order_id=order.pk)
     assert len(mail.outbox) == 1
     assert timezone.get_current_timezone_name() == "UTC"  # the override ended with the email
+
+
+def test_the_buyer_page_shows_the_address_as_its_country_writes_it():
+    order = _vn_order()
+    order.address_line1, order.subdistrict, order.district = "12 Nguyễn Huệ", "Phường Bến Nghé", "Quận 1"
+    order.city, order.region, order.postal_code, order.country = "Thành phố Hồ Chí Minh", "", "700000", "VN"
+    order.save()
+    client = Client()
+    client.post("/returns/", {"number": order.number, "contact": order.buyer_email})
+    html = client.get("/returns/order/").content.decode()
+    address = html[html.index('id="buyer-address"'):]
+    address = address[:address.index("</address>")]
+    assert "12 Nguyễn Huệ<br>Phường Bến Nghé<br>Quận 1<br>Thành phố Hồ Chí Minh 700000<br>VN" in address
