@@ -6,6 +6,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import ApiKey
 
@@ -25,9 +26,9 @@ def clean_scopes(scopes):
     wanted = list(dict.fromkeys(s.strip() for s in scopes if s and s.strip()))
     unknown = [s for s in wanted if s not in ApiKey.Scope.values]
     if unknown:
-        raise KeyRefused(f"unknown scope(s): {', '.join(unknown)}; choose from {', '.join(ApiKey.Scope.values)}")
+        raise KeyRefused(_("unknown scope(s): %(items)s; choose from %(choices)s") % {"items": ', '.join(unknown), "choices": ', '.join(ApiKey.Scope.values)})
     if not wanted:
-        raise KeyRefused("choose at least one scope")
+        raise KeyRefused(_("choose at least one scope"))
     return wanted
 
 
@@ -36,7 +37,7 @@ def create_key(*, shop, name, scopes, user=None):
     """A new key for the shop: returns (ApiKey, the key in clear — shown once, never stored)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        raise KeyRefused(f"a name of 1 to {MAX_NAME} characters")
+        raise KeyRefused(_("a name of 1 to %(max_name)s characters") % {"max_name": MAX_NAME})
     scopes = clean_scopes(scopes)
     key = "sc_" + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(shop=shop, name=name, prefix=key[:PREFIX_LEN], key_hash=_digest(key),

@@ -5,19 +5,20 @@ hash is enough: there is nothing to guess)."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiKey(models.Model):
     class Scope(models.TextChoices):
-        ORDERS_READ = "orders:read", "Read orders"
-        ORDERS_WRITE = "orders:write", "Confirm, cancel and annotate orders"
-        FULFILLMENT_WRITE = "fulfillment:write", "Pack, arrange and ship"
-        RETURNS_READ = "returns:read", "Read requests and refunds"
-        RETURNS_WRITE = "returns:write", "Answer requests and refund"
-        INVENTORY_READ = "inventory:read", "Read stock"
-        INVENTORY_WRITE = "inventory:write", "Change stock"
-        WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhooks"
-        BUYER_FULL_ADDRESS = "buyer:full_address", "Read buyers' full addresses and phones, for printing labels"
+        ORDERS_READ = "orders:read", _("Read orders")
+        ORDERS_WRITE = "orders:write", _("Confirm, cancel and annotate orders")
+        FULFILLMENT_WRITE = "fulfillment:write", _("Pack, arrange and ship")
+        RETURNS_READ = "returns:read", _("Read requests and refunds")
+        RETURNS_WRITE = "returns:write", _("Answer requests and refund")
+        INVENTORY_READ = "inventory:read", _("Read stock")
+        INVENTORY_WRITE = "inventory:write", _("Change stock")
+        WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks")
+        BUYER_FULL_ADDRESS = "buyer:full_address", _("Read buyers' full addresses and phones, for printing labels")
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=80, help_text="What uses it, e.g. 'ERP' or '3PL warehouse'.")
@@ -108,10 +109,10 @@ class WebhookDelivery(models.Model):
     `msg_id` is the webhook-id header, the same on every attempt, so a receiver can drop repeats."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SUCCEEDED = "succeeded", "Delivered"
-        FAILED = "failed", "Failed (gave up)"
-        HELD = "held", "Held: the webhook is turned off"
+        PENDING = "pending", _("Waiting to be sent")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Failed (gave up)")
+        HELD = "held", _("Held: the webhook is turned off")
 
     webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     event = models.ForeignKey("shops.ShopEvent", on_delete=models.PROTECT, related_name="+", db_index=False)

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from standardwebhooks import Webhook as Signer
 
 from core import sql
@@ -116,16 +117,16 @@ def new_secret():
 
 def _clean(url, events, description):
     if problem := url_problem(url):
-        raise WebhookRefused(f"URL: {problem}.")
+        raise WebhookRefused(_("URL: %(problem)s.") % {"problem": problem})
     wanted = list(dict.fromkeys(e.strip() for e in events or () if isinstance(e, str) and e.strip()))
     unknown = [e for e in wanted if e not in EVENT_TYPES]
     if unknown:
-        raise WebhookRefused(f"Unknown event type(s): {', '.join(unknown)}; choose from {', '.join(EVENT_TYPES)}.")
+        raise WebhookRefused(_("Unknown event type(s): %(items)s; choose from %(choices)s.") % {"items": ', '.join(unknown), "choices": ', '.join(EVENT_TYPES)})
     if not wanted:
-        raise WebhookRefused("Choose at least one event type.")
+        raise WebhookRefused(_("Choose at least one event type."))
     description = (description or "").strip()
     if len(description) > 200:
-        raise WebhookRefused("The description is longer than 200 characters.")
+        raise WebhookRefused(_("The description is longer than 200 characters."))
     return url.strip(), wanted, description
 
 
@@ -133,7 +134,7 @@ def _clean(url, events, description):
 def create_webhook(*, shop, url, events, description="", by=""):
     url, events, description = _clean(url, events, description)
     if Webhook.objects.filter(shop=shop, removed_at=None).count() >= MAX_WEBHOOKS_PER_SHOP:
-        raise WebhookRefused(f"A shop can have at most {MAX_WEBHOOKS_PER_SHOP} webhooks; remove one first.")
+        raise WebhookRefused(_("A shop can have at most %(max_webhooks_per_shop)s webhooks; remove one first.") % {"max_webhooks_per_shop": MAX_WEBHOOKS_PER_SHOP})
     return Webhook.objects.create(shop=shop, url=url, events=events, description=description, secret=new_secret(),
                                   created_by_label=by[:150])
 
@@ -193,9 +194,9 @@ def redeliver(*, delivery, now=None):
     now = now or timezone.now()
     row = WebhookDelivery.objects.select_for_update().select_related("webhook").get(pk=delivery.pk)
     if row.webhook.removed_at:
-        raise WebhookRefused("That webhook was removed.")
+        raise WebhookRefused(_("That webhook was removed."))
     if not row.webhook.active:
-        raise WebhookRefused("Turn the webhook back on first: it is off.")
+        raise WebhookRefused(_("Turn the webhook back on first: it is off."))
     row.status, row.next_attempt_at, row.attempts = WebhookDelivery.Status.PENDING, now, 0
     row.save(update_fields=["status", "next_attempt_at", "attempts"])
     return row

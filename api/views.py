@@ -3,6 +3,7 @@ own systems. The key is shown once, on the answer to its creation; only its pref
 
 from django import forms
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -14,14 +15,14 @@ from .models import ApiKey
 
 
 class KeyForm(forms.Form):
-    name = forms.CharField(max_length=keys.MAX_NAME, label="Name", help_text="What uses it, e.g. ERP or 3PL warehouse.")
+    name = forms.CharField(max_length=keys.MAX_NAME, label=_("Name"), help_text=_("What uses it, e.g. ERP or 3PL warehouse."))
     scopes = forms.MultipleChoiceField(choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple,
-                                       label="What it may do")
+                                       label=_("What it may do"))
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if problem := text_error(name):
-            raise forms.ValidationError(f"The name {problem}.")
+            raise forms.ValidationError(_("The name %(problem)s.") % {"problem": problem})
         return name
 
 
@@ -53,4 +54,4 @@ def api_keys(request, shop):
 def api_key_revoke(request, shop, pk):
     api_key = get_object_or_404(ApiKey.objects.filter(shop=shop), pk=pk)
     keys.revoke_key(api_key=api_key, user=request.user)
-    return _page(request, shop, message=f"Key “{api_key.name}” revoked: its requests now get 401.")
+    return _page(request, shop, message=_("Key “%(name)s” revoked: its requests now get 401.") % {"name": api_key.name})

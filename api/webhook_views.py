@@ -3,6 +3,7 @@ log and sends a delivery again. The secret is shown on creation and rotation onl
 
 from django import forms
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -16,15 +17,15 @@ LOG_ROWS = 50
 
 
 class WebhookForm(forms.Form):
-    url = forms.CharField(max_length=2000, label="Receiver URL", help_text="https://… of your system's endpoint.")
+    url = forms.CharField(max_length=2000, label=_("Receiver URL"), help_text=_("https://… of your system's endpoint."))
     events = forms.MultipleChoiceField(choices=ShopEvent.Type.choices, widget=forms.CheckboxSelectMultiple,
-                                       label="Events to send")
-    description = forms.CharField(max_length=200, required=False, label="Description")
+                                       label=_("Events to send"))
+    description = forms.CharField(max_length=200, required=False, label=_("Description"))
 
     def clean_url(self):
         url = self.cleaned_data["url"].strip()
         if problem := outbox.url_problem(url):
-            raise forms.ValidationError(f"The URL: {problem}.")
+            raise forms.ValidationError(_("The URL: %(problem)s.") % {"problem": problem})
         return url
 
 
@@ -66,15 +67,15 @@ ACTIONS = {"off", "on", "rotate", "remove"}
 def webhook_action(request, shop, pk, action):
     hook = get_object_or_404(_hooks(shop), pk=pk)
     if action not in ACTIONS:
-        return _page(request, shop, status=400, error=f"Unknown action “{action[:40]}”.")
+        return _page(request, shop, status=400, error=_("Unknown action “%(action)s”.") % {"action": action[:40]})
     if action == "rotate":
         hook = outbox.rotate_secret(webhook=hook)
         return _page(request, shop, secret={"hook": hook, "value": hook.secret, "rotated": True})
     if action == "remove":
         outbox.remove_webhook(webhook=hook)
-        return _page(request, shop, message=f"Webhook to {hook.url} removed; nothing more is sent to it.")
+        return _page(request, shop, message=_("Webhook to %(url)s removed; nothing more is sent to it.") % {"url": hook.url})
     hook = outbox.update_webhook(webhook=hook, active=action == "on")
-    return _page(request, shop, message=f"Webhook to {hook.url} turned {'on' if hook.active else 'off'}.")
+    return _page(request, shop, message=(_("Webhook to %(url)s turned on.") if hook.active else _("Webhook to %(url)s turned off.")) % {"url": hook.url})
 
 
 def _log(request, shop, hook, *, status=200, message=None, error=None):
@@ -101,4 +102,4 @@ def redeliver(request, shop, pk, delivery_pk):
         outbox.redeliver(delivery=delivery)
     except outbox.WebhookRefused as exc:
         return _log(request, shop, hook, status=409, error=str(exc))
-    return _log(request, shop, hook, message=f"Delivery {delivery.msg_id} will be sent again within seconds.")
+    return _log(request, shop, hook, message=_("Delivery %(msg_id)s will be sent again within seconds.") % {"msg_id": delivery.msg_id})

@@ -3,16 +3,17 @@
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ActorKind(models.TextChoices):
-    SELLER = "seller", "Seller"
-    STAFF = "staff", "Platform staff"
-    BUYER = "buyer", "Buyer"
-    CARRIER = "carrier", "Carrier"
-    STOREFRONT = "storefront", "Storefront"
-    POLICY = "policy", "Platform policy"
-    APP = "app", "Seller's app (API key)"  # the shop's own system, acting for the seller
+    SELLER = "seller", _("Seller")
+    STAFF = "staff", _("Platform staff")
+    BUYER = "buyer", _("Buyer")
+    CARRIER = "carrier", _("Carrier")
+    STOREFRONT = "storefront", _("Storefront")
+    POLICY = "policy", _("Platform policy")
+    APP = "app", _("Seller's app (API key)")  # the shop's own system, acting for the seller
 
 
 @dataclass(frozen=True)

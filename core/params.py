@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from django import forms
 from django.core.exceptions import BadRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 MAX_ID = 2**63 - 1  # a BigAutoField's largest value, on PostgreSQL and SQLite alike
 # The dates a seller may type or a URL may carry: wide enough for any real order, narrow
@@ -69,14 +70,14 @@ def require_int(value, *, lo, hi, name):
     """parse_int or a 400 naming the parameter."""
     number = parse_int(value, lo=lo, hi=hi)
     if number is None:
-        raise BadParameter(f"{name} must be a whole number from {lo} to {hi}.")
+        raise BadParameter(_("%(name)s must be a whole number from %(lo)s to %(hi)s.") % {"name": name, "lo": lo, "hi": hi})
     return number
 
 
 def require_id(value, *, name):
     number = parse_id(value)
     if number is None:
-        raise BadParameter(f"{name} must be an id.")
+        raise BadParameter(_("%(name)s must be an id.") % {"name": name})
     return number
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def units_sold(shop, sku_ids, since):
@@ -32,7 +33,7 @@ class OrdersConfig(AppConfig):
         registry.register_card(
             registry.BoardCard(
                 key="ship_24h",
-                label="Must ship within 24 h",
+                label=_("Must ship within 24 h"),
                 count=lambda shop, now: Order.objects.for_shop(shop).ship_within(now, 24).count(),
                 query={"deadline": "ship_24h", "sort": "ship_by"},
                 order=10,
@@ -41,7 +42,7 @@ class OrdersConfig(AppConfig):
         registry.register_card(
             registry.BoardCard(
                 key="past_ship_by",
-                label="Past ship-by time",
+                label=_("Past ship-by time"),
                 count=lambda shop, now: Order.objects.for_shop(shop).past_ship_by(now).count(),
                 query={"deadline": "past_ship_by", "sort": "ship_by"},
                 order=20,
@@ -50,7 +51,7 @@ class OrdersConfig(AppConfig):
         registry.register_card(
             registry.BoardCard(
                 key="auto_cancel_24h",
-                label="Will be auto-cancelled within 24 h",
+                label=_("Will be auto-cancelled within 24 h"),
                 count=lambda shop, now: Order.objects.for_shop(shop).auto_cancel_within(now, 24).count(),
                 query={"board": "auto_cancel_24h", "sort": "newest"},
                 filter=lambda qs, shop, now: qs.auto_cancel_within(now, 24),

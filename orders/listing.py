@@ -8,9 +8,9 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django import forms
 from django.db import connection
@@ -19,6 +19,7 @@ from django.db.models.functions import Reverse, Upper
 from django.db.models.lookups import In, StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core import params
 from shops.models import SKU
@@ -40,9 +41,9 @@ MAX_RESOLVED = 2000
 _PHONE = re.compile(r"[\d\s().+/-]+")
 SORTS = {
     # key: (label, field, descending)
-    "newest": ("Newest first", "placed_at", True),
-    "oldest": ("Oldest first", "placed_at", False),
-    "ship_by": ("Ship-by soonest", "ship_by", False),
+    "newest": (_("Newest first"), "placed_at", True),
+    "oldest": (_("Oldest first"), "placed_at", False),
+    "ship_by": (_("Ship-by soonest"), "ship_by", False),
     # Unpaid orders have no paid time: this sort lists the paid ones (order_shop_paid serves it).
     "paid": (_("Paid, newest first (paid orders)"), "paid_at", True),
     "total_high": (_("Total, highest first"), "total", True),
@@ -52,29 +53,29 @@ SORTS = {
 # would skip them after page 1).
 VALUE_REQUIRED_SORT_FIELDS = {"paid_at"}
 DEADLINES = {
-    "past_ship_by": "Past ship-by",
-    "ship_24h": "Must ship within 24 h",
-    "ship_48h": "Must ship within 48 h",
+    "past_ship_by": _("Past ship-by"),
+    "ship_24h": _("Must ship within 24 h"),
+    "ship_48h": _("Must ship within 48 h"),
 }
-TABS = [("all", "All"), *Order.Status.choices]
+TABS = [("all", pgettext_lazy("orders tab", "All")), *Order.Status.choices]
 
 
 class OrderFilterForm(forms.Form):
     tab = forms.ChoiceField(choices=TABS, required=False)
-    q = forms.CharField(required=False, label="Search", widget=forms.Textarea(attrs={"rows": 1}))
-    placed_from = params.DateField(required=False, label="Placed from", widget=forms.DateInput(attrs={"type": "date"}))
-    placed_to = params.DateField(required=False, label="Placed to", widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(required=False, label=_("Search"), widget=forms.Textarea(attrs={"rows": 1}))
+    placed_from = params.DateField(required=False, label=_("Placed from"), widget=forms.DateInput(attrs={"type": "date"}))
+    placed_to = params.DateField(required=False, label=_("Placed to"), widget=forms.DateInput(attrs={"type": "date"}))
     shipping_model = forms.ChoiceField(
-        choices=[("", "Any shipping")] + Order.ShippingModel.choices, required=False, label="Shipping"
+        choices=[("", _("Any shipping"))] + Order.ShippingModel.choices, required=False, label=_("Shipping")
     )
-    sku = forms.CharField(required=False, max_length=64, label="SKU")
+    sku = forms.CharField(required=False, max_length=64, label=_("SKU"))
     # A tag's id; another shop's tag matches no order of this shop (filtered() joins the shop).
     tag = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label=_("Tag"))
     updated_since = params.DateField(required=False, label=_("Updated since"),
                                      widget=forms.DateInput(attrs={"type": "date"}))
-    deadline = forms.ChoiceField(choices=[("", "Any deadline"), *DEADLINES.items()], required=False, label="Deadline")
-    sort = forms.ChoiceField(choices=[(k, v[0]) for k, v in SORTS.items()], required=False, label="Sort")
-    size = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False, label="Per page")
+    deadline = forms.ChoiceField(choices=[("", _("Any deadline")), *DEADLINES.items()], required=False, label=_("Deadline"))
+    sort = forms.ChoiceField(choices=[(k, v[0]) for k, v in SORTS.items()], required=False, label=_("Sort"))
+    size = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False, label=_("Per page"))
     board = forms.CharField(required=False, max_length=40)
 
     def __init__(self, *args, **kwargs):
@@ -85,7 +86,7 @@ class OrderFilterForm(forms.Form):
     def clean_q(self):
         tokens = [t for t in re.split(r"[\s,;]+", self.cleaned_data.get("q") or "") if t]
         if len(tokens) > MAX_SEARCH_TOKENS:
-            raise forms.ValidationError(f"Paste at most {MAX_SEARCH_TOKENS} order numbers, tracking numbers or SKUs at once.")
+            raise forms.ValidationError(_("Paste at most %(max_search_tokens)s order numbers, tracking numbers or SKUs at once.") % {"max_search_tokens": MAX_SEARCH_TOKENS})
         return list(dict.fromkeys(tokens))
 
     def clean(self):
@@ -94,7 +95,7 @@ class OrderFilterForm(forms.Form):
         raw = self.data.get("q") or ""
         data["q_phrase"] = " ".join(raw.split()) if data.get("q") and not re.search(r"[\n\r,;]", raw) else ""
         if data.get("placed_from") and data.get("placed_to") and data["placed_from"] > data["placed_to"]:
-            self.add_error("placed_to", "“Placed to” is before “Placed from”.")
+            self.add_error("placed_to", _("“Placed to” is before “Placed from”."))
         return data
 
 
@@ -247,7 +248,7 @@ def resolve_search(shop, data):
         ids.add(order_id)
     ids, conditions = set(), []
     exact = {n.upper() for n in by_kind.get("number", (set(), set()))[0]}
-    for kind, (_, kind_ids) in by_kind.items():
+    for kind, (_tokens, kind_ids) in by_kind.items():
         if kind == "sku":
             # A SKU may be in every tenth order or in three: PostgreSQL's statistics on the line's
             # sku_id choose between walking the newest orders and reading the SKU's lines.
@@ -329,7 +330,7 @@ def empty_page(data=None):
 
 def page(qs, *, sort="newest", size=DEFAULT_PAGE_SIZE, after=None, before=None):
     """One keyset page of `qs` in the chosen sort."""
-    _, field, descending = SORTS.get(sort, SORTS["newest"])
+    _label, field, descending = SORTS.get(sort, SORTS["newest"])
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
     if field in VALUE_REQUIRED_SORT_FIELDS:
         qs = qs.filter(**{f"{field}__isnull": False})

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Lower, Replace, Upper
 from django.db.models.lookups import In
+from django.utils.translation import gettext_lazy as _
 
 from core.actor import ActorKind
 from shops.models import SKU, Shop
@@ -76,29 +77,29 @@ class OrderQuerySet(models.QuerySet):
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        UNPAID = "UNPAID", "Unpaid"  # placed at checkout, payment not yet received
-        AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION", "Awaiting confirmation"  # paid, seller must confirm stock
-        AWAITING_SHIPMENT = "AWAITING_SHIPMENT", "Awaiting shipment"  # confirmed, stock reserved, to be packed
-        AWAITING_COLLECTION = "AWAITING_COLLECTION", "Awaiting collection"  # packed and ready, carrier not yet collected
-        IN_TRANSIT = "IN_TRANSIT", "In transit"  # every package handed to the carrier
-        DELIVERED = "DELIVERED", "Delivered"  # every package delivered; return window open
-        COMPLETED = "COMPLETED", "Completed"  # return window passed
-        CANCELLED = "CANCELLED", "Cancelled"  # cancelled by seller, buyer, staff or policy
+        UNPAID = "UNPAID", _("Unpaid")  # placed at checkout, payment not yet received
+        AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION", _("Awaiting confirmation")  # paid, seller must confirm stock
+        AWAITING_SHIPMENT = "AWAITING_SHIPMENT", _("Awaiting shipment")  # confirmed, stock reserved, to be packed
+        AWAITING_COLLECTION = "AWAITING_COLLECTION", _("Awaiting collection")  # packed and ready, carrier not yet collected
+        IN_TRANSIT = "IN_TRANSIT", _("In transit")  # every package handed to the carrier
+        DELIVERED = "DELIVERED", _("Delivered")  # every package delivered; return window open
+        COMPLETED = "COMPLETED", _("Completed")  # return window passed
+        CANCELLED = "CANCELLED", _("Cancelled")  # cancelled by seller, buyer, staff or policy
 
     class ShippingModel(models.TextChoices):
-        SELLER = "SELLER", "Ship by seller"  # seller's own carrier and tracking number
-        PLATFORM = "PLATFORM", "Ship by platform"  # platform partner carrier and label
+        SELLER = "SELLER", _("Ship by seller")  # seller's own carrier and tracking number
+        PLATFORM = "PLATFORM", _("Ship by platform")  # platform partner carrier and label
 
     class CancelReason(models.TextChoices):
-        OUT_OF_STOCK = "out_of_stock", "Out of stock"
-        DAMAGED_OR_EXPIRED = "damaged_or_expired", "Damaged or expired item"
-        BUYER_REQUESTED = "buyer_requested", "Buyer asked to cancel"
-        PRICING_ERROR = "pricing_error", "Pricing error"
-        OTHER = "other", "Other"
+        OUT_OF_STOCK = "out_of_stock", _("Out of stock")
+        DAMAGED_OR_EXPIRED = "damaged_or_expired", _("Damaged or expired item")
+        BUYER_REQUESTED = "buyer_requested", _("Buyer asked to cancel")
+        PRICING_ERROR = "pricing_error", _("Pricing error")
+        OTHER = "other", _("Other")
         # Set by the platform, never offered to sellers.
-        UNPAID = "unpaid", "Not paid in time"
-        NO_TRACKING = "no_tracking", "No tracking update in time"
-        DELIVERY_FAILED = "delivery_failed", "Lost or abnormal delivery"
+        UNPAID = "unpaid", _("Not paid in time")
+        NO_TRACKING = "no_tracking", _("No tracking update in time")
+        DELIVERY_FAILED = "delivery_failed", _("Lost or abnormal delivery")
 
     number = models.CharField(max_length=40, unique=True)
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
@@ -408,28 +409,28 @@ class OrderEvent(History):
 
     class Action(models.TextChoices):
         # Labels are the words sellers and buyers read in the order's history.
-        PLACE = "place", "Order placed"
-        PAY = "pay", "Payment received"
-        CONFIRM = "confirm", "Confirmed"
-        ARRANGE_SHIPMENT = "arrange_shipment", "Shipment arranged"
-        MARK_IN_TRANSIT = "mark_in_transit", "Handed to the carrier"
-        MARK_DELIVERED = "mark_delivered", "Delivered"
-        COMPLETE = "complete", "Completed"
-        CANCEL = "cancel", "Cancelled"
-        CANCEL_IN_TRANSIT = "cancel_in_transit", "Cancelled during delivery"
-        NOTE = "note", "Note"
-        MESSAGE = "message", "Message to the buyer"
-        LATE_DISPATCH = "late_dispatch", "Late dispatch"
-        HANDOVER_OVERDUE = "handover_overdue", "Handover overdue"
-        TRACKING_REMINDER = "tracking_reminder", "Reminder: no tracking update yet"
-        DEADLINES_PAUSED = "deadlines_paused", "Deadlines paused"
-        TAG = "tag", "Tagged"
-        UNTAG = "untag", "Tag removed"
-        PIN_NOTE = "pin_note", "Note pinned"
-        UNPIN_NOTE = "unpin_note", "Pinned note removed"
-        BUYER_REQUEST = "buyer_request", "Buyer request"
-        REFUND = "refund", "Refund"
-        GENERATED = "generated", "Order created (test data)"
+        PLACE = "place", _("Order placed")
+        PAY = "pay", _("Payment received")
+        CONFIRM = "confirm", _("Confirmed")
+        ARRANGE_SHIPMENT = "arrange_shipment", _("Shipment arranged")
+        MARK_IN_TRANSIT = "mark_in_transit", _("Handed to the carrier")
+        MARK_DELIVERED = "mark_delivered", _("Delivered")
+        COMPLETE = "complete", _("Completed")
+        CANCEL = "cancel", _("Cancelled")
+        CANCEL_IN_TRANSIT = "cancel_in_transit", _("Cancelled during delivery")
+        NOTE = "note", _("Note")
+        MESSAGE = "message", _("Message to the buyer")
+        LATE_DISPATCH = "late_dispatch", _("Late dispatch")
+        HANDOVER_OVERDUE = "handover_overdue", _("Handover overdue")
+        TRACKING_REMINDER = "tracking_reminder", _("Reminder: no tracking update yet")
+        DEADLINES_PAUSED = "deadlines_paused", _("Deadlines paused")
+        TAG = "tag", _("Tagged")
+        UNTAG = "untag", _("Tag removed")
+        PIN_NOTE = "pin_note", _("Note pinned")
+        UNPIN_NOTE = "unpin_note", _("Pinned note removed")
+        BUYER_REQUEST = "buyer_request", _("Buyer request")
+        REFUND = "refund", _("Refund")
+        GENERATED = "generated", _("Order created (test data)")
 
     # Indexes are what make history writes cost (policies write thousands of rows a run):
     # the order's lookups use orderevent_order_at, and only rows written by a person are
@@ -522,9 +523,9 @@ class OrderMessage(models.Model):
     """Messages on an order between the shop and the buyer; platform notices go here too."""
 
     class Sender(models.TextChoices):
-        SELLER = "seller", "Seller"
-        BUYER = "buyer", "Buyer"
-        PLATFORM = "platform", "Platform"
+        SELLER = "seller", _("Seller")
+        BUYER = "buyer", _("Buyer")
+        PLATFORM = "platform", _("Platform")
 
     # As on OrderEvent: the order's lookups use ordermessage_order_at; platform notices
     # (no author) are not indexed by author.

@@ -4,6 +4,9 @@ Actions check one order against this table; policies read the same from-states t
 thousands of rows with one UPDATE ... WHERE status IN (...).
 """
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from core.refusals import Refused
 
 from .models import Order
@@ -59,22 +62,31 @@ class InvalidTransition(Refused):
     def __init__(self, action, status, number=None):
         self.action, self.status, self.number = action, status, number
         label = S(status).label.lower() if status in S.values else status
-        who = f"Order {number}" if number else "This order"
-        why = " once it is with the carrier" if action == "cancel" and status in HANDED_OVER else ""
-        super().__init__(f"{who} is {label}; it cannot be {_past(action)}{why}.")
+        done = _past(action)
+        if action == "cancel" and status in HANDED_OVER:
+            reason = (_("Order %(number)s is %(status)s; it cannot be %(done)s once it is with the carrier.") if number
+                      else _("This order is %(status)s; it cannot be %(done)s once it is with the carrier."))
+        else:
+            reason = (_("Order %(number)s is %(status)s; it cannot be %(done)s.") if number
+                      else _("This order is %(status)s; it cannot be %(done)s."))
+        super().__init__(reason % {"number": number, "status": label, "done": done})
 
 
 def _past(action):
-    return {
-        "pay": "marked paid",
-        "confirm": "confirmed",
-        "arrange_shipment": "arranged for shipment",
-        "mark_in_transit": "marked in transit",
-        "mark_delivered": "marked delivered",
-        "complete": "completed",
-        "cancel": "cancelled",
-        "cancel_in_transit": "cancelled as lost (it is not in transit)",
-    }.get(action, action)
+    return _PAST.get(action, action)
+
+
+# Translators: what an order "cannot be" when its status does not allow the action.
+_PAST = {
+    "pay": pgettext_lazy("cannot be", "marked paid"),
+    "confirm": pgettext_lazy("cannot be", "confirmed"),
+    "arrange_shipment": pgettext_lazy("cannot be", "arranged for shipment"),
+    "mark_in_transit": pgettext_lazy("cannot be", "marked in transit"),
+    "mark_delivered": pgettext_lazy("cannot be", "marked delivered"),
+    "complete": pgettext_lazy("cannot be", "completed"),
+    "cancel": pgettext_lazy("cannot be", "cancelled"),
+    "cancel_in_transit": pgettext_lazy("cannot be", "cancelled as lost (it is not in transit)"),
+}
 
 
 def from_states(action):

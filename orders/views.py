@@ -1,7 +1,6 @@
 import csv
-from urllib.parse import urlencode
-
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from core import params
 from core.actor import Actor
@@ -237,11 +236,11 @@ def _bulk_selection(request, shop):
 
 def _selection_error(ids):
     if ids is None:
-        return "The selection holds something that is not an order; reload the page and select again."
+        return _("The selection holds something that is not an order; reload the page and select again.")
     if not ids:
-        return "Select at least one order."
+        return _("Select at least one order.")
     if len(ids) > BULK_LIMIT:
-        return f"At most {BULK_LIMIT} orders at once; narrow the filter."
+        return _("At most %(bulk_limit)s orders at once; narrow the filter.") % {"bulk_limit": BULK_LIMIT}
     return None
 
 
@@ -593,7 +592,7 @@ def order_confirm(request, shop, number):
         actions.confirm_order(order=order, actor=Actor.seller(request.user))
     except Refused as exc:
         return after_order_action(request, shop, order, error=str(exc), status=409)
-    return after_order_action(request, shop, order, ok=f"Order {order.number} confirmed; stock reserved.")
+    return after_order_action(request, shop, order, ok=_("Order %(number)s confirmed; stock reserved.") % {"number": order.number})
 
 
 @require_POST
@@ -613,7 +612,7 @@ def order_cancel(request, shop, number):
         )
     except Refused as exc:
         return after_order_action(request, shop, order, error=str(exc), status=409)
-    return after_order_action(request, shop, order, ok=f"Order {order.number} cancelled; the buyer has been told.")
+    return after_order_action(request, shop, order, ok=_("Order %(number)s cancelled; the buyer has been told.") % {"number": order.number})
 
 
 @require_POST
@@ -637,6 +636,6 @@ def order_note(request, shop, number):
     order = _order(shop, number)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return after_order_action(request, shop, order, error="Write the note first (at most 2000 characters).", status=400)
+        return after_order_action(request, shop, order, error=_("Write the note first (at most 2000 characters)."), status=400)
     actions.add_note(order=order, actor=Actor.seller(request.user), text=form.cleaned_data["text"])
-    return after_order_action(request, shop, order, ok="Note added.")
+    return after_order_action(request, shop, order, ok=_("Note added."))

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 class ReturnsConfig(AppConfig):
@@ -27,7 +28,7 @@ class ReturnsConfig(AppConfig):
 
         registry.register_card(registry.BoardCard(
             key="requests_awaiting",
-            label="Buyer requests awaiting your answer",
+            label=_("Buyer requests awaiting your answer"),
             count=lambda shop, now: BuyerRequest.objects.for_shop(shop).awaiting_answer().count(),
             query={"board": "requests_awaiting", "sort": "newest"},
             filter=lambda qs, shop, now: having(qs, BuyerRequest.objects.for_shop(shop).awaiting_answer()),
@@ -35,8 +36,8 @@ class ReturnsConfig(AppConfig):
         ))
         # Cards of what the platform does within 24 h unless the seller acts first.
         for order, key, label, due in (
-            (41, "requests_auto_approve_24h", "Requests approved automatically within 24 h", due_within),
-            (42, "returns_auto_refund_24h", "Returns refunded by the platform within 24 h", refunded_by_platform_within),
+            (41, "requests_auto_approve_24h", _("Requests approved automatically within 24 h"), due_within),
+            (42, "returns_auto_refund_24h", _("Returns refunded by the platform within 24 h"), refunded_by_platform_within),
         ):
             registry.register_card(registry.BoardCard(
                 key=key, label=label, order=order, query={"board": key, "sort": "newest"},
@@ -45,8 +46,8 @@ class ReturnsConfig(AppConfig):
             ))
         registry.register_filter(registry.ListFilter(
             key="request",
-            label="Buyer request",
-            choices=[("awaiting", "Awaiting your answer"), ("open", "Open request"), ("any", "Any request")],
+            label=_("Buyer request"),
+            choices=[("awaiting", _("Awaiting your answer")), ("open", _("Open request")), ("any", _("Any request"))],
             apply=lambda qs, value: having(qs, {
                 "awaiting": BuyerRequest.objects.awaiting_answer(),
                 "open": BuyerRequest.objects.open(),

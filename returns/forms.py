@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import REASONS_BY_KIND, REJECT_REASONS_BY_KIND, BuyerRequest, reason_choices
 
 
 class LookupForm(forms.Form):
-    number = forms.CharField(label="Order number", max_length=40)
-    contact = forms.CharField(label="Email or phone used at checkout", max_length=254)
+    number = forms.CharField(label=_("Order number"), max_length=40)
+    contact = forms.CharField(label=_("Email or phone used at checkout"), max_length=254)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -27,12 +28,12 @@ class MultipleFileField(forms.FileField):
 
 
 class RequestForm(forms.Form):
-    kind = forms.ChoiceField(label="What do you need?", choices=BuyerRequest.Kind.choices)
-    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.Reason.choices,
-                               error_messages={"required": "Choose a reason."})
-    description = forms.CharField(label="Describe the problem", required=False, max_length=2000,
+    kind = forms.ChoiceField(label=_("What do you need?"), choices=BuyerRequest.Kind.choices)
+    reason = forms.ChoiceField(label=_("Reason"), choices=BuyerRequest.Reason.choices,
+                               error_messages={"required": _("Choose a reason.")})
+    description = forms.CharField(label=_("Describe the problem"), required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
-    photos = MultipleFileField(label="Photos (up to 5, JPEG, PNG or WebP, 5 MB each)", required=False)
+    photos = MultipleFileField(label=_("Photos (up to 5, JPEG, PNG or WebP, 5 MB each)"), required=False)
 
     def __init__(self, *args, lines=(), kinds=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,8 +53,8 @@ class RequestForm(forms.Form):
         data = super().clean()
         kind, reason = data.get("kind"), data.get("reason")
         if kind and reason and reason not in REASONS_BY_KIND[kind]:
-            self.add_error("reason", f"“{BuyerRequest.Reason(reason).label}” is not a reason for a "
-                                     f"{BuyerRequest.Kind(kind).label.lower()} request; choose one from the list.")
+            self.add_error("reason", _("“%(reason)s” is not a reason for a %(kind)s request; choose one from the list.") % {
+                "reason": BuyerRequest.Reason(reason).label, "kind": BuyerRequest.Kind(kind).label.lower()})
         return data
 
     def quantities(self):
@@ -64,25 +65,25 @@ class RequestForm(forms.Form):
 
 
 class ShipBackForm(forms.Form):
-    carrier = forms.CharField(label="Carrier", max_length=60, required=False)
-    tracking = forms.CharField(label="Return tracking number", max_length=60)
+    carrier = forms.CharField(label=_("Carrier"), max_length=60, required=False)
+    tracking = forms.CharField(label=_("Return tracking number"), max_length=60)
 
 
 class MessageForm(forms.Form):
-    body = forms.CharField(label="Message", max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    body = forms.CharField(label=_("Message"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ApproveForm(forms.Form):
-    amount = forms.DecimalField(label="Refund amount", required=False, min_value=0, decimal_places=2, max_digits=14)
-    note = forms.CharField(label="Note to the buyer", required=False, max_length=500)
+    amount = forms.DecimalField(label=_("Refund amount"), required=False, min_value=0, decimal_places=2, max_digits=14)
+    note = forms.CharField(label=_("Note to the buyer"), required=False, max_length=500)
 
 
 class RejectForm(forms.Form):
     """The seller's rejection: the reasons that fit the request's kind, none chosen for them."""
 
-    reason = forms.ChoiceField(label="Reason", choices=BuyerRequest.RejectReason.choices,
-                               error_messages={"required": "Choose the reason for the rejection."})
-    note = forms.CharField(label="Explanation for the buyer", required=False, max_length=500)
+    reason = forms.ChoiceField(label=_("Reason"), choices=BuyerRequest.RejectReason.choices,
+                               error_messages={"required": _("Choose the reason for the rejection.")})
+    note = forms.CharField(label=_("Explanation for the buyer"), required=False, max_length=500)
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,31 +92,31 @@ class RejectForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
-    reason = forms.ChoiceField(label="What is wrong", choices=[
+    reason = forms.ChoiceField(label=_("What is wrong"), choices=[
         (r.value, r.label) for r in BuyerRequest.RejectReason
         if r in (BuyerRequest.RejectReason.NOT_RECEIVED_BACK, BuyerRequest.RejectReason.USED,
                  BuyerRequest.RejectReason.EVIDENCE, BuyerRequest.RejectReason.OTHER)])
-    note = forms.CharField(label="What arrived (or that nothing did)", max_length=500)
+    note = forms.CharField(label=_("What arrived (or that nothing did)"), max_length=500)
 
 
 class ReceiveForm(forms.Form):
-    note = forms.CharField(label="What arrived", required=False, max_length=500)
+    note = forms.CharField(label=_("What arrived"), required=False, max_length=500)
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(label="Amount (leave empty for the full amount)", required=False, min_value=0,
+    amount = forms.DecimalField(label=_("Amount (leave empty for the full amount)"), required=False, min_value=0,
                                 decimal_places=2, max_digits=14)
-    note = forms.CharField(label="Why partial (if it is)", required=False, max_length=500)
+    note = forms.CharField(label=_("Why partial (if it is)"), required=False, max_length=500)
 
 
 class StaffRulingForm(forms.Form):
     DECISIONS = [("approve", "Approve"), ("reject", "Reject"), ("refund", "Refund the return now")]
     decision = forms.ChoiceField(choices=DECISIONS)
     reject_reason = forms.ChoiceField(choices=[("", "—"), *BuyerRequest.RejectReason.choices], required=False)
-    note = forms.CharField(label="Reason for the ruling", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(label=_("Reason for the ruling"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == "reject" and not data.get("reject_reason"):
-            self.add_error("reject_reason", "Choose the reason for the rejection.")
+            self.add_error("reject_reason", _("Choose the reason for the rejection."))
         return data

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Cast, Concat, JSONObject, LPad
+from django.utils.translation import gettext_lazy as _
 
 from core.actor import ActorKind
 from core.sql import MoneyText
@@ -41,46 +42,46 @@ class BuyerRequest(models.Model):
     """A buyer's cancellation, refund-only or return-and-refund request on one order."""
 
     class Kind(models.TextChoices):
-        CANCEL = "cancel", "Cancellation"  # before shipment: cancel the whole order
-        REFUND_ONLY = "refund_only", "Refund only"  # after delivery, the buyer keeps the item
-        RETURN = "return", "Return and refund"  # after delivery, the buyer ships the item back
+        CANCEL = "cancel", _("Cancellation")  # before shipment: cancel the whole order
+        REFUND_ONLY = "refund_only", _("Refund only")  # after delivery, the buyer keeps the item
+        RETURN = "return", _("Return and refund")  # after delivery, the buyer ships the item back
 
     class Reason(models.TextChoices):
         # After delivery (refund only, return and refund): what is wrong with the item.
-        DAMAGED = "damaged", "Damaged"
-        WRONG_ITEM = "wrong_item", "Wrong item"
-        NOT_AS_DESCRIBED = "not_as_described", "Not as described"
-        MISSING_PARTS = "missing_parts", "Missing parts"
+        DAMAGED = "damaged", _("Damaged")
+        WRONG_ITEM = "wrong_item", _("Wrong item")
+        NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+        MISSING_PARTS = "missing_parts", _("Missing parts")
         # Before shipment (cancellation): why the buyer no longer wants the order.
-        ORDERED_BY_MISTAKE = "ordered_by_mistake", "Ordered by mistake"
-        CHANGE_ORDER = "change_order", "Need to change the address or the items"
-        BETTER_PRICE = "better_price", "Found a better price"
-        TOO_SLOW = "too_slow", "Delivery would take too long"
+        ORDERED_BY_MISTAKE = "ordered_by_mistake", _("Ordered by mistake")
+        CHANGE_ORDER = "change_order", _("Need to change the address or the items")
+        BETTER_PRICE = "better_price", _("Found a better price")
+        TOO_SLOW = "too_slow", _("Delivery would take too long")
         # Either.
-        NO_LONGER_NEEDED = "no_longer_needed", "No longer needed"
-        OTHER = "other", "Other"
+        NO_LONGER_NEEDED = "no_longer_needed", _("No longer needed")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        REQUESTED = "REQUESTED", "Awaiting the seller's answer"  # the seller (or P11) must answer by respond_by
-        APPROVED = "APPROVED", "Approved, awaiting the return"  # a return: the buyer ships the item back
-        RETURN_SHIPPED = "RETURN_SHIPPED", "Return shipped"  # the buyer entered the return tracking number
-        RECEIVED = "RECEIVED", "Return received"  # the seller confirmed receipt; refund next
-        DISPUTED = "DISPUTED", "Disputed, with platform staff"  # the seller says the return is not what was sent; staff rule
-        REFUNDED = "REFUNDED", "Refunded"  # closed with a refund (a cancellation: order cancelled too)
-        REJECTED = "REJECTED", "Rejected"  # closed: the seller or staff refused, with a reason
-        WITHDRAWN = "WITHDRAWN", "Withdrawn"  # closed: the buyer withdrew it
-        LAPSED = "LAPSED", "Closed, not shipped back"  # closed: an approved return not shipped back in time (P13)
+        REQUESTED = "REQUESTED", _("Awaiting the seller's answer")  # the seller (or P11) must answer by respond_by
+        APPROVED = "APPROVED", _("Approved, awaiting the return")  # a return: the buyer ships the item back
+        RETURN_SHIPPED = "RETURN_SHIPPED", _("Return shipped")  # the buyer entered the return tracking number
+        RECEIVED = "RECEIVED", _("Return received")  # the seller confirmed receipt; refund next
+        DISPUTED = "DISPUTED", _("Disputed, with platform staff")  # the seller says the return is not what was sent; staff rule
+        REFUNDED = "REFUNDED", _("Refunded")  # closed with a refund (a cancellation: order cancelled too)
+        REJECTED = "REJECTED", _("Rejected")  # closed: the seller or staff refused, with a reason
+        WITHDRAWN = "WITHDRAWN", _("Withdrawn")  # closed: the buyer withdrew it
+        LAPSED = "LAPSED", _("Closed, not shipped back")  # closed: an approved return not shipped back in time (P13)
 
     class RejectReason(models.TextChoices):
         # A refund or a return: the item.
-        NO_DEFECT = "no_defect", "The item shows no defect"
-        EVIDENCE = "evidence", "The photos or description do not support the request"
-        USED = "used", "The item was used or damaged after delivery"
-        NOT_RECEIVED_BACK = "not_received_back", "The returned item did not arrive"
+        NO_DEFECT = "no_defect", _("The item shows no defect")
+        EVIDENCE = "evidence", _("The photos or description do not support the request")
+        USED = "used", _("The item was used or damaged after delivery")
+        NOT_RECEIVED_BACK = "not_received_back", _("The returned item did not arrive")
         # A cancellation: the order is on its way.
-        ALREADY_SHIPPED = "already_shipped", "The order was already handed to the carrier"
-        ALREADY_PACKED = "already_packed", "The order is already packed and labelled for the carrier"
-        OTHER = "other", "Other"
+        ALREADY_SHIPPED = "already_shipped", _("The order was already handed to the carrier")
+        ALREADY_PACKED = "already_packed", _("The order is already packed and labelled for the carrier")
+        OTHER = "other", _("Other")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="requests")
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="buyer_requests")
@@ -251,25 +252,25 @@ class RequestEvent(History):
 
     class Action(models.TextChoices):
         # Labels are the words the seller and the buyer read in the request's timeline.
-        OPEN = "open", "Requested"
-        APPROVE = "approve", "Approved"
-        REJECT = "reject", "Rejected"
-        EXTEND = "extend", "Deadline extended"
-        WITHDRAW = "withdraw", "Withdrawn"
-        SHIP_BACK = "ship_back", "Return shipped"
-        RECEIVE = "receive", "Return received"
-        REFUND = "refund", "Refunded"
-        AUTO_REFUND = "auto_refund", "Refunded by the platform"
-        LAPSE = "lapse", "Closed, not shipped back"
-        DEADLINE_PAUSED = "deadline_paused", "Deadline moved (force majeure)"
-        REMIND_SHIP_BACK = "remind_ship_back", "Buyer reminded to ship it back"
-        REMIND_REFUND = "remind_refund", "Seller reminded to refund"
-        DISPUTE = "dispute", "Disputed by the seller"
-        STAFF_REJECT = "staff_reject", "Rejected by platform staff"
-        STAFF_REFUND = "staff_refund", "Refunded by platform staff"
-        STAFF_APPROVE = "staff_approve", "Approved by platform staff"
-        REFUND_APPROVED = "refund_approved", "Refunded"
-        DEADLINES_RECOMPUTED = "deadlines_recomputed", "Deadline moved (new platform window)"
+        OPEN = "open", _("Requested")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        EXTEND = "extend", _("Deadline extended")
+        WITHDRAW = "withdraw", _("Withdrawn")
+        SHIP_BACK = "ship_back", _("Return shipped")
+        RECEIVE = "receive", _("Return received")
+        REFUND = "refund", _("Refunded")
+        AUTO_REFUND = "auto_refund", _("Refunded by the platform")
+        LAPSE = "lapse", _("Closed, not shipped back")
+        DEADLINE_PAUSED = "deadline_paused", _("Deadline moved (force majeure)")
+        REMIND_SHIP_BACK = "remind_ship_back", _("Buyer reminded to ship it back")
+        REMIND_REFUND = "remind_refund", _("Seller reminded to refund")
+        DISPUTE = "dispute", _("Disputed by the seller")
+        STAFF_REJECT = "staff_reject", _("Rejected by platform staff")
+        STAFF_REFUND = "staff_refund", _("Refunded by platform staff")
+        STAFF_APPROVE = "staff_approve", _("Approved by platform staff")
+        REFUND_APPROVED = "refund_approved", _("Refunded")
+        DEADLINES_RECOMPUTED = "deadlines_recomputed", _("Deadline moved (new platform window)")
 
     request = models.ForeignKey(BuyerRequest, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=30, choices=Action.choices)
@@ -315,8 +316,8 @@ class Refund(models.Model):
     running total."""
 
     class Kind(models.TextChoices):
-        ORDER = "order", "Whole order"  # cancellation or full refund: at most once per order
-        REQUEST = "request", "Request"  # a return's or refund-only request's refund, full or partial
+        ORDER = "order", _("Whole order")  # cancellation or full refund: at most once per order
+        REQUEST = "request", _("Request")  # a return's or refund-only request's refund, full or partial
 
     # Lookups by order use refund_seq_unique, by request refund_request_once (see Meta).
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", db_index=False)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 
 from core import images
 from orders.actions import ActionRefused
@@ -46,22 +47,22 @@ def check_photo(upload):
     name = getattr(upload, "name", "photo") or "photo"
     limit = max_bytes()
     if upload.size > limit:
-        raise ActionRefused(f"“{name}” is larger than {limit // (1024 * 1024)} MB.")
+        raise ActionRefused(_("“%(name)s” is larger than %(value)s MB.") % {"name": name, "value": limit // (1024 * 1024)})
     upload.seek(0)
     content = upload.read(limit + 1)
     if len(content) > limit:
-        raise ActionRefused(f"“{name}” is larger than {limit // (1024 * 1024)} MB.")
+        raise ActionRefused(_("“%(name)s” is larger than %(value)s MB.") % {"name": name, "value": limit // (1024 * 1024)})
     try:
         image = images.clean_image(content, max_pixels=max_pixels())
     except images.TooManyPixels as exc:
-        raise ActionRefused(f"“{name}” is too large an image: {exc.describe()}.") from None
+        raise ActionRefused(_("“%(name)s” is too large an image: %(describe)s.") % {"name": name, "describe": exc.describe()}) from None
     except images.NotAnImage:
-        raise ActionRefused(f"“{name}” is not a JPEG, PNG or WebP photo.") from None
+        raise ActionRefused(_("“%(name)s” is not a JPEG, PNG or WebP photo.") % {"name": name}) from None
     return CheckedPhoto(image.data, image.content_type, image.ext, image.width, image.height, image.sha256)
 
 
 def check_photos(uploads):
     uploads = [u for u in uploads if u]
     if len(uploads) > max_photos():
-        raise ActionRefused(f"Attach at most {max_photos()} photos.")
+        raise ActionRefused(_("Attach at most %(max_photos)s photos.") % {"max_photos": max_photos()})
     return [check_photo(u) for u in uploads]

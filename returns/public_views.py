@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -270,7 +271,7 @@ def buyer_open_request(request):
         return _after(request, order, error=str(exc), status=429)
     except ActionRefused as exc:
         return _after(request, order, error=str(exc), status=400)
-    return _after(request, order, ok=f"Request {req.number} sent to the seller.")
+    return _after(request, order, ok=_("Request %(number)s sent to the seller.") % {"number": req.number})
 
 
 @require_POST
@@ -283,7 +284,7 @@ def buyer_withdraw(request, pk):
         actions.withdraw_request(request=req)
     except Refused as exc:
         return _after(request, order, error=str(exc), status=409)
-    return _after(request, order, ok=f"Request {req.number} withdrawn.")
+    return _after(request, order, ok=_("Request %(number)s withdrawn.") % {"number": req.number})
 
 
 @require_POST
@@ -294,12 +295,12 @@ def buyer_ship_back(request, pk):
     req = _buyer_request(order, pk)
     form = ShipBackForm(request.POST)
     if not form.is_valid():
-        return _after(request, order, error="Enter the return tracking number.", status=400)
+        return _after(request, order, error=_("Enter the return tracking number."), status=400)
     try:
         actions.ship_back(request=req, carrier=form.cleaned_data["carrier"], tracking=form.cleaned_data["tracking"])
     except Refused as exc:
         return _after(request, order, error=str(exc), status=409)
-    return _after(request, order, ok="Return tracking number saved; the seller has been told.")
+    return _after(request, order, ok=_("Return tracking number saved; the seller has been told."))
 
 
 @require_POST
@@ -309,14 +310,14 @@ def buyer_message(request):
         return redirect("returns_public:find")
     form = MessageForm(request.POST)
     if not form.is_valid():
-        return _after(request, order, error="Write the message first (at most 4000 characters).", status=400)
+        return _after(request, order, error=_("Write the message first (at most 4000 characters)."), status=400)
     try:
         actions.post_message(order=order, sender=OrderMessage.Sender.BUYER, body=form.cleaned_data["body"])
     except actions.TooManyMessages as exc:
         return _after(request, order, error=str(exc), status=429)
     except ActionRefused as exc:
         return _after(request, order, error=str(exc), status=400)
-    return _after(request, order, ok="Message sent to the seller.")
+    return _after(request, order, ok=_("Message sent to the seller."))
 
 
 def buyer_photo(request, pk, photo):

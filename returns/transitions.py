@@ -4,6 +4,9 @@ Actions check one request against this table; P11 reads the same from-states to 
 requests it may approve.
 """
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from core.refusals import Refused
 from orders import transitions as order_transitions
 from orders.models import Order
@@ -63,20 +66,20 @@ ORDER_STATES_FOR_KIND = {
 }
 
 _PAST = {
-    "approve": "approved",
-    "reject": "rejected",
-    "extend": "extended",
-    "withdraw": "withdrawn",
-    "ship_back": "marked as shipped back",
-    "receive": "marked as received",
-    "refund": "refunded",
-    "refund_approved": "refunded",
-    "staff_approve": "approved",
-    "staff_refund": "refunded",
-    "dispute": "disputed",
-    "staff_reject": "rejected",
-    "lapse": "closed as not shipped back",
-    "auto_refund": "refunded by the platform",
+    "approve": pgettext_lazy("cannot be", "approved"),
+    "reject": pgettext_lazy("cannot be", "rejected"),
+    "extend": pgettext_lazy("cannot be", "extended"),
+    "withdraw": pgettext_lazy("cannot be", "withdrawn"),
+    "ship_back": pgettext_lazy("cannot be", "marked as shipped back"),
+    "receive": pgettext_lazy("cannot be", "marked as received"),
+    "refund": pgettext_lazy("cannot be", "refunded"),
+    "refund_approved": pgettext_lazy("cannot be", "refunded"),
+    "staff_approve": pgettext_lazy("cannot be", "approved"),
+    "staff_refund": pgettext_lazy("cannot be", "refunded"),
+    "dispute": pgettext_lazy("cannot be", "disputed"),
+    "staff_reject": pgettext_lazy("cannot be", "rejected"),
+    "lapse": pgettext_lazy("cannot be", "closed as not shipped back"),
+    "auto_refund": pgettext_lazy("cannot be", "refunded by the platform"),
 }
 
 
@@ -87,12 +90,12 @@ class InvalidTransition(Refused):
         self.action, self.from_status = action, request.status  # the status the move was tried from
         label = BuyerRequest.Status(request.status).label.lower()
         kind = BuyerRequest.Kind(request.kind).label.lower()
-        sources, _, kinds = TRANSITIONS[action]
+        kinds = TRANSITIONS[action][2]
         if request.kind not in kinds:
-            why = f"a {kind} request cannot be {_PAST[action]}"
+            reason = _("Request %(number)s is %(status)s; a %(kind)s request cannot be %(done)s.")
         else:
-            why = f"it cannot be {_PAST[action]} now"
-        super().__init__(f"Request {request.number} is {label}; {why}.")
+            reason = _("Request %(number)s is %(status)s; it cannot be %(done)s now.")
+        super().__init__(reason % {"number": request.number, "status": label, "kind": kind, "done": _PAST[action]})
 
 
 def allowed(action, request, staff=False):

@@ -6,6 +6,8 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -26,17 +28,17 @@ from .public_views import photo_response
 PAGE_SIZE = 50
 S = BuyerRequest.Status
 TABS = [
-    ("open", "Open"),
-    (S.REQUESTED, "Awaiting your answer"),
-    (S.APPROVED, "Awaiting the return"),
-    (S.RETURN_SHIPPED, "Return shipped"),
-    (S.RECEIVED, "To refund"),
-    (S.DISPUTED, "Disputed"),
-    (S.REFUNDED, "Refunded"),
-    (S.REJECTED, "Rejected"),
-    (S.WITHDRAWN, "Withdrawn"),
-    (S.LAPSED, "Not shipped back"),
-    ("all", "All"),
+    ("open", pgettext_lazy("requests tab", "Open")),
+    (S.REQUESTED, gettext_lazy("Awaiting your answer")),
+    (S.APPROVED, gettext_lazy("Awaiting the return")),
+    (S.RETURN_SHIPPED, gettext_lazy("Return shipped")),
+    (S.RECEIVED, gettext_lazy("To refund")),
+    (S.DISPUTED, gettext_lazy("Disputed")),
+    (S.REFUNDED, gettext_lazy("Refunded")),
+    (S.REJECTED, gettext_lazy("Rejected")),
+    (S.WITHDRAWN, gettext_lazy("Withdrawn")),
+    (S.LAPSED, gettext_lazy("Not shipped back")),
+    ("all", pgettext_lazy("requests tab", "All")),
 ]
 
 
@@ -148,7 +150,7 @@ def request_approve(request, shop, pk):
                                 note=form.cleaned_data["note"])
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Request {req.number} approved; the buyer has been told.")
+    return _after(request, shop, req, ok=_("Request %(number)s approved; the buyer has been told.") % {"number": req.number})
 
 
 @require_POST
@@ -163,7 +165,7 @@ def request_reject(request, shop, pk):
                                note=form.cleaned_data["note"])
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Request {req.number} rejected; the buyer has been told.")
+    return _after(request, shop, req, ok=_("Request %(number)s rejected; the buyer has been told.") % {"number": req.number})
 
 
 @require_POST
@@ -174,7 +176,7 @@ def request_extend(request, shop, pk):
         req = actions.extend_deadline(request=req, actor=Actor.seller(request.user))
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Deadline extended to {format_when(req.respond_by)}.")
+    return _after(request, shop, req, ok=_("Deadline extended to %(format_when)s.") % {"format_when": format_when(req.respond_by)})
 
 
 @require_POST
@@ -188,7 +190,7 @@ def request_receive(request, shop, pk):
         actions.confirm_receipt(request=req, actor=Actor.seller(request.user), note=form.cleaned_data["note"])
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Return {req.number} received. Refund it next.")
+    return _after(request, shop, req, ok=_("Return %(number)s received. Refund it next.") % {"number": req.number})
 
 
 @require_POST
@@ -204,7 +206,7 @@ def request_refund(request, shop, pk):
                                note=form.cleaned_data["note"])
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Return {req.number} refunded; the buyer has been told.")
+    return _after(request, shop, req, ok=_("Return %(number)s refunded; the buyer has been told.") % {"number": req.number})
 
 
 @require_POST
@@ -219,7 +221,7 @@ def request_dispute(request, shop, pk):
                                note=form.cleaned_data["note"])
     except Refused as exc:
         return _after(request, shop, req, error=str(exc), status=409)
-    return _after(request, shop, req, ok=f"Return {req.number} disputed; platform staff will rule on it.")
+    return _after(request, shop, req, ok=_("Return %(number)s disputed; platform staff will rule on it.") % {"number": req.number})
 
 
 @shop_required(perm="requests.view")
@@ -240,11 +242,11 @@ def order_message(request, shop, number):
         try:
             actions.post_message(order=order, sender=OrderMessage.Sender.SELLER, author=request.user,
                                  body=form.cleaned_data["body"])
-            ok = "Message sent to the buyer."
+            ok = _("Message sent to the buyer.")
         except Refused as exc:
             error, status = str(exc), getattr(exc, "http_status", 409)
     else:
-        error = "Write the message first (at most 4000 characters)."
+        error = _("Write the message first (at most 4000 characters).")
     back = request.POST.get("next") or ""
     req_pk = params.parse_id(back.removeprefix("request:")) if back.startswith("request:") else None
     if req_pk is not None:

@@ -14,6 +14,9 @@ from decimal import Decimal
 from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order, OrderLine
 from returns.models import BuyerRequest
@@ -111,17 +114,17 @@ def summary(shop, *, days, now=None):
         created_at__gte=start, kind__in=[BuyerRequest.Kind.RETURN, BuyerRequest.Kind.REFUND_ONLY]
     ).count()
     rates = [
-        _rate("Late dispatch rate", o["late"], o["due"], True,
-              "Paid orders whose ship-by time fell in the period and were not ready or shipped by then (P2)."),
-        _rate("Cancellation rate (shop-caused)", o["seller_cancelled"], o["paid"], True,
-              "Paid orders placed in the period that the shop cancelled, or the platform cancelled for no "
-              "tracking (P5). Buyer-asked, unpaid and carrier-lost cancellations do not count."),
-        _rate("On-time delivery rate", p["on_time"], p["delivered"], False,
-              "Packages delivered in the period by their promised delivery date."),
-        _rate("Lost rate", p["lost"], p["handed_over"], True,
-              "Packages handed to the carrier in the period that were declared lost."),
-        _rate("Return rate", returns, o["delivered"], True,
-              "Return and refund requests opened in the period, per order delivered in the period."),
+        _rate(_("Late dispatch rate"), o["late"], o["due"], True,
+              _("Paid orders whose ship-by time fell in the period and were not ready or shipped by then (P2).")),
+        _rate(_("Cancellation rate (shop-caused)"), o["seller_cancelled"], o["paid"], True,
+              _("Paid orders placed in the period that the shop cancelled, or the platform cancelled for no "
+              "tracking (P5). Buyer-asked, unpaid and carrier-lost cancellations do not count.")),
+        _rate(_("On-time delivery rate"), p["on_time"], p["delivered"], False,
+              _("Packages delivered in the period by their promised delivery date.")),
+        _rate(_("Lost rate"), p["lost"], p["handed_over"], True,
+              _("Packages handed to the carrier in the period that were declared lost.")),
+        _rate(_("Return rate"), returns, o["delivered"], True,
+              _("Return and refund requests opened in the period, per order delivered in the period.")),
     ]
     return {"rates": rates, "handling": _duration(o["handling"]), "start": start, "now": now}
 
@@ -135,7 +138,17 @@ def _duration(delta):
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min"
+    # Lazy: the figures are cached, and each reader reads them in their own language.
+    return _duration_words(days, hours, minutes)
+
+
+def _duration_text(days, hours, minutes):
+    if days:
+        return gettext("%(d)s d %(h)s h") % {"d": days, "h": hours}
+    return gettext("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+
+
+_duration_words = lazy(_duration_text, str)
 
 
 def weekly(shop, *, weeks=WEEKS, now=None):

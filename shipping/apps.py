@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ShippingConfig(AppConfig):
@@ -15,7 +16,7 @@ class ShippingConfig(AppConfig):
             registry.OrderPanel(key="shipping", template="shipping/_order_panel.html", context=panel.order_panel, order=10)
         )
         registry.register_filter(
-            registry.ListFilter(key="package_status", label="Package status", choices=panel.PACKAGE_FILTERS,
+            registry.ListFilter(key="package_status", label=_("Package status"), choices=panel.PACKAGE_FILTERS,
                                 apply=panel.apply_package_filter)
         )
         registry.register_search(registry.SearchResolver(key="tracking_number", resolve=panel.search_tracking,
@@ -27,7 +28,7 @@ class ShippingConfig(AppConfig):
         registry.register_card(
             registry.BoardCard(
                 key="late_to_collect",
-                label="Carrier late to collect",
+                label=_("Carrier late to collect"),
                 count=lambda shop, now: Package.objects.for_shop(shop).late_to_collect(now).values("order_id").distinct().count(),
                 query={"board": "late_to_collect"},
                 filter=lambda qs, shop, now: qs.filter(

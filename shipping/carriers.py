@@ -8,6 +8,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class Carrier:
@@ -87,9 +89,9 @@ def check(carrier_code: str, number: str) -> str | None:
     """The reason a tracking number is not acceptable for the carrier, or None."""
     carrier = CARRIERS.get(carrier_code)
     if carrier is None:
-        return f"Unknown carrier {carrier_code!r}; choose one of {', '.join(CARRIERS)}."
+        return _("Unknown carrier %(carrier_code)s; choose one of %(items)s.") % {"carrier_code": repr(carrier_code), "items": ', '.join(CARRIERS)}
     if not number:
-        return "Enter a tracking number."
+        return _("Enter a tracking number.")
     if not carrier.valid(number):
         return f"{number} is not a {carrier.name} tracking number (they look like {carrier.example})."
     return None

@@ -7,6 +7,7 @@ photos are checked by their content, not their name or declared type.
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from core import images
 from orders.actions import ActionRefused
@@ -32,17 +33,17 @@ _PLATFORMS = re.compile(
 def label_text_problem(text: str) -> str | None:
     """Why the text may not go on a label, or None when it may."""
     if len(text) > MAX_LABEL_NOTE:
-        return f"Label text is at most {MAX_LABEL_NOTE} characters."
+        return _("Label text is at most %(max_label_note)s characters.") % {"max_label_note": MAX_LABEL_NOTE}
     if _LINK.search(text):
-        return "Label text may not contain links or web addresses."
+        return _("Label text may not contain links or web addresses.")
     if _QR.search(text):
-        return "Label text may not contain QR codes or ask to scan one."
+        return _("Label text may not contain QR codes or ask to scan one.")
     if _EMAIL.search(text):
-        return "Label text may not contain email addresses."
+        return _("Label text may not contain email addresses.")
     if _PHONE.search(text):
-        return "Label text may not contain phone numbers."
+        return _("Label text may not contain phone numbers.")
     if _PLATFORMS.search(text):
-        return "Label text may not name other platforms or messaging apps."
+        return _("Label text may not name other platforms or messaging apps.")
     return None
 
 
@@ -66,15 +67,15 @@ def check_photo(upload) -> images.CleanImage:
     it re-encoded without metadata (core.images), or refuse it."""
     size = getattr(upload, "size", None)
     if size is not None and size > MAX_PHOTO_BYTES:
-        raise ActionRefused(f"A photo is at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.")
+        raise ActionRefused(_("A photo is at most %(value)s MB.") % {"value": MAX_PHOTO_BYTES // (1024 * 1024)})
     data = upload.read(MAX_PHOTO_BYTES + 1)
     if len(data) > MAX_PHOTO_BYTES:
-        raise ActionRefused(f"A photo is at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.")
+        raise ActionRefused(_("A photo is at most %(value)s MB.") % {"value": MAX_PHOTO_BYTES // (1024 * 1024)})
     if not data:
-        raise ActionRefused("The photo is empty.")
+        raise ActionRefused(_("The photo is empty."))
     try:
         return images.clean_image(data, max_pixels=getattr(settings, "PHOTO_MAX_PIXELS", MAX_PHOTO_PIXELS))
     except images.TooManyPixels as exc:
-        raise ActionRefused(f"The photo is too large an image: {exc.describe()}.") from None
+        raise ActionRefused(_("The photo is too large an image: %(describe)s.") % {"describe": exc.describe()}) from None
     except images.NotAnImage:
-        raise ActionRefused("That file is not a readable JPEG, PNG or WebP image.") from None
+        raise ActionRefused(_("That file is not a readable JPEG, PNG or WebP image.")) from None

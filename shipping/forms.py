@@ -19,11 +19,11 @@ CSV_COLUMNS = ("order_number", "package", "carrier", "tracking_number")
 class ArrangeForm(forms.Form):
     handover = forms.ChoiceField(
         choices=[(Package.Handover.PICKUP, "Pickup by the carrier"), (Package.Handover.DROP_OFF, "I drop it off")],
-        widget=forms.RadioSelect, label="Handover",
+        widget=forms.RadioSelect, label=_("Handover"),
     )
-    pickup_slot = forms.ChoiceField(required=False, label="Pickup time slot")
+    pickup_slot = forms.ChoiceField(required=False, label=_("Pickup time slot"))
     dropoff_point = forms.ChoiceField(required=False, choices=[("", "Choose a point"), *carriers.DROPOFF_POINTS],
-                                      label="Drop-off point")
+                                      label=_("Drop-off point"))
 
     def __init__(self, *args, slots=(), tz=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,10 +36,10 @@ class ArrangeForm(forms.Form):
         data = super().clean()
         if data.get("handover") == Package.Handover.PICKUP:
             if not data.get("pickup_slot"):
-                self.add_error("pickup_slot", "Choose a pickup time slot.")
+                self.add_error("pickup_slot", _("Choose a pickup time slot."))
             data["pickup_slot"] = self.slots.get(data.get("pickup_slot"))
         elif data.get("handover") == Package.Handover.DROP_OFF and not data.get("dropoff_point"):
-            self.add_error("dropoff_point", "Choose a drop-off point.")
+            self.add_error("dropoff_point", _("Choose a drop-off point."))
         return data
 
 
@@ -53,16 +53,16 @@ class CorrectForm(ShipForm):
 
 
 class LabelNoteForm(forms.Form):
-    label_note = forms.CharField(max_length=200, required=False, label="Text on the label")
+    label_note = forms.CharField(max_length=200, required=False, label=_("Text on the label"))
 
 
 class PhotoForm(forms.Form):
-    photo = forms.FileField(label="Handover photo")
+    photo = forms.FileField(label=_("Handover photo"))
 
 
 class ComplaintForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
-                                  label="What happened")
+                                  label=_("What happened"))
 
 
 class ShopDateTimeField(params.DateTimeField):
@@ -82,11 +82,11 @@ class ShopDateTimeField(params.DateTimeField):
 
 
 class ForceMajeureForm(forms.Form):
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000, label="The event")
-    event_start = ShopDateTimeField(label="Began")
-    event_end = ShopDateTimeField(label="Expected to end")
-    orders = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Affected orders",
-                             help_text="Order numbers, separated by spaces, commas or lines.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000, label=_("The event"))
+    event_start = ShopDateTimeField(label=_("Began"))
+    event_end = ShopDateTimeField(label=_("Expected to end"))
+    orders = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Affected orders"),
+                             help_text=_("Order numbers, separated by spaces, commas or lines."))
 
     def __init__(self, *args, tz=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,9 +100,9 @@ class ForceMajeureForm(forms.Form):
 
         numbers = [t for t in re.split(r"[\s,;]+", self.cleaned_data["orders"]) if t]
         if not numbers:
-            raise forms.ValidationError("Name at least one order.")
+            raise forms.ValidationError(_("Name at least one order."))
         if len(numbers) > 500:
-            raise forms.ValidationError("At most 500 orders per ticket.")
+            raise forms.ValidationError(_("At most 500 orders per ticket."))
         return list(dict.fromkeys(numbers))
 
 
@@ -124,7 +124,7 @@ class PrintForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not (data.get("package") or data.get("order") or data.get("everything")) and not self.errors:
-            raise forms.ValidationError("Choose at least one package.")
+            raise forms.ValidationError(_("Choose at least one package."))
         return data
 
 
@@ -138,39 +138,39 @@ class PaperForm(forms.Form):
 
 
 class CsvUploadForm(forms.Form):
-    file = forms.FileField(label="CSV file")
-    all_or_nothing = forms.BooleanField(required=False, initial=True, label="Apply only if every row is valid")
+    file = forms.FileField(label=_("CSV file"))
+    all_or_nothing = forms.BooleanField(required=False, initial=True, label=_("Apply only if every row is valid"))
 
 
 def parse_ship_csv(upload):
     """(rows, errors): ShipRows of a CSV with columns order_number, package (optional),
     carrier, tracking_number; errors are (ShipRow, reason) for lines that cannot be read."""
     if upload.size > MAX_CSV_BYTES:
-        raise forms.ValidationError(f"The file is larger than {MAX_CSV_BYTES // 1024} KB.")
+        raise forms.ValidationError(_("The file is larger than %(value)s KB.") % {"value": MAX_CSV_BYTES // 1024})
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
+        raise forms.ValidationError(_("Save the file as UTF-8 CSV.")) from None
     reader = csv.DictReader(io.StringIO(text))
     try:
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
-        raise forms.ValidationError(f"The file cannot be read as CSV ({exc}).") from None
+        raise forms.ValidationError(_("The file cannot be read as CSV (%(exc)s).") % {"exc": exc}) from None
     missing = [c for c in ("order_number", "carrier", "tracking_number") if c not in header]
     if missing:
-        raise forms.ValidationError(f"The header must name {', '.join(CSV_COLUMNS)} (missing: {', '.join(missing)}).")
+        raise forms.ValidationError(_("The header must name %(items)s (missing: %(choices)s).") % {"items": ', '.join(CSV_COLUMNS), "choices": ', '.join(missing)})
     reader.fieldnames = header
     try:
         return _read_rows(reader)
     except csv.Error as exc:  # a field past the csv module's size limit, a broken quote
-        raise forms.ValidationError(f"The file cannot be read as CSV ({exc}).") from None
+        raise forms.ValidationError(_("The file cannot be read as CSV (%(exc)s).") % {"exc": exc}) from None
 
 
 def _read_rows(reader):
     rows, errors = [], []
     for n, raw in enumerate(reader, start=2):
         if n - 1 > MAX_CSV_ROWS:
-            raise forms.ValidationError(f"At most {MAX_CSV_ROWS} rows per file.")
+            raise forms.ValidationError(_("At most %(max_csv_rows)s rows per file.") % {"max_csv_rows": MAX_CSV_ROWS})
         values = {k: (v or "").strip() for k, v in raw.items() if k}
         if not any(values.values()):
             continue
@@ -192,5 +192,5 @@ def _read_rows(reader):
             continue
         rows.append(row)
     if not rows and not errors:
-        raise forms.ValidationError("The file has no rows.")
+        raise forms.ValidationError(_("The file has no rows."))
     return rows, errors

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.db.models import Count, Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4, A6, LETTER
 from reportlab.lib.units import inch
@@ -244,47 +245,51 @@ def _label(page, pkg):
         page.text(_("%(handover)s - Combined package of %(count)d orders") % {
             "handover": pkg.get_handover_display() or _("Handover"), "count": len(orders)}, size=8)
     else:
-        page.text(f"{pkg.get_handover_display() or 'Handover'} - Package {pkg.seq} of {pkg.order_package_count}", size=8)
+        page.text(_("%(handover)s - Package %(seq)s of %(count)s") % {
+            "handover": pkg.get_handover_display() or _("Handover"), "seq": pkg.seq, "count": pkg.order_package_count},
+            size=8)
     page.rule()
-    page.text("SHIP TO", size=7, bold=True)
+    page.text(_("SHIP TO"), size=7, bold=True)
     page.text(order.buyer_name, size=12, bold=True)
     for line in order.address_lines:  # as the destination country writes addresses (orders.addresses)
         page.text(line, size=10)
     if order.buyer_phone:
-        page.text(f"Tel {order.buyer_phone}", size=9)
+        page.text(_("Tel %(phone)s") % {"phone": order.buyer_phone}, size=9)
     page.rule()
-    page.text("FROM", size=7, bold=True)
+    page.text(_("FROM"), size=7, bold=True)
     for line in sender(order):
         page.text(line, size=9)
     page.rule()
     if len(orders) > 1:
         page.text(_("Orders %(numbers)s") % {"numbers": ", ".join(o.number for o in orders)}, size=9, bold=True)
     else:
-        page.text(f"Order {order.number}", size=9, bold=True)
+        page.text(_("Order %(number)s") % {"number": order.number}, size=9, bold=True)
     items = _items(pkg)
     for item in items[:MAX_ITEMS_ON_LABEL]:
         page.text(f"{item.quantity} x {item.line.sku_code}  {item.line.name}", size=8, gap=1)
     if len(items) > MAX_ITEMS_ON_LABEL:
-        page.text(f"+ {len(items) - MAX_ITEMS_ON_LABEL} more item line(s)", size=8)
+        more = len(items) - MAX_ITEMS_ON_LABEL
+        page.text(ngettext("+ %(count)s more item line", "+ %(count)s more item lines", more) % {"count": more}, size=8)
     if pkg.label_note:
         page.text(pkg.label_note, size=9, bold=True)
     page.rule()
     page.barcode(pkg.tracking_number, height=0.9 * inch * page.scale)
-    page.text(f"Tracking {pkg.tracking_number}", size=11, bold=True)
+    page.text(_("Tracking %(number)s") % {"number": pkg.tracking_number}, size=11, bold=True)
 
 
 def _slip(page, pkg):
     order = pkg.order
-    page.text("PACKING SLIP", size=13, bold=True)
-    page.text(f"{order.shop.name} - Order {order.number}", size=9)
-    page.text(f"Package {pkg.seq} of {pkg.order_package_count} - placed "
-              f"{format_when(order.placed_at, 'date', tz=order.shop.tzinfo)}", size=8)
+    page.text(_("PACKING SLIP"), size=13, bold=True)
+    page.text(_("%(shop)s - Order %(number)s") % {"shop": order.shop.name, "number": order.number}, size=9)
+    page.text(_("Package %(seq)s of %(count)s - placed %(date)s") % {
+        "seq": pkg.seq, "count": pkg.order_package_count,
+        "date": format_when(order.placed_at, "date", tz=order.shop.tzinfo)}, size=8)
     page.rule()
-    page.text("Ship to", size=7, bold=True)
+    page.text(_("Ship to"), size=7, bold=True)
     page.text(order.buyer_name, size=10, bold=True)
     page.text(order.full_address, size=8)
     page.rule()
-    page.text("Qty  SKU  Item", size=8, bold=True)
+    page.text("  ".join((_("Qty"), _("SKU"), _("Item"))), size=8, bold=True)
     for item in _items(pkg):
         page.text(f"{item.quantity}  {item.line.sku_code}  {item.line.name}", size=9, gap=2)
     if pkg.tracking_number:
@@ -324,9 +329,9 @@ def render(packages, *, kind, size):
     buf = BytesIO()
     page_size, cols, rows = SHEETS.get(size) or (SIZES[size], 1, 1)
     c = canvas.Canvas(buf, pagesize=page_size, pageCompression=1)
-    c.setTitle("Shipping labels" if kind == PrintJob.Kind.LABEL else "Packing slips")
-    c.setAuthor("Seller Center")
-    c.setCreator("Seller Center")
+    c.setTitle(_("Shipping labels") if kind == PrintJob.Kind.LABEL else _("Packing slips"))
+    c.setAuthor(_("Seller Center"))
+    c.setCreator(_("Seller Center"))
     cell = (page_size[0] / cols, page_size[1] / rows)
     per_page = cols * rows
     for i, pkg in enumerate(packages):

@@ -43,22 +43,22 @@ class Package(models.Model):
     """One box of an order: the lines (or parts of lines) it holds, its carrier and tracking."""
 
     class Status(models.TextChoices):
-        PACKING = "PACKING", "Packing"  # created, being packed; carrier and label may be set
-        READY = "READY", "Ready for handover"  # packed; the carrier collects or the seller drops off
-        COLLECTED = "COLLECTED", "Picked up"  # handed to the carrier (collected, dropped off or shipped)
-        IN_TRANSIT = "IN_TRANSIT", "In transit"  # moving through the carrier's network
-        OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY", "Out for delivery"  # on the last-mile vehicle
-        AVAILABLE_FOR_PICKUP = "AVAILABLE_FOR_PICKUP", "Available for pickup"  # waits at a point for the buyer
-        FAILED_ATTEMPT = "FAILED_ATTEMPT", "Delivery attempt failed"  # the carrier tried and could not deliver
-        EXCEPTION = "EXCEPTION", "Exception"  # damaged, held or returned to sender
-        DELIVERED = "DELIVERED", "Delivered"  # the buyer has it
-        LOST = "LOST", "Lost"  # the platform declared it lost (policies or staff)
-        VOID = "VOID", "Replaced"  # replaced by a re-split before handover; kept for the record
+        PACKING = "PACKING", _("Packing")  # created, being packed; carrier and label may be set
+        READY = "READY", _("Ready for handover")  # packed; the carrier collects or the seller drops off
+        COLLECTED = "COLLECTED", _("Picked up")  # handed to the carrier (collected, dropped off or shipped)
+        IN_TRANSIT = "IN_TRANSIT", _("In transit")  # moving through the carrier's network
+        OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY", _("Out for delivery")  # on the last-mile vehicle
+        AVAILABLE_FOR_PICKUP = "AVAILABLE_FOR_PICKUP", _("Available for pickup")  # waits at a point for the buyer
+        FAILED_ATTEMPT = "FAILED_ATTEMPT", _("Delivery attempt failed")  # the carrier tried and could not deliver
+        EXCEPTION = "EXCEPTION", _("Exception")  # damaged, held or returned to sender
+        DELIVERED = "DELIVERED", _("Delivered")  # the buyer has it
+        LOST = "LOST", _("Lost")  # the platform declared it lost (policies or staff)
+        VOID = "VOID", _("Replaced")  # replaced by a re-split before handover; kept for the record
 
     class Handover(models.TextChoices):
-        PICKUP = "PICKUP", "Pickup"  # the platform's carrier collects at the seller's address
-        DROP_OFF = "DROP_OFF", "Drop-off"  # the seller takes it to a drop-off point
-        SELLER = "SELLER", "Seller's carrier"  # ship by seller: the seller hands it to their carrier
+        PICKUP = "PICKUP", _("Pickup")  # the platform's carrier collects at the seller's address
+        DROP_OFF = "DROP_OFF", _("Drop-off")  # the seller takes it to a drop-off point
+        SELLER = "SELLER", _("Seller's carrier")  # ship by seller: the seller hands it to their carrier
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="packages")
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="packages")
@@ -212,30 +212,30 @@ class PackageEvent(History):
 
     class Action(models.TextChoices):
         # Labels are the words the order page's package panel shows.
-        CREATE = "create", "Package created"
-        VOID = "void", "Replaced by a new split"
-        ARRANGE = "arrange", "Shipment arranged"
-        MARK_READY = "mark_ready", "Marked ready for handover"
-        SHIP = "ship", "Shipped"
-        SET_TRACKING = "set_tracking", "Set tracking"
-        CORRECT_TRACKING = "correct_tracking", "Tracking number corrected"
-        EDIT_LABEL = "edit_label", "Label text changed"
-        PRINT_LABEL = "print_label", "Label printed"
-        REPRINT_LABEL = "reprint_label", "Label reprinted"
-        PRINT_SLIP = "print_slip", "Packing slip printed"
-        REPRINT_SLIP = "reprint_slip", "Packing slip reprinted"
-        ADD_PHOTO = "add_photo", "Handover photo added"
-        MARK_LOST = "mark_lost", "Declared lost"
-        MARK_DELAYED = "mark_delayed", "Marked delayed"
-        LATE_COLLECTION = "late_collection", "Carrier late to collect"
-        STAFF_COLLECTED = "staff_collected", "Staff collected"
-        STAFF_DELIVERED = "staff_delivered", "Staff delivered"
-        COMPLAINT_FILED = "complaint_filed", "Complaint filed"
-        COMPLAINT_UPHELD = "complaint_upheld", "Complaint upheld"
-        COMPLAINT_REJECTED = "complaint_rejected", "Complaint rejected"
-        TRACKING_DISPUTED = "tracking_disputed", "Tracking number in dispute"
-        TRACKING_KEPT = "tracking_kept", "Tracking number kept by staff ruling"
-        TRACKING_REMOVED = "tracking_removed", "Tracking number removed by staff ruling"
+        CREATE = "create", _("Package created")
+        VOID = "void", _("Replaced by a new split")
+        ARRANGE = "arrange", _("Shipment arranged")
+        MARK_READY = "mark_ready", _("Marked ready for handover")
+        SHIP = "ship", _("Shipped")
+        SET_TRACKING = "set_tracking", _("Set tracking")
+        CORRECT_TRACKING = "correct_tracking", _("Tracking number corrected")
+        EDIT_LABEL = "edit_label", _("Label text changed")
+        PRINT_LABEL = "print_label", _("Label printed")
+        REPRINT_LABEL = "reprint_label", _("Label reprinted")
+        PRINT_SLIP = "print_slip", _("Packing slip printed")
+        REPRINT_SLIP = "reprint_slip", _("Packing slip reprinted")
+        ADD_PHOTO = "add_photo", _("Handover photo added")
+        MARK_LOST = "mark_lost", _("Declared lost")
+        MARK_DELAYED = "mark_delayed", _("Marked delayed")
+        LATE_COLLECTION = "late_collection", _("Carrier late to collect")
+        STAFF_COLLECTED = "staff_collected", _("Staff collected")
+        STAFF_DELIVERED = "staff_delivered", _("Staff delivered")
+        COMPLAINT_FILED = "complaint_filed", _("Complaint filed")
+        COMPLAINT_UPHELD = "complaint_upheld", _("Complaint upheld")
+        COMPLAINT_REJECTED = "complaint_rejected", _("Complaint rejected")
+        TRACKING_DISPUTED = "tracking_disputed", _("Tracking number in dispute")
+        TRACKING_KEPT = "tracking_kept", _("Tracking number kept by staff ruling")
+        TRACKING_REMOVED = "tracking_removed", _("Tracking number removed by staff ruling")
         COMBINE = "combine", _("Combined into one package")
         UNCOMBINE = "uncombine", _("Taken out of a combined package")
         VOID_LABEL = "void_label", _("Label voided")
@@ -271,15 +271,15 @@ class TrackingEvent(AppendOnly):
 
     class Tag(models.TextChoices):
         # AfterShip's delivery-status vocabulary.
-        PENDING = "Pending", "Pending"  # no information yet
-        INFO_RECEIVED = "InfoReceived", "Info received"  # the carrier has the shipment data
-        IN_TRANSIT = "InTransit", "In transit"  # accepted or moving (InTransit_002: picked up)
-        OUT_FOR_DELIVERY = "OutForDelivery", "Out for delivery"
-        ATTEMPT_FAIL = "AttemptFail", "Delivery attempt failed"
-        DELIVERED = "Delivered", "Delivered"
-        AVAILABLE_FOR_PICKUP = "AvailableForPickup", "Available for pickup"
-        EXCEPTION = "Exception", "Exception"  # damaged, held, returned to sender
-        EXPIRED = "Expired", "Expired"  # no news for a long time
+        PENDING = "Pending", _("Pending")  # no information yet
+        INFO_RECEIVED = "InfoReceived", _("Info received")  # the carrier has the shipment data
+        IN_TRANSIT = "InTransit", _("In transit")  # accepted or moving (InTransit_002: picked up)
+        OUT_FOR_DELIVERY = "OutForDelivery", _("Out for delivery")
+        ATTEMPT_FAIL = "AttemptFail", _("Delivery attempt failed")
+        DELIVERED = "Delivered", _("Delivered")
+        AVAILABLE_FOR_PICKUP = "AvailableForPickup", _("Available for pickup")
+        EXCEPTION = "Exception", _("Exception")  # damaged, held, returned to sender
+        EXPIRED = "Expired", _("Expired")  # no news for a long time
 
     carrier = models.CharField(max_length=16, choices=ALL_CARRIERS)
     event_id = models.CharField(max_length=100)
@@ -314,8 +314,8 @@ class TrackingDispute(models.Model):
     evidence, and the held events then go to that package."""
 
     class Status(models.TextChoices):
-        OPEN = "OPEN", "In dispute"
-        RULED = "RULED", "Ruled"
+        OPEN = "OPEN", _("In dispute")
+        RULED = "RULED", _("Ruled")
 
     carrier = models.CharField(max_length=16, choices=ALL_CARRIERS)
     tracking_number = models.CharField(max_length=40)
@@ -421,12 +421,12 @@ class PrintJob(models.Model):
     """One print of labels or packing slips: what, how big, by whom; a reprint points to its first print."""
 
     class Kind(models.TextChoices):
-        LABEL = "label", "Shipping label"
-        PACKING_SLIP = "slip", "Packing slip"
+        LABEL = "label", _("Shipping label")
+        PACKING_SLIP = "slip", _("Packing slip")
 
     class Size(models.TextChoices):
-        FOUR_BY_SIX = "4x6", "4 × 6 in"
-        A6 = "A6", "A6"
+        FOUR_BY_SIX = "4x6", _("4 × 6 in")
+        A6 = "A6", _("A6")
         A4 = "A4", _("A4 sheet, 4 a page")
         LETTER = "LTR", _("US Letter sheet, 4 a page")
         ZPL = "ZPL", _("ZPL (thermal printer, 4 × 6 in)")
@@ -457,13 +457,13 @@ class Ticket(models.Model):
     """A seller's case for staff: a complaint about the carrier, or a force-majeure event."""
 
     class Kind(models.TextChoices):
-        LOGISTICS_COMPLAINT = "complaint", "Logistics complaint"  # the carrier was late to collect
-        FORCE_MAJEURE = "force_majeure", "Force majeure"  # an event outside the seller's control
+        LOGISTICS_COMPLAINT = "complaint", _("Logistics complaint")  # the carrier was late to collect
+        FORCE_MAJEURE = "force_majeure", _("Force majeure")  # an event outside the seller's control
 
     class Status(models.TextChoices):
-        OPEN = "OPEN", "Awaiting ruling"  # filed, staff have not ruled
-        APPROVED = "APPROVED", "Approved"  # staff agreed (force majeure: deadlines paused)
-        REJECTED = "REJECTED", "Rejected"  # staff disagreed, with a reason
+        OPEN = "OPEN", _("Awaiting ruling")  # filed, staff have not ruled
+        APPROVED = "APPROVED", _("Approved")  # staff agreed (force majeure: deadlines paused)
+        REJECTED = "REJECTED", _("Rejected")  # staff disagreed, with a reason
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="shipping_tickets")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -496,9 +496,9 @@ class Ticket(models.Model):
 
 class TicketEvent(History):
     class Action(models.TextChoices):
-        FILE = "file", "Filed"
-        APPROVE = "approve", "Approved"
-        REJECT = "reject", "Rejected"
+        FILE = "file", _("Filed")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=40, choices=Action.choices)

@@ -7,6 +7,7 @@ packages (1) + their items and lines (2) + photos (1) + package history (1) + tr
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from orders.models import Order, actor_words
 
@@ -142,8 +143,8 @@ def _detail(e):
 # --- Manage Orders hooks --------------------------------------------------------------------
 
 PACKAGE_FILTERS = [
-    ("partially_shipped", "Partially shipped"),
-    ("delayed", "Delayed"),
+    ("partially_shipped", gettext_lazy("Partially shipped")),
+    ("delayed", gettext_lazy("Delayed")),
     *[(s.value, s.label) for s in P if s != P.VOID],
 ]
 

@@ -7,6 +7,9 @@ last-mile rank when it is newer, so a late or repeated event never moves it back
 
 from datetime import timedelta
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from core.refusals import Refused
 
 from .models import Package, TrackingEvent
@@ -48,16 +51,16 @@ TRANSITIONS: dict[str, tuple[frozenset, str | None]] = {
 }
 
 _PAST = {
-    "mark_ready": "marked ready",
-    "ship": "marked shipped",
-    "set_tracking": "given a tracking number",
-    "edit_label": "relabelled",
-    "void": "replaced",
-    "mark_lost": "declared lost",
-    "mark_delayed": "marked delayed",
-    "add_photo": "given handover photos",
-    "staff_collected": "marked collected",
-    "staff_delivered": "marked delivered",
+    "mark_ready": pgettext_lazy("cannot be", "marked ready"),
+    "ship": pgettext_lazy("cannot be", "marked shipped"),
+    "set_tracking": pgettext_lazy("cannot be", "given a tracking number"),
+    "edit_label": pgettext_lazy("cannot be", "relabelled"),
+    "void": pgettext_lazy("cannot be", "replaced"),
+    "mark_lost": pgettext_lazy("cannot be", "declared lost"),
+    "mark_delayed": pgettext_lazy("cannot be", "marked delayed"),
+    "add_photo": pgettext_lazy("cannot be", "given handover photos"),
+    "staff_collected": pgettext_lazy("cannot be", "marked collected"),
+    "staff_delivered": pgettext_lazy("cannot be", "marked delivered"),
 }
 
 # Feed ranks: a package never moves to a lower rank. Rank 4 is the last mile, where the
@@ -102,8 +105,8 @@ class InvalidPackageMove(Refused):
     def __init__(self, action, package):
         self.action, self.from_status = action, package.status  # the status the move was tried from
         label = P(package.status).label.lower()
-        super().__init__(f"Package {package.seq} of order {package.order.number} is {label}; "
-                         f"it cannot be {_PAST.get(action, action)}.")
+        super().__init__(_("Package %(seq)s of order %(number)s is %(status)s; it cannot be %(done)s.") % {
+            "seq": package.seq, "number": package.order.number, "status": label, "done": _PAST.get(action, action)})
 
 
 def allowed(action, status):

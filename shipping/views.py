@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,12 +22,12 @@ from . import actions, carriers, labels, picklist
 from .actions import ActionRefused, ShipRow
 from .forms import (
     ArrangeForm,
-    PaperForm,
     ComplaintForm,
     CorrectForm,
     CsvUploadForm,
     ForceMajeureForm,
     LabelNoteForm,
+    PaperForm,
     PhotoForm,
     PrintForm,
     ShipForm,
@@ -481,14 +481,14 @@ def split(request, shop, number):
             if value:
                 quantity = params.parse_int(value, lo=0, hi=MAX_QUANTITY)
                 if quantity is None:
-                    return _done(request, shop, order, error="Quantities are whole numbers.", status=400)
+                    return _done(request, shop, order, error=_("Quantities are whole numbers."), status=400)
                 allocations.setdefault(k, {})[line_id] = quantity
     try:
         packages = actions.create_packages(order=order, allocations=[allocations[k] for k in sorted(allocations)],
                                            actor=Actor.seller(request.user))
     except Refused as exc:
         return _done(request, shop, order, error=str(exc), status=409)
-    return _done(request, shop, order, ok=f"Order {order.number} will ship in {len(packages)} package(s).")
+    return _done(request, shop, order, ok=ngettext("Order %(number)s will ship in %(count)s package.", "Order %(number)s will ship in %(count)s packages.", len(packages)) % {"number": order.number, "count": len(packages)})
 
 
 @require_POST
@@ -506,7 +506,7 @@ def arrange(request, shop, number):
     except Refused as exc:
         return _done(request, shop, order, error=str(exc), status=409)
     return _done(request, shop, order,
-                 ok=f"Shipment arranged: {len(packages)} platform label(s) ready to print. Mark each package ready once packed.")
+                 ok=ngettext("Shipment arranged: %(count)s platform label ready to print. Mark each package ready once packed.", "Shipment arranged: %(count)s platform labels ready to print. Mark each package ready once packed.", len(packages)) % {"count": len(packages)})
 
 
 @require_POST
@@ -517,7 +517,7 @@ def ready_all(request, shop, number):
         done = actions.mark_all_ready(order=order, actor=Actor.seller(request.user))
     except Refused as exc:
         return _done(request, shop, order, error=str(exc), status=409)
-    return _done(request, shop, order, ok=f"{len(done)} package(s) ready; the carrier has 48 h to collect.")
+    return _done(request, shop, order, ok=ngettext("%(count)s package ready; the carrier has 48 h to collect.", "%(count)s packages ready; the carrier has 48 h to collect.", len(done)) % {"count": len(done)})
 
 
 @require_POST
@@ -534,7 +534,7 @@ def order_ship(request, shop, number):
                 form.cleaned_data["tracking_number"])])
     if report.errors:
         return _done(request, shop, order, error=report.errors[0][1], status=409)
-    return _done(request, shop, order, ok=f"Order {order.number} shipped in one package.")
+    return _done(request, shop, order, ok=_("Order %(number)s shipped in one package.") % {"number": order.number})
 
 
 @require_POST
@@ -545,7 +545,7 @@ def package_ready(request, shop, pk):
         actions.mark_ready(package=pkg, actor=Actor.seller(request.user))
     except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
-    return _done(request, shop, pkg.order, ok=f"Package {pkg.seq} is ready for handover.")
+    return _done(request, shop, pkg.order, ok=_("Package %(seq)s is ready for handover.") % {"seq": pkg.seq})
 
 
 @require_POST
@@ -560,7 +560,7 @@ def package_ship(request, shop, pk):
                              tracking_number=form.cleaned_data["tracking_number"], actor=Actor.seller(request.user))
     except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
-    return _done(request, shop, pkg.order, ok=f"Package {pkg.seq} shipped.")
+    return _done(request, shop, pkg.order, ok=_("Package %(seq)s shipped.") % {"seq": pkg.seq})
 
 
 @require_POST
@@ -575,7 +575,7 @@ def package_correct(request, shop, pk):
                                  tracking_number=form.cleaned_data["tracking_number"], reason=form.cleaned_data["reason"])
     except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
-    return _done(request, shop, pkg.order, ok=f"Tracking number of package {pkg.seq} corrected (this was the one correction).")
+    return _done(request, shop, pkg.order, ok=_("Tracking number of package %(seq)s corrected (this was the one correction).") % {"seq": pkg.seq})
 
 
 @require_POST
@@ -589,7 +589,7 @@ def package_label_note(request, shop, pk):
         actions.set_label_note(package=pkg, text=form.cleaned_data["label_note"], actor=Actor.seller(request.user))
     except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=400)
-    return _done(request, shop, pkg.order, ok="Label text saved.")
+    return _done(request, shop, pkg.order, ok=_("Label text saved."))
 
 
 @require_POST
@@ -603,7 +603,7 @@ def package_photo(request, shop, pk):
         actions.add_handover_photo(package=pkg, upload=form.cleaned_data["photo"], actor=Actor.seller(request.user))
     except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=400)
-    return _done(request, shop, pkg.order, ok=f"Photo added to package {pkg.seq}.")
+    return _done(request, shop, pkg.order, ok=_("Photo added to package %(seq)s.") % {"seq": pkg.seq})
 
 
 @require_POST
@@ -618,7 +618,7 @@ def package_complaint(request, shop, pk):
                                         description=form.cleaned_data["description"])
     except Refused as exc:
         return _done(request, shop, pkg.order, error=str(exc), status=409)
-    return _done(request, shop, pkg.order, ok=f"Complaint #{ticket.pk} filed; platform staff will rule on it.")
+    return _done(request, shop, pkg.order, ok=_("Complaint #%(pk)s filed; platform staff will rule on it.") % {"pk": ticket.pk})
 
 
 @shop_required
@@ -647,7 +647,7 @@ def tickets(request, shop):
             found = dict(Order.objects.for_shop(shop).filter(number__in=numbers).values_list("number", "pk"))
             unknown = [n for n in numbers if n not in found]
             if unknown:
-                form.add_error("orders", f"Not orders of this shop: {', '.join(unknown[:10])}.")
+                form.add_error("orders", _("Not orders of this shop: %(items)s.") % {"items": ', '.join(unknown[:10])})
             else:
                 try:
                     ticket = actions.file_force_majeure(
@@ -658,7 +658,7 @@ def tickets(request, shop):
                 except ActionRefused as exc:
                     form.add_error(None, str(exc))
                 else:
-                    messages.success(request, f"Force-majeure ticket #{ticket.pk} filed; staff will rule on it.")
+                    messages.success(request, _("Force-majeure ticket #%(pk)s filed; staff will rule on it.") % {"pk": ticket.pk})
                     return redirect("shipping:ticket", shop=shop.slug, pk=ticket.pk)
         status = 400
     context = {

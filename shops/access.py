@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import roles
 from .models import Membership
@@ -64,10 +65,10 @@ def end_removed_session(request, shop):
     """A member removed from `shop`: with no shop left, their session ends now (logged out,
     sent to the login page); with other shops, they are told and sent to those."""
     if request.my_shops:
-        messages.error(request, f"You are no longer a member of {shop.name}.")
+        messages.error(request, _("You are no longer a member of %(name)s.") % {"name": shop.name})
         return redirect("orders:list", shop=request.my_shops[0].slug)
     logout(request)
-    messages.error(request, f"You were removed from {shop.name}, so you have been logged out.")
+    messages.error(request, _("You were removed from %(name)s, so you have been logged out.") % {"name": shop.name})
     return redirect("login")
 
 

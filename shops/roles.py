@@ -9,15 +9,16 @@ them. Changing what a role may do is an edit of ROLE_PERMISSIONS, nothing else.
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"  # everything, the team and the API keys included
-    MANAGER = "manager", "Manager"  # everything but the team, API keys and shop settings
-    FULFILMENT = "fulfilment", "Fulfilment"  # confirm, pack, print, ship; no cancel, refund, export or messages
-    CUSTOMER_SERVICE = "customer_service", "Customer service"  # messages, answers requests, small refunds
-    FINANCE = "finance", "Finance"  # reads, refunds, exports
-    VIEWER = "viewer", "Viewer"  # reads only
+    OWNER = "owner", _("Owner")  # everything, the team and the API keys included
+    MANAGER = "manager", _("Manager")  # everything but the team, API keys and shop settings
+    FULFILMENT = "fulfilment", _("Fulfilment")  # confirm, pack, print, ship; no cancel, refund, export or messages
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")  # messages, answers requests, small refunds
+    FINANCE = "finance", _("Finance")  # reads, refunds, exports
+    VIEWER = "viewer", _("Viewer")  # reads only
 
 
 # name -> what it lets a member do (shown on the team page and in a refusal).

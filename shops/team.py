@@ -13,6 +13,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.locks import lock, lock_one
 from core.refusals import Refused
@@ -44,25 +46,25 @@ def read_token(token, *, now=None):
     try:
         data = signing.loads(token, salt=_SALT, max_age=timedelta(days=INVITATION_DAYS))
     except signing.SignatureExpired:
-        raise TeamRefused("This invitation has expired. Ask the shop's owner for a new one.") from None
+        raise TeamRefused(_("This invitation has expired. Ask the shop's owner for a new one.")) from None
     except (signing.BadSignature, ValueError, TypeError):
-        raise TeamRefused("This invitation link is not valid. Check that you copied all of it.") from None
+        raise TeamRefused(_("This invitation link is not valid. Check that you copied all of it.")) from None
     if not isinstance(data, dict) or not isinstance(data.get("i"), int) or not isinstance(data.get("n"), str):
-        raise TeamRefused("This invitation link is not valid. Check that you copied all of it.")
+        raise TeamRefused(_("This invitation link is not valid. Check that you copied all of it."))
     invitation = Invitation.objects.select_related("shop", "invited_by").filter(pk=data["i"]).first()
     if invitation is None or not secrets.compare_digest(invitation.nonce, data["n"]):
-        raise TeamRefused("This invitation link is not valid. Check that you copied all of it.")
+        raise TeamRefused(_("This invitation link is not valid. Check that you copied all of it."))
     _check_open(invitation, now)
     return invitation
 
 
 def _check_open(invitation, now=None):
     if invitation.accepted_at:
-        raise TeamRefused("This invitation has been used already. Log in to reach the shop.")
+        raise TeamRefused(_("This invitation has been used already. Log in to reach the shop."))
     if invitation.revoked_at:
-        raise TeamRefused("This invitation was withdrawn by the shop's owner.")
+        raise TeamRefused(_("This invitation was withdrawn by the shop's owner."))
     if invitation.expires_at <= (now or timezone.now()):
-        raise TeamRefused("This invitation has expired. Ask the shop's owner for a new one.")
+        raise TeamRefused(_("This invitation has expired. Ask the shop's owner for a new one."))
 
 
 @transaction.atomic
@@ -72,9 +74,9 @@ def invite(*, shop, email, role, actor, accept_url):
     Invitation and its token."""
     email = (email or "").strip()
     if role not in Role.values:
-        raise TeamRefused(f"Choose a role: {', '.join(Role.labels)}.")
+        raise TeamRefused(_("Choose a role: %(items)s.") % {"items": ', '.join(Role.labels)})
     if Membership.objects.active().filter(shop=shop, user__email__iexact=email).exists():
-        raise TeamRefused(f"{email} is a member of {shop.name} already; change their role instead.")
+        raise TeamRefused(_("%(email)s is a member of %(name)s already; change their role instead.") % {"email": email, "name": shop.name})
     now = timezone.now()
     older = list(lock(Invitation.objects.annotate(address=Lower("email")).filter(
         shop=shop, address=email.lower(), accepted_at__isnull=True, revoked_at__isnull=True)))
@@ -88,10 +90,13 @@ def invite(*, shop, email, role, actor, accept_url):
            note="replaces an earlier invitation" if older else "")
     token = invitation_token(invitation)
     link = accept_url(token)
-    body = (f"{actor.get_username()} invites you to {shop.name} on Seller Center as "
-            f"{Role(role).label}.\n\nAccept within {INVITATION_DAYS} days (the link works once):\n{link}\n\n"
-            "If you did not expect this, ignore this email.")
-    transaction.on_commit(lambda: send_mail(f"Join {shop.name} on Seller Center", body, None, [email],
+    body = (_("%(who)s invites you to %(shop)s on Seller Center as %(role)s.") % {
+                "who": actor.get_username(), "shop": shop.name, "role": Role(role).label}
+            + "\n\n" + ngettext("Accept within %(days)s day (the link works once):",
+                                "Accept within %(days)s days (the link works once):", INVITATION_DAYS) % {
+                "days": INVITATION_DAYS}
+            + f"\n{link}\n\n" + _("If you did not expect this, ignore this email."))
+    transaction.on_commit(lambda: send_mail(_("Join %(name)s on Seller Center") % {"name": shop.name}, body, None, [email],
                                             fail_silently=True))
     return invitation, token
 
@@ -100,7 +105,7 @@ def invite(*, shop, email, role, actor, accept_url):
 def revoke_invitation(*, invitation, actor):
     invitation = lock_one(Invitation.objects, invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
-        raise TeamRefused(f"The invitation of {invitation.email} is {invitation.state} already.")
+        raise TeamRefused(_("The invitation of %(email)s is %(state)s already.") % {"email": invitation.email, "state": invitation.state})
     invitation.revoked_at, invitation.revoked_by = timezone.now(), actor
     invitation.save(update_fields=["revoked_at", "revoked_by"])
     _event(invitation.shop, actor, TeamEvent.Action.INVITATION_REVOKED, email=invitation.email,
@@ -115,12 +120,11 @@ def accept(*, invitation, user):
     invitation = lock_one(Invitation.objects.select_related("shop"), invitation.pk)
     _check_open(invitation)
     if (user.email or "").strip().lower() != invitation.email.strip().lower():
-        raise TeamRefused(f"This invitation is for {invitation.email}; you are logged in as "
-                          f"{user.get_username()} ({user.email or 'no email'}). Log out and use that address.")
+        raise TeamRefused(_("This invitation is for %(email)s; you are logged in as %(username)s (%(value)s). Log out and use that address.") % {"email": invitation.email, "username": user.get_username(), "value": user.email or _("no email")})
     now = timezone.now()
     membership = Membership.objects.filter(shop=invitation.shop, user=user).select_for_update().first()
     if membership is not None and membership.active:
-        raise TeamRefused(f"You are a member of {invitation.shop.name} already.")
+        raise TeamRefused(_("You are a member of %(name)s already.") % {"name": invitation.shop.name})
     if membership is None:
         membership = Membership.objects.create(shop=invitation.shop, user=user, role=invitation.role, joined_at=now)
     else:
@@ -141,15 +145,15 @@ def _lock_owners(shop):
 @transaction.atomic
 def change_role(*, membership, role, actor):
     if role not in Role.values:
-        raise TeamRefused(f"Choose a role: {', '.join(Role.labels)}.")
+        raise TeamRefused(_("Choose a role: %(items)s.") % {"items": ', '.join(Role.labels)})
     owners = _lock_owners(membership.shop)
     membership = lock_one(Membership.objects.select_related("user", "shop"), membership.pk)
     if not membership.active:
-        raise TeamRefused(f"{membership.user.get_username()} is no longer a member.")
+        raise TeamRefused(_("%(username)s is no longer a member.") % {"username": membership.user.get_username()})
     if membership.role == role:
-        raise TeamRefused(f"{membership.user.get_username()} is {Role(role).label} already.")
+        raise TeamRefused(_("%(username)s is %(label)s already.") % {"username": membership.user.get_username(), "label": Role(role).label})
     if membership.role == Role.OWNER and len(owners) <= 1:
-        raise TeamRefused("The shop needs an owner: make another member Owner first.")
+        raise TeamRefused(_("The shop needs an owner: make another member Owner first."))
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -165,9 +169,9 @@ def remove_member(*, membership, actor):
     owners = _lock_owners(membership.shop)
     membership = lock_one(Membership.objects.select_related("user", "shop"), membership.pk)
     if not membership.active:
-        raise TeamRefused(f"{membership.user.get_username()} is no longer a member.")
+        raise TeamRefused(_("%(username)s is no longer a member.") % {"username": membership.user.get_username()})
     if membership.role == Role.OWNER and len(owners) <= 1:
-        raise TeamRefused("The shop needs an owner: the last owner cannot be removed.")
+        raise TeamRefused(_("The shop needs an owner: the last owner cannot be removed."))
     membership.removed_at = timezone.now()
     membership.save(update_fields=["removed_at"])
     _event(membership.shop, actor, TeamEvent.Action.REMOVED, member=membership.user, from_value=membership.role)
@@ -179,9 +183,9 @@ def set_refund_limit(*, shop, amount, actor):
     try:
         amount = Decimal(str(amount)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise TeamRefused("Enter the limit as an amount, e.g. 50.00.") from None
+        raise TeamRefused(_("Enter the limit as an amount, e.g. 50.00.")) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_REFUND_LIMIT:
-        raise TeamRefused(f"The limit is an amount from 0 to {MAX_REFUND_LIMIT}.")
+        raise TeamRefused(_("The limit is an amount from 0 to %(max_refund_limit)s.") % {"max_refund_limit": MAX_REFUND_LIMIT})
     shop = lock_one(type(shop).objects, shop.pk)
     old = shop.refund_limit
     if old == amount:

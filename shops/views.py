@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -44,7 +45,7 @@ def notifications_read(request, shop):
     ids = params.parse_ids(values, limit=PAGE * 10) if values else None
     if values and ids is None:
         # Not "mark all": a list that is not ids marks nothing.
-        messages.error(request, "Those are not notifications; nothing was marked read.")
+        messages.error(request, _("Those are not notifications; nothing was marked read."))
         return render(request, "shops/notifications.html", {"shop": shop, "items": _items(request)}, status=400)
     actions.mark_read(membership=request.membership, ids=ids)
     nxt = params.local_url(request, request.POST.get("next"))
@@ -81,16 +82,16 @@ def notification_email(request, shop):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email", max_length=254)
-    role = forms.ChoiceField(label="Role", choices=roles.Role.choices)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=roles.Role.choices)
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=roles.Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=roles.Role.choices)
 
 
 class RefundLimitForm(forms.Form):
-    refund_limit = forms.DecimalField(label="Customer service may refund up to", min_value=0,
+    refund_limit = forms.DecimalField(label=_("Customer service may refund up to"), min_value=0,
                                       max_value=team.MAX_REFUND_LIMIT, decimal_places=2, max_digits=12)
 
 
@@ -148,12 +149,11 @@ def team_page(request, shop):
         return request.build_absolute_uri(reverse("invitation", kwargs={"token": token}))
 
     try:
-        invitation, _ = team.invite(shop=shop, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+        invitation, _token = team.invite(shop=shop, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
                                     actor=request.user, accept_url=accept_url)
     except team.TeamRefused as exc:
         return _team_page(request, shop, invite_form=form, error=str(exc), status=409)
-    return _team_done(request, shop, ok=f"Invitation sent to {invitation.email} as {invitation.get_role_display()}; "
-                                        f"the link works once, for {team.INVITATION_DAYS} days.")
+    return _team_done(request, shop, ok=_("Invitation sent to %(email)s as %(role)s; the link works once, for %(invitation_days)s days.") % {"email": invitation.email, "role": invitation.get_role_display(), "invitation_days": team.INVITATION_DAYS})
 
 
 @require_POST
@@ -168,8 +168,7 @@ def member_role(request, shop, pk):
         team.change_role(membership=membership, role=form.cleaned_data["role"], actor=request.user)
     except team.TeamRefused as exc:
         return _team_done(request, shop, error=str(exc))
-    return _team_done(request, shop, ok=f"{membership.user.get_username()} is now "
-                                        f"{roles.Role(form.cleaned_data['role']).label}.")
+    return _team_done(request, shop, ok=_("%(username)s is now %(label)s.") % {"username": membership.user.get_username(), "label": roles.Role(form.cleaned_data['role']).label})
 
 
 @require_POST
@@ -181,8 +180,7 @@ def member_remove(request, shop, pk):
         team.remove_member(membership=membership, actor=request.user)
     except team.TeamRefused as exc:
         return _team_done(request, shop, error=str(exc))
-    return _team_done(request, shop, ok=f"{membership.user.get_username()} was removed; their next request to "
-                                        f"{shop.name} is refused, and their history stays.")
+    return _team_done(request, shop, ok=_("%(username)s was removed; their next request to %(name)s is refused, and their history stays.") % {"username": membership.user.get_username(), "name": shop.name})
 
 
 @require_POST
@@ -194,7 +192,7 @@ def invitation_revoke(request, shop, pk):
         team.revoke_invitation(invitation=invitation, actor=request.user)
     except team.TeamRefused as exc:
         return _team_done(request, shop, error=str(exc))
-    return _team_done(request, shop, ok=f"The invitation of {invitation.email} was revoked; its link no longer works.")
+    return _team_done(request, shop, ok=_("The invitation of %(email)s was revoked; its link no longer works.") % {"email": invitation.email})
 
 
 @require_POST
@@ -205,8 +203,7 @@ def refund_limit(request, shop):
     if not form.is_valid():
         return _team_page(request, shop, limit_form=form, error=form_errors(form), status=400)
     team.set_refund_limit(shop=shop, amount=form.cleaned_data["refund_limit"], actor=request.user)
-    return _team_done(request, shop, ok=f"Customer service may now refund up to {form.cleaned_data['refund_limit']} "
-                                        f"{shop.currency} at a time.")
+    return _team_done(request, shop, ok=_("Customer service may now refund up to %(refund_limit)s %(currency)s at a time.") % {"refund_limit": form.cleaned_data['refund_limit'], "currency": shop.currency})
 
 
 # --- the invitation link ------------------------------------------------------------------------
@@ -215,9 +212,9 @@ def refund_limit(request, shop):
 class JoinForm(forms.Form):
     """A new account for the invited address: a user name and a password (Django's validators)."""
 
-    username = forms.CharField(label="Username", max_length=150)
-    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
-    password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput)
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label=_("Password again"), strip=False, widget=forms.PasswordInput)
 
     def __init__(self, *args, email="", **kwargs):
         super().__init__(*args, **kwargs)
@@ -226,18 +223,18 @@ class JoinForm(forms.Form):
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
         if problem := text_error(username):
-            raise forms.ValidationError(f"The username {problem}.")
+            raise forms.ValidationError(_("The username %(problem)s.") % {"problem": problem})
         User = get_user_model()
         User.username_validator(username)
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("That username is taken; choose another.")
+            raise forms.ValidationError(_("That username is taken; choose another."))
         return username
 
     def clean(self):
         data = super().clean()
         one, two = data.get("password1"), data.get("password2")
         if one and two and one != two:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif one:
             user = get_user_model()(username=data.get("username") or "", email=self.email)
             try:
@@ -283,7 +280,7 @@ def invitation(request, token):
         return render(request, "shops/invitation.html", context, status=409)
     if not request.user.is_authenticated:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    messages.success(request, f"Welcome to {membership.shop.name}: you are {membership.get_role_display()}.")
+    messages.success(request, _("Welcome to %(name)s: you are %(role)s.") % {"name": membership.shop.name, "role": membership.get_role_display()})
     return redirect("orders:list", shop=membership.shop.slug)
 
 

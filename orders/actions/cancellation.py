@@ -5,6 +5,7 @@ from collections import Counter
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import sql
 from core.locks import lock, lock_skipping
@@ -30,11 +31,11 @@ SELLER_CANCEL_REASONS = [
 
 def _clean_cancel_reason(actor, reason, note):
     if reason not in Order.CancelReason.values:
-        raise ActionRefused("Choose a cancellation reason from the list.")
+        raise ActionRefused(_("Choose a cancellation reason from the list."))
     if actor.for_seller and reason not in SELLER_CANCEL_REASONS:
-        raise ActionRefused("Choose a cancellation reason from the list.")
+        raise ActionRefused(_("Choose a cancellation reason from the list."))
     if reason == Order.CancelReason.OTHER and not note.strip():
-        raise ActionRefused("Say why when the reason is “Other”.")
+        raise ActionRefused(_("Say why when the reason is “Other”."))
 
 
 @transaction.atomic
@@ -44,7 +45,7 @@ def cancel_orders(*, shop, order_ids, actor, reason, note="", action="cancel", e
     `explain` is added to each history row (a policy's rule and version)."""
     _clean_cancel_reason(actor, reason, note)
     if shop is None and (actor.for_seller or actor.kind == OrderEvent.ActorKind.BUYER):
-        raise ActionRefused("A seller's or buyer's cancellation names the shop.")
+        raise ActionRefused(_("A seller's or buyer's cancellation names the shop."))
     result = BulkResult()
     orders = list(lock(_scope(shop).filter(pk__in=list(order_ids))))
     _refuse_missing(result, order_ids, orders)

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock
 from shops import feed, stock
@@ -60,7 +61,7 @@ def confirm_orders(*, shop, order_ids, actor, note="", at=None):
                        or rows[pk][warehouse_id].available < qty)
         if short:
             result.refused[order.number] = ActionRefused(
-                f"Order {order.number} cannot be confirmed: SKU {', '.join(short)} is out of stock."
+                _("Order %(number)s cannot be confirmed: SKU %(items)s is out of stock.") % {"number": order.number, "items": ", ".join(short)}
             )
             continue
         for pk, qty in sorted(need.items()):

@@ -4,6 +4,7 @@ handover, reminded), paused for force majeure, recomputed when a window changes.
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock
 
@@ -46,7 +47,7 @@ def pause_deadlines(*, order_ids, until, actor, note="", data=None):
     now = timezone.now()
     pause = until - now
     if pause.total_seconds() <= 0:
-        raise ActionRefused("The pause must end in the future.")
+        raise ActionRefused(_("The pause must end in the future."))
     rows = list(lock(Order.objects.filter(pk__in=order_ids)).values_list("pk", "status"))
     Order.objects.filter(pk__in=[pk for pk, _ in rows]).update(
         deadlines_paused_until=until,

@@ -3,6 +3,7 @@ order's messages."""
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import history
 from .results import ActionRefused
@@ -13,9 +14,9 @@ def add_note(*, order, actor, text):
     """A seller's or staff member's note: a history row that changes no status."""
     text = (text or "").strip()
     if not text:
-        raise ActionRefused("Write the note first.")
+        raise ActionRefused(_("Write the note first."))
     if len(text) > 2000:
-        raise ActionRefused("A note is at most 2000 characters.")
+        raise ActionRefused(_("A note is at most 2000 characters."))
     return history.record(order, "note", actor, from_status=order.status, to_status=order.status, at=timezone.now(),
                           note=text)
 
@@ -30,7 +31,7 @@ def post_message(*, order, sender, body, author=None, at=None):
     """A message on the order between shop and buyer, or a platform notice."""
     body = (body or "").strip()
     if not body:
-        raise ActionRefused("Write the message first.")
+        raise ActionRefused(_("Write the message first."))
     if len(body) > 4000:
-        raise ActionRefused("A message is at most 4000 characters.")
+        raise ActionRefused(_("A message is at most 4000 characters."))
     return history.post_message(order, sender, body, author=author, at=at or timezone.now())

@@ -3,6 +3,9 @@ action's result per order."""
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from core.refusals import Refused
 
 
@@ -31,10 +34,10 @@ def _refuse_missing(result, order_ids, orders):
     missing = [i for i in order_ids if i not in found]
     if missing:
         # Another shop's orders are reported as not found, never named.
-        result.refused["(not found)"] = ActionRefused(f"{len(missing)} order(s) not found in this shop")
+        result.refused["(not found)"] = ActionRefused(ngettext("%(count)s order not found in this shop", "%(count)s orders not found in this shop", len(missing)) % {"count": len(missing)})
 
 
 def _raise_refusal(result, order):
     if not result.done:
-        raise next(iter(result.refused.values()), ActionRefused("Refused."))
+        raise next(iter(result.refused.values()), ActionRefused(_("Refused.")))
 

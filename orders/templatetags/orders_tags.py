@@ -9,6 +9,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from core.money import format_money
 from core.when import format_when
@@ -31,12 +32,12 @@ def countdown(when, now=None):
     hours, rem = divmod(rem, 3600)
     minutes = rem // 60
     if days:
-        text = f"{days} d {hours} h"
+        text = _("%(d)s d %(h)s h") % {"d": days, "h": hours}
     elif hours:
-        text = f"{hours} h {minutes} min"
+        text = _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
     else:
-        text = f"{minutes} min"
-    return f"overdue by {text}" if late else f"in {text}"
+        text = _("%(m)s min") % {"m": minutes}
+    return (_("overdue by %(time)s") if late else _("in %(time)s")) % {"time": text}
 
 
 def query_string(query, **changes):
@@ -124,6 +125,9 @@ def row_values(orders, shop, now, can=True, tag_names=None):
     tag_names = tag_names or {}
     tz = shop.tzinfo
     detail = cached_url("orders:detail", shop=shop.slug, number="0")[:-2]  # ".../orders/"
+    # The labels in the active language, as text (fastfor takes str), once per page.
+    status_labels = {value: str(label) for value, label in _STATUS_LABELS.items()}
+    shipping_labels = {value: str(label) for value, label in _SHIPPING_LABELS.items()}
     rows = []
     for order in orders:
         status = order.status
@@ -146,7 +150,7 @@ def row_values(orders, shop, now, can=True, tag_names=None):
             "pk": str(order.pk),  # {{ int }} would run number localization
             "number": order.number,
             "url": f"{detail}{order.number}/",
-            "shipping": _SHIPPING_LABELS.get(shipping) or shipping,
+            "shipping": shipping_labels.get(shipping) or shipping,
             "items": order.items_summary,
             "buyer": order.buyer_name,
             "total": format_money(order.total, order.currency),
@@ -158,7 +162,7 @@ def row_values(orders, shop, now, can=True, tag_names=None):
             "late": late,
             "due_text": due_text,
             "status_class": f"status-{status.lower()}",
-            "status_label": _STATUS_LABELS.get(status) or status,
+            "status_label": status_labels.get(status) or status,
             "confirm": can_confirm and status in _CONFIRMABLE,
             "paid": _short_time(getattr(order, "paid_at", None), tz),
             "pinned": pinned,

@@ -15,6 +15,7 @@ The same number on two packages of one shop is the seller's typo, and stays a re
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock, lock_one
 from orders.actions import ActionRefused
@@ -32,8 +33,7 @@ def holders(package, carrier, number):
 
 
 def own_number_refusal(number, other):
-    return ActionRefused(f"Tracking number {number} is already on package {other.seq} of order {other.order.number}; "
-                         "each parcel has its own number.")
+    return ActionRefused(_("Tracking number %(number)s is already on package %(seq)s of order %(other)s; each parcel has its own number.") % {"number": number, "seq": other.seq, "other": other.order.number})
 
 
 def _event(package, action, actor, at, note="", data=None):
@@ -102,13 +102,13 @@ def rule(*, dispute, keep, actor, note, at=None):
 
     dispute = lock_one(TrackingDispute.objects, dispute.pk)
     if not dispute.is_open:
-        raise ActionRefused("This dispute was already ruled on.")
+        raise ActionRefused(_("This dispute was already ruled on."))
     note = (note or "").strip()
     if not note:
-        raise ActionRefused("Say why: both shops read the ruling.")
+        raise ActionRefused(_("Say why: both shops read the ruling."))
     packages = list(lock(Package.objects.filter(tracking_dispute=dispute), also_lock=("order",)))
     if keep is not None and keep.pk not in {p.pk for p in packages}:
-        raise ActionRefused("That package is not in this dispute.")
+        raise ActionRefused(_("That package is not in this dispute."))
     now = at or timezone.now()
     keeper = next((p for p in packages if keep is not None and p.pk == keep.pk), None)
     losers = [p for p in packages if p is not keeper]

@@ -5,6 +5,7 @@ orders admin's guard on shipment overrides."""
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock
 from orders import transitions as order_transitions
@@ -85,7 +86,7 @@ def staff_move_packages(*, package_ids, action, actor, note):
     row with the staff member's reason, and its order follows through sync_order, the same
     way a carrier event moves it. Returns (moved, order numbers that moved)."""
     if not (note or "").strip():
-        raise ActionRefused("Say why staff step in; the reason is kept in each package's history.")
+        raise ActionRefused(_("Say why staff step in; the reason is kept in each package's history."))
     sources, target = transitions.TRANSITIONS[action]
     at = timezone.now()
     # FOR UPDATE without OF on purpose: it locks the packages and, through the join, their

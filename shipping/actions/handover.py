@@ -45,19 +45,19 @@ def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropo
     at = at or timezone.now()
     order = lock_one(Order.objects, order.pk, read=("shop",))
     if order.shipping_model != Order.ShippingModel.PLATFORM:
-        raise ActionRefused(f"Order {order.number} ships by seller; enter your carrier's tracking number instead.")
+        raise ActionRefused(_("Order %(number)s ships by seller; enter your carrier's tracking number instead.") % {"number": order.number})
     _open_for_packing(order)
     slot_start = slot_end = None
     if handover == Package.Handover.PICKUP:
         slots = dict(pickup_slots(order.shop, at))
         if pickup_slot not in slots:
-            raise ActionRefused("Choose one of the offered pickup time slots.")
+            raise ActionRefused(_("Choose one of the offered pickup time slots."))
         slot_start, slot_end, dropoff_point = pickup_slot, slots[pickup_slot], ""
     elif handover == Package.Handover.DROP_OFF:
         if dropoff_point not in dict(carriers.DROPOFF_POINTS):
-            raise ActionRefused("Choose a drop-off point from the list.")
+            raise ActionRefused(_("Choose a drop-off point from the list."))
     else:
-        raise ActionRefused("Choose pickup or drop-off.")
+        raise ActionRefused(_("Choose pickup or drop-off."))
     packages = ensure_packages(order, actor, at=at)
     inside = next((p for p in packages if p.parcel_id), None)
     if inside is not None:
@@ -65,7 +65,7 @@ def arrange_platform_shipment(*, order, actor, handover, pickup_slot=None, dropo
                               "carries it.") % {"number": order.number})
     movable = [p for p in packages if p.can("set_tracking")]
     if not movable:
-        raise ActionRefused("Every package is already with the carrier.")
+        raise ActionRefused(_("Every package is already with the carrier."))
     _arrange(movable, actor, at, handover, slot_start, slot_end, dropoff_point)
     _follow_arrange(movable, actor, at)
     return movable
@@ -99,7 +99,7 @@ def mark_ready(*, package, actor, at=None):
         raise ActionRefused(_("Package %(seq)d of order %(number)s travels in a combined package; it is ready when "
                               "that package is.") % {"seq": package.seq, "number": package.order.number})
     if not package.tracking_number:
-        raise ActionRefused(f"Package {package.seq} has no label yet: arrange shipment or enter a tracking number first.")
+        raise ActionRefused(_("Package %(seq)s has no label yet: arrange shipment or enter a tracking number first.") % {"seq": package.seq})
     now = at or timezone.now()
     window = policy_windows.window("P3")
     from_status = package.status
@@ -125,5 +125,5 @@ def mark_all_ready(*, order, actor, at=None):
     for pkg in Package.objects.active().filter(order=order, status=P.PACKING, parcel=None).order_by("seq"):
         done.append(mark_ready(package=pkg, actor=actor, at=at))
     if not done:
-        raise ActionRefused("No package is waiting to be marked ready.")
+        raise ActionRefused(_("No package is waiting to be marked ready."))
     return done

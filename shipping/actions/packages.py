@@ -5,6 +5,7 @@ from collections import Counter
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock, lock_one
 from orders import transitions as order_transitions
@@ -23,13 +24,13 @@ MAX_PACKAGES = 20
 def _order_still_shipping(package):
     order = package.order
     if order.status not in order_transitions.TO_SHIP:
-        raise ActionRefused(f"Order {order.number} is {S(order.status).label.lower()}; its packages no longer ship.")
+        raise ActionRefused(_("Order %(number)s is %(status)s; its packages no longer ship.") % {"number": order.number, "status": S(order.status).label.lower()})
 
 
 def _open_for_packing(order):
     if order.status != S.AWAITING_SHIPMENT:
         label = S(order.status).label.lower()
-        raise ActionRefused(f"Order {order.number} is {label}; packages are made while it awaits shipment.")
+        raise ActionRefused(_("Order %(number)s is %(label)s; packages are made while it awaits shipment.") % {"number": order.number, "label": label})
 
 
 @transaction.atomic
@@ -44,21 +45,21 @@ def create_packages(*, order, allocations, actor, at=None):
     allocations = [{int(k): int(v) for k, v in a.items() if int(v)} for a in allocations]
     allocations = [a for a in allocations if a]
     if not allocations:
-        raise ActionRefused("Put at least one item in a package.")
+        raise ActionRefused(_("Put at least one item in a package."))
     if len(allocations) > MAX_PACKAGES:
-        raise ActionRefused(f"At most {MAX_PACKAGES} packages per order.")
+        raise ActionRefused(_("At most %(max_packages)s packages per order.") % {"max_packages": MAX_PACKAGES})
     packed = Counter()
     for alloc in allocations:
         for line_id, qty in alloc.items():
             if line_id not in lines:
-                raise ActionRefused("That item is not on this order.")
+                raise ActionRefused(_("That item is not on this order."))
             if qty < 0:
-                raise ActionRefused("Quantities cannot be negative.")
+                raise ActionRefused(_("Quantities cannot be negative."))
             packed[line_id] += qty
     for line_id, line in lines.items():
         if packed[line_id] != line.quantity:
             raise ActionRefused(
-                f"{line.sku_code}: {packed[line_id]} of {line.quantity} packed; every unit goes in exactly one package."
+                _("%(sku_code)s: %(packed)s of %(quantity)s packed; every unit goes in exactly one package.") % {"sku_code": line.sku_code, "packed": packed[line_id], "quantity": line.quantity}
             )
     existing = sorted(lock(Package.objects.active().filter(order=order)), key=lambda p: p.seq)
     if any(p.parcel_id for p in existing) or Package.objects.active().filter(parcel__in=existing).exists():
@@ -66,7 +67,7 @@ def create_packages(*, order, allocations, actor, at=None):
     blocked = [p for p in existing if not p.can("void")]
     if blocked:
         raise ActionRefused(
-            f"Package {blocked[0].seq} is already {P(blocked[0].status).label.lower()}; the packages can no longer be re-split."
+            _("Package %(seq)s is already %(status)s; the packages can no longer be re-split.") % {"seq": blocked[0].seq, "status": P(blocked[0].status).label.lower()}
         )
     now = at or timezone.now()
     if existing:
@@ -112,7 +113,7 @@ def ensure_packages(order, actor, *, at=None):
 
 def _new_numbers(n):
     """n platform tracking numbers not used yet (one query to check)."""
-    for _ in range(5):
+    for _attempt in range(5):
         numbers = {carriers.new_platform_number() for _ in range(n)}
         taken = set(Package.objects.filter(carrier=carriers.PLATFORM_CARRIER, tracking_number__in=numbers)
                     .values_list("tracking_number", flat=True))

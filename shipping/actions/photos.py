@@ -2,6 +2,7 @@
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import files
 from core.locks import lock_one
@@ -17,10 +18,10 @@ def add_handover_photo(*, package, upload, actor):
     package = lock_one(Package.objects, package.pk, also_lock=("order",))
     transitions.check("add_photo", package)
     if package.photos.count() >= content.MAX_PHOTOS_PER_PACKAGE:
-        raise ActionRefused(f"At most {content.MAX_PHOTOS_PER_PACKAGE} photos per package.")
+        raise ActionRefused(_("At most %(max_photos_per_package)s photos per package.") % {"max_photos_per_package": content.MAX_PHOTOS_PER_PACKAGE})
     image = content.check_photo(upload)
     if package.photos.filter(sha256=image.sha256).exists():
-        raise ActionRefused("That photo is already on this package.")
+        raise ActionRefused(_("That photo is already on this package."))
     now = timezone.now()
     photo = HandoverPhoto(package=package, content_type=image.content_type, ext=image.ext, size=len(image.data),
                           width=image.width, height=image.height, sha256=image.sha256, uploaded_by=actor.user,

@@ -34,21 +34,21 @@ def record_print(*, shop, packages, kind, size, actor, reprint_of=None):
     combined package is the label of every package it carries."""
     packages = list(packages)
     if not packages:
-        raise ActionRefused("Choose at least one package to print.")
+        raise ActionRefused(_("Choose at least one package to print."))
     if len(packages) > MAX_PRINT:
         raise ActionRefused(_("At most %(max)d at once in one document; %(count)d were chosen. Print a selection.")
                             % {"max": MAX_PRINT, "count": len(packages)})
     # A job stored with a size the renderer does not know would fail on every reprint.
     if kind not in PrintJob.Kind.values:
-        raise ActionRefused(f"Choose what to print: {', '.join(PrintJob.Kind.values)}.")
+        raise ActionRefused(_("Choose what to print: %(items)s.") % {"items": ', '.join(PrintJob.Kind.values)})
     if size not in PrintJob.Size.values:
-        raise ActionRefused(f"Choose a label size: {', '.join(PrintJob.Size.values)}.")
+        raise ActionRefused(_("Choose a label size: %(items)s.") % {"items": ', '.join(PrintJob.Size.values)})
     if kind != PrintJob.Kind.LABEL and size == PrintJob.Size.ZPL:
         raise ActionRefused(_("Packing slips print on paper: choose 4 × 6 in, A6, A4 or US Letter."))
     if kind == PrintJob.Kind.LABEL:
         missing = [p for p in packages if not p.tracking_number]
         if missing:
-            raise ActionRefused(f"Package {missing[0].seq} of order {missing[0].order.number} has no tracking number yet.")
+            raise ActionRefused(_("Package %(seq)s of order %(number)s has no tracking number yet.") % {"seq": missing[0].seq, "number": missing[0].order.number})
         inside = [p for p in packages if p.parcel_id]
         if inside:
             raise ActionRefused(_("Order %(number)s travels in a combined package; print that package's label.")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import params
 from core.locks import lock
@@ -170,27 +171,27 @@ def _checked_rows(rows, targets, taken, report):
 def _package_problem(pkg, seen_packages):
     order = pkg.order
     if order.shipping_model != Order.ShippingModel.SELLER:
-        return f"Order {order.number} ships by platform; its label carries the platform's tracking number."
+        return _("Order %(number)s ships by platform; its label carries the platform's tracking number.") % {"number": order.number}
     if order.status not in order_transitions.TO_SHIP:
-        return f"Order {order.number} is {S(order.status).label.lower()}; it cannot be shipped."
+        return _("Order %(number)s is %(status)s; it cannot be shipped.") % {"number": order.number, "status": S(order.status).label.lower()}
     if pkg.pk is None and order.status != S.AWAITING_SHIPMENT:
-        return f"Order {order.number} has no package to ship."
+        return _("Order %(number)s has no package to ship.") % {"number": order.number}
     if not pkg.can("ship"):
-        return f"Package {pkg.seq} of order {order.number} is {P(pkg.status).label.lower()}; it cannot be shipped."
+        return _("Package %(seq)s of order %(number)s is %(status)s; it cannot be shipped.") % {"seq": pkg.seq, "number": order.number, "status": P(pkg.status).label.lower()}
     if (pkg.pk or pkg.order.number) in seen_packages:
-        return f"Package {pkg.seq} of order {order.number} appears twice."
+        return _("Package %(seq)s of order %(number)s appears twice.") % {"seq": pkg.seq, "number": order.number}
     return None
 
 
 def _number_problem(row, pkg, number, taken, seen_numbers):
     problem = carriers.check(row.carrier, number)
     if problem is None and carriers.CARRIERS[row.carrier].platform:
-        problem = "The platform carrier's numbers come with a platform label; choose your own carrier."
+        problem = _("The platform carrier's numbers come with a platform label; choose your own carrier.")
     # The shop's own other package: a typo, refused. Another shop's: accepted, in dispute (disputes.py).
     if problem is None and any(shop_id == pkg.shop_id and pk != pkg.pk for pk, shop_id in taken.get((row.carrier, number), ())):
-        problem = f"Tracking number {number} is already on another {carriers.CARRIERS[row.carrier].name} package of this shop."
+        problem = _("Tracking number %(number)s is already on another %(name)s package of this shop.") % {"number": number, "name": carriers.CARRIERS[row.carrier].name}
     if problem is None and (row.carrier, number) in seen_numbers:
-        problem = f"Tracking number {number} is also on {seen_numbers[(row.carrier, number)]}."
+        problem = _("Tracking number %(number)s is also on %(seen_numbers)s.") % {"number": number, "seen_numbers": seen_numbers[(row.carrier, number)]}
     return problem
 
 
@@ -220,7 +221,7 @@ def _ship_checked(good, actor, now, report, taken):
                              for row, _, _ in good)
         return
     PackageEvent.objects.bulk_create(events)
-    for order_id in sorted({p.order_id for _, p, _ in good}):
+    for order_id in sorted({p.order_id for _row, p, _problem in good}):
         sync_order(order_id, actor, at=now)
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock_one
 from orders import actions as order_actions
@@ -27,9 +28,9 @@ def _ticket_event(ticket, action, actor, *, at, from_status="", to_status="", no
 def _description(text):
     text = (text or "").strip()
     if len(text) < 10:
-        raise ActionRefused("Describe what happened (at least 10 characters).")
+        raise ActionRefused(_("Describe what happened (at least 10 characters)."))
     if len(text) > 4000:
-        raise ActionRefused("At most 4000 characters.")
+        raise ActionRefused(_("At most 4000 characters."))
     return text
 
 
@@ -40,10 +41,10 @@ def file_complaint(*, package, actor, description):
     now = timezone.now()
     if not package.can_complain(now):
         raise ActionRefused(
-            f"Package {package.seq} can be complained about once it is ready and the carrier is past its collection time."
+            _("Package %(seq)s can be complained about once it is ready and the carrier is past its collection time.") % {"seq": package.seq}
         )
     if Ticket.objects.filter(package=package, kind=Ticket.Kind.LOGISTICS_COMPLAINT, status=Ticket.Status.OPEN).exists():
-        raise ActionRefused("A complaint about this package is already open.")
+        raise ActionRefused(_("A complaint about this package is already open."))
     ticket = Ticket.objects.create(shop_id=package.shop_id, kind=Ticket.Kind.LOGISTICS_COMPLAINT, package=package,
                                    description=_description(description), filed_by=actor.user, filed_at=now)
     ticket.orders.set([package.order_id])
@@ -56,14 +57,14 @@ def file_complaint(*, package, actor, description):
 def file_force_majeure(*, shop, order_ids, actor, description, event_start, event_end):
     now = timezone.now()
     if not order_ids:
-        raise ActionRefused("Choose the affected orders.")
+        raise ActionRefused(_("Choose the affected orders."))
     if event_start is None or event_end is None or event_end <= event_start:
-        raise ActionRefused("Give when the event began and when it is expected to end (after it began).")
+        raise ActionRefused(_("Give when the event began and when it is expected to end (after it began)."))
     if event_end - event_start > timedelta(days=30):
-        raise ActionRefused("A force-majeure event is at most 30 days; file another ticket if it lasts longer.")
+        raise ActionRefused(_("A force-majeure event is at most 30 days; file another ticket if it lasts longer."))
     orders = list(Order.objects.for_shop(shop).filter(pk__in=order_ids, status__in=order_transitions.IN_FULFILLMENT))
     if len(orders) != len(set(order_ids)):
-        raise ActionRefused("Some of those orders are not open orders of this shop.")
+        raise ActionRefused(_("Some of those orders are not open orders of this shop."))
     ticket = Ticket.objects.create(shop=shop, kind=Ticket.Kind.FORCE_MAJEURE, description=_description(description),
                                    event_start=event_start, event_end=event_end, filed_by=actor.user, filed_at=now)
     ticket.orders.set(orders)
@@ -78,17 +79,17 @@ def rule_ticket(*, ticket, approve, actor, note="", pause_until=None):
     orders' deadlines until `pause_until` (default: the event's end), stored on the ticket."""
     ticket = lock_one(Ticket.objects, ticket.pk)
     if not ticket.can_rule():
-        raise ActionRefused(f"Ticket #{ticket.pk} was already {ticket.get_status_display().lower()}.")
+        raise ActionRefused(_("Ticket #%(pk)s was already %(status)s.") % {"pk": ticket.pk, "status": ticket.get_status_display().lower()})
     note = (note or "").strip()
     if not approve and not note:
-        raise ActionRefused("Say why the ticket is rejected.")
+        raise ActionRefused(_("Say why the ticket is rejected."))
     now = timezone.now()
     to_status = Ticket.Status.APPROVED if approve else Ticket.Status.REJECTED
     fields = ["status", "ruled_by", "ruled_at", "ruling_note"]
     if approve and ticket.kind == Ticket.Kind.FORCE_MAJEURE:
         until = pause_until or ticket.event_end
         if until is None or until <= now:
-            raise ActionRefused("The pause must end in the future; give a pause end.")
+            raise ActionRefused(_("The pause must end in the future; give a pause end."))
         open_ids = list(ticket.orders.filter(status__in=order_transitions.IN_FULFILLMENT).values_list("pk", flat=True))
         order_actions.pause_deadlines(
             order_ids=open_ids, until=until, actor=actor, note=f"Force majeure ticket #{ticket.pk} approved.",

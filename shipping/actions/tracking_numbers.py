@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.locks import lock_one
 from orders.actions import ActionRefused
@@ -21,9 +22,9 @@ def set_tracking(*, package, carrier, tracking_number, actor, at=None):
     transitions.check("set_tracking", package)
     _order_still_shipping(package)
     if package.handover != Package.Handover.SELLER:
-        raise ActionRefused("Platform shipments get their tracking number from the platform label.")
+        raise ActionRefused(_("Platform shipments get their tracking number from the platform label."))
     if package.tracking_number:
-        raise ActionRefused(f"Package {package.seq} already has a tracking number; correct it instead.")
+        raise ActionRefused(_("Package %(seq)s already has a tracking number; correct it instead.") % {"seq": package.seq})
     number = carriers.normalize(tracking_number)
     problem = carriers.check(carrier, number) or (
         "The platform carrier's numbers come with a platform label." if carriers.CARRIERS[carrier].platform else None
@@ -50,20 +51,20 @@ def correct_tracking(*, package, tracking_number, actor, carrier=None, reason=""
     carrier = carrier or package.carrier
     number = carriers.normalize(tracking_number)
     if package.handover != Package.Handover.SELLER:
-        raise ActionRefused("Only a seller's own tracking number can be corrected.")
+        raise ActionRefused(_("Only a seller's own tracking number can be corrected."))
     if package.tracking_corrected_at is not None:
-        raise ActionRefused(f"The tracking number of package {package.seq} was already corrected once.")
+        raise ActionRefused(_("The tracking number of package %(seq)s was already corrected once.") % {"seq": package.seq})
     if package.tracking_dispute_id:
-        raise ActionRefused(f"The tracking number of package {package.seq} is in dispute; platform staff decide first.")
+        raise ActionRefused(_("The tracking number of package %(seq)s is in dispute; platform staff decide first.") % {"seq": package.seq})
     if not package.can_correct_tracking(now):
-        raise ActionRefused(f"The tracking number of package {package.seq} can be corrected only within 72 h of entering it.")
+        raise ActionRefused(_("The tracking number of package %(seq)s can be corrected only within 72 h of entering it.") % {"seq": package.seq})
     problem = carriers.check(carrier, number) or (
         "The platform carrier's numbers come with a platform label." if carriers.CARRIERS[carrier].platform else None
     )
     if problem:
         raise ActionRefused(problem)
     if (carrier, number) == (package.carrier, package.tracking_number):
-        raise ActionRefused("That is the current tracking number.")
+        raise ActionRefused(_("That is the current tracking number."))
     own, others = disputes.holders(package, carrier, number)
     if own:
         raise disputes.own_number_refusal(number, own[0])

@@ -76,7 +76,7 @@ def test_arrange_orders_reports_each_refused_order_and_applies_the_rest(shop):
     assert {o.number for o in result.done} == {o.number for o in good}
     assert "ships by seller" in str(result.refused[seller.number])
     assert "awaiting collection" in str(result.refused[shipped.number])
-    assert "1 order(s) not found" in str(result.refused["(not found)"])
+    assert "1 order not found" in str(result.refused["(not found)"])
     assert other_shop.number not in result.summary("arranged")  # another shop's order is never named
     assert not Package.objects.filter(order__in=[seller, other_shop]).exists()
 

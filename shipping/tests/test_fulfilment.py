@@ -97,7 +97,7 @@ def test_bulk_arrange_never_reaches_another_shops_orders(seller_client, shop):
     other = order_to_ship(ShopFactory())
     r = seller_client.post(f"{base(shop)}arrange", {"order": [other.pk], "bulk-handover": "DROP_OFF",
                                                     "bulk-dropoff_point": "SCX-DP-001"})
-    assert r.status_code == 200 and "1 order(s) not found" in r.content.decode()
+    assert r.status_code == 200 and "1 order not found" in r.content.decode()
     assert other.number not in r.content.decode()
     assert not Package.objects.exists()
 

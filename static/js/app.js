@@ -36,23 +36,24 @@
       failed(xhr);
     }
   });
+  // gettext() comes from the JavaScript catalog (/jsi18n/), loaded before this file.
   var FAILED = {
-    403: "You are not allowed to do that, or your session has ended: reload the page and log in again.",
-    404: "That is no longer there: reload the page.",
-    413: "What you sent is too large: attach fewer or smaller files.",
+    403: gettext("You are not allowed to do that, or your session has ended: reload the page and log in again."),
+    404: gettext("That is no longer there: reload the page."),
+    413: gettext("What you sent is too large: attach fewer or smaller files."),
   };
   function failed(xhr) {
     // An answer with its own toast (HX-Trigger) has said what went wrong already.
     if (/"toast"/.test(xhr.getResponseHeader("HX-Trigger") || "")) return;
-    var text = FAILED[xhr.status] || (xhr.status >= 500
-      ? "Something went wrong on our side (" + xhr.status + "). Reload the page to see what was saved, then try again."
-      : "The request was refused (" + xhr.status + "). Reload the page and try again.");
+    var text = FAILED[xhr.status] || interpolate(xhr.status >= 500
+      ? gettext("Something went wrong on our side (%s). Reload the page to see what was saved, then try again.")
+      : gettext("The request was refused (%s). Reload the page and try again."), [xhr.status]);
     toast("error", text);
   }
   // 403, 404, 413 and 5xx swap nothing (responseHandling): the toast is all the user sees.
   document.addEventListener("htmx:responseError", function (e) { failed(e.detail.xhr); });
   document.addEventListener("htmx:sendError", function () {
-    toast("error", "Seller Center could not be reached. Check your connection and try again.");
+    toast("error", gettext("Seller Center could not be reached. Check your connection and try again."));
   });
   // The control that had the focus usually went with the content it was in, and the
   // browser then drops the focus to the top of the page: a keyboard user would have to
@@ -81,8 +82,10 @@
   function fmt(ms) {
     var late = ms < 0, s = Math.abs(Math.floor(ms / 1000));
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    var text = d ? d + " d " + h + " h" : h ? h + " h " + m + " min" : m + " min";
-    return late ? "overdue by " + text : "in " + text;
+    var text = d ? interpolate(gettext("%(d)s d %(h)s h"), {d: d, h: h}, true)
+      : h ? interpolate(gettext("%(h)s h %(m)s min"), {h: h, m: m}, true)
+      : interpolate(gettext("%(m)s min"), {m: m}, true);
+    return interpolate(late ? gettext("overdue by %(time)s") : gettext("in %(time)s"), {time: text}, true);
   }
   function tick() {
     document.querySelectorAll("time[data-countdown]").forEach(function (el) {
