@@ -72,7 +72,6 @@ def seller_client(client, seller):
 
 # --- browser journeys (Playwright driving Debian's chromium) --------------------------
 import os  # noqa: E402
-import shutil  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests

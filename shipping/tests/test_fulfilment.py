@@ -215,7 +215,7 @@ def test_zpl_label_is_printer_text_with_every_field_and_the_barcode(seller_clien
     assert r["Content-Disposition"].endswith('.zpl"')
     text = r.content.decode()
     assert text.startswith("^XA") and text.rstrip().endswith("^XZ") and "^CI28" in text
-    assert f"^BCN" in text and f"^FD{refreshed(pkg).tracking_number}^FS" in text
+    assert "^BCN" in text and f"^FD{refreshed(pkg).tracking_number}^FS" in text
     assert "Robin Recipient" in text and "Seller Center Express" in text
     assert PrintJob.objects.get().size == "ZPL"
 
