@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from core import params
+from core import params, payload
 from core.actor import Actor
 from core.htmx import after_action, form_errors, toast
 from core.money import amount_text
@@ -404,6 +404,8 @@ def view_save(request, shop):
     name = " ".join((request.POST.get("name") or "").split())
     query = listing.view_query(QueryDict(request.POST.get("back", "")))
     max_name = SavedView._meta.get_field("name").max_length
+    if problem := payload.text_error(name):
+        return _refused(request, shop, f"The view's name {problem}.")  # not yet in the catalogs
     if not name or len(name) > max_name:
         return _refused(request, shop, _("Name the view (at most %(n)d characters).") % {"n": max_name})
     if len(query) > SavedView._meta.get_field("query").max_length:
@@ -435,6 +437,8 @@ def view_rename(request, shop, pk):
     view = _own_view(request, shop, pk)
     name = " ".join((request.POST.get("name") or "").split())
     max_name = SavedView._meta.get_field("name").max_length
+    if problem := payload.text_error(name):
+        return _refused(request, shop, f"The view's name {problem}.")  # not yet in the catalogs
     if not name or len(name) > max_name:
         return _refused(request, shop, _("Name the view (at most %(n)d characters).") % {"n": max_name})
     try:

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import payload
 from core.locks import lock, lock_one
 
 from .. import history
@@ -20,6 +21,8 @@ def create_tag(*, shop, name):
     name = " ".join((name or "").split())
     if not name:
         raise ActionRefused(_("Name the tag first."))
+    if problem := payload.text_error(name):
+        raise ActionRefused(f"The tag name {problem}.")  # not yet in the catalogs
     if len(name) > Tag._meta.get_field("name").max_length:
         raise ActionRefused(_("A tag name is at most %(n)d characters.") % {"n": Tag._meta.get_field("name").max_length})
     with transaction.atomic():
@@ -68,6 +71,8 @@ def pin_note(*, order, actor, text):
     """Pin `text` as the order's one internal note (empty: unpin it). The same text again
     changes nothing and writes nothing."""
     text = " ".join((text or "").split())
+    if problem := payload.text_error(text):
+        raise ActionRefused(f"The pinned note {problem}.")  # not yet in the catalogs
     if len(text) > PINNED_NOTE_MAX:
         raise ActionRefused(_("A pinned note is at most %(n)d characters.") % {"n": PINNED_NOTE_MAX})
     order = lock_one(Order.objects.all(), order.pk)

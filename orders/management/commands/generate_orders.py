@@ -307,7 +307,7 @@ WITH src AS MATERIALIZED (
         completed_at, cancelled_at, status_changed_at, ship_by, handover_by, auto_cancel_at,
         buyer_name, buyer_email, buyer_phone, address_line1, address_line2, city, region, postal_code, country,
         currency, total, item_count, items_summary, cancel_reason, cancel_note, source_digest, pinned_note, created_at,
-        updated_at)
+        updated_at, district, subdistrict, language)
     SELECT 'G' || lpad(seq::text, {digits}, '0'), shop_id, status,
            CASE WHEN g %% 5 = 0 THEN 'SELLER' ELSE 'PLATFORM' END,
            placed_at, paid_at, confirmed_at, shipped_at, delivered_at, completed_at, cancelled_at,
@@ -321,7 +321,7 @@ WITH src AS MATERIALIZED (
            (%(cities)s::text[])[1 + g %% {n_cities}], 'IL', '62' || lpad((g %% 1000)::text, 3, '0'), 'US',
            'USD', qty * (5 + 2.5 * k), qty, qty || '× GSKU-' || lpad(k::text, 3, '0'),
            CASE WHEN status <> 'CANCELLED' THEN '' WHEN paid_at IS NULL THEN 'unpaid' ELSE 'buyer_requested' END,
-           '', '', '', placed_at, changed_at
+           '', '', '', placed_at, changed_at, '', '', ''
       FROM (SELECT timeline.*,
                    CASE status WHEN 'UNPAID' THEN placed_at
                                WHEN 'AWAITING_CONFIRMATION' THEN paid_at
