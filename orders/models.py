@@ -592,6 +592,9 @@ class OrderTag(models.Model):
         # "tag" filter.
         indexes = [models.Index(fields=["tag", "order"], name="ordertag_tag_order")]
 
+    def __str__(self):
+        return f"{self.order_id}: {self.tag_id}"
+
 
 class SavedView(models.Model):
     """A named filter and sort of Manage Orders, pinned as a tab for the whole shop's team.
@@ -628,3 +631,6 @@ class ListPreference(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "user"], name="listpreference_unique")]
+
+    def __str__(self):
+        return self.columns

@@ -300,12 +300,12 @@ def seed(stdout=None, scale=1.0):
         for username, role in spec.get("team", ()):
             Membership.objects.get_or_create(shop=shop, user=_user(username), defaults={"role": role})
         skus = []
-        for code, name, price, stock in spec["skus"]:
+        for code, name, price, units in spec["skus"]:
             # Stock is topped up generously so every demo confirm succeeds; the low
             # ones stay low so sellers can see an out-of-stock refusal.
             sku, _ = SKU.objects.get_or_create(
                 shop=shop, code=code,
-                defaults={"name": name, "price": Decimal(price), "stock_on_hand": stock * 3 if stock >= 10 else stock},
+                defaults={"name": name, "price": Decimal(price), "stock_on_hand": units * 3 if units >= 10 else units},
             )
             skus.append(sku)
         _warehouses(shop, seller, skus, now)

@@ -126,10 +126,6 @@ class SKU(models.Model):
     def __str__(self):
         return f"{self.code} {self.name}"
 
-    @property
-    def available(self):
-        return self.stock_on_hand - self.reserved
-
     def save(self, *args, **kwargs):
         """A SKU saved with its totals (a new SKU, the admin, a test) puts the difference into its
         default warehouse's row, so the rows keep adding up to the totals."""
@@ -140,6 +136,10 @@ class SKU(models.Model):
             from .stock import reconcile
 
             reconcile(SKU.objects.filter(pk=self.pk))
+
+    @property
+    def available(self):
+        return self.stock_on_hand - self.reserved
 
 
 class WarehouseQuerySet(models.QuerySet):
